@@ -1,0 +1,13 @@
+"""Readers and writers, one module per format family, behind a registry keyed by file type.
+
+``load(path)`` picks the reader by extension (and magic bytes where extensions lie) and returns
+a :class:`~glmip.volume.Volume` in RAS world coordinates. Every failure is a
+:class:`~glmip.io.registry.InputError` whose message names the file and the problem.
+"""
+
+from .registry import InputError, load, reader_for, register_reader, register_writer, save
+
+# Importing a format module registers it.
+from . import nifti, metaimage  # noqa: E402,F401  isort: skip
+
+__all__ = ["InputError", "load", "save", "reader_for", "register_reader", "register_writer"]

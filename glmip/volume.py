@@ -1,0 +1,200 @@
+"""The volume model: an array indexed ``[i, j, k]`` plus a voxel -> world (RAS mm) affine.
+
+The array keeps the file's own dtype; real values are ``stored * slope + inter`` (NIfTI
+``scl_slope``/``scl_inter``, DICOM rescale). Nothing here imports GL, so it tests without a
+context. Geometry rules: ``CONVENTIONS.md`` ("World and volume").
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Volume", "VolumeError", "SUPPORTED_DTYPES"]
+
+# dtypes that go to the GPU as they are (see renderer.TEXTURE_FORMATS); others are converted
+# once in Volume.__post_init__ to the nearest of these.
+SUPPORTED_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.float32)
+
+
+class VolumeError(ValueError):
+    """A volume that cannot be shown (wrong dimensions, bad affine, unsupported values)."""
+
+
+def _gpu_dtype(data: np.ndarray) -> np.ndarray:
+    """Return ``data`` in a dtype the renderer uploads natively, converting only if needed."""
+    dt = data.dtype
+    if dt.byteorder not in ("=", "|") and dt.byteorder != np.dtype(dt.type).byteorder:
+        data = data.astype(dt.newbyteorder("="))  # big-endian file: one native copy
+        dt = data.dtype
+    if any(dt == np.dtype(t) for t in SUPPORTED_DTYPES):
+        return data
+    if dt == np.bool_:
+        return data.view(np.uint8)
+    if np.issubdtype(dt, np.integer) or np.issubdtype(dt, np.floating):
+        # int32/uint32/int64/float64/float16: the GPU path is float32 (exact below 2**24).
+        return data.astype(np.float32)
+    raise VolumeError(f"unsupported data type {dt}")
+
+
+@dataclass
+class Volume:
+    """A 3-D image: ``data[i, j, k]`` in its native dtype and a 4x4 voxel -> RAS ``affine``.
+
+    Parameters
+    ----------
+    data
+        3-D array. 4-D arrays are refused here: readers pick a frame first.
+    affine
+        Maps homogeneous voxel indices to world RAS millimetres. Any invertible affine.
+    slope, inter
+        Real value = stored value * slope + inter.
+    name
+        Where the volume came from (a path, or a short label), for messages and PNG metadata.
+    """
+
+    data: np.ndarray
+    affine: np.ndarray = field(default_factory=lambda: np.eye(4))
+    slope: float = 1.0
+    inter: float = 0.0
+    name: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        data = np.asanyarray(self.data)
+        if isinstance(data, np.ma.MaskedArray):
+            data = data.filled(np.nan) if data.dtype.kind == "f" else data.data
+        if data.ndim != 3:
+            raise VolumeError(f"a volume needs 3 dimensions, got shape {data.shape}")
+        if min(data.shape) < 1:
+            raise VolumeError(f"zero-sized axis in shape {data.shape}")
+        self.data = _gpu_dtype(data)
+        aff = np.asarray(self.affine, dtype=np.float64)
+        if aff.shape == (3, 4):
+            aff = np.vstack([aff, [0, 0, 0, 1]])
+        if aff.shape != (4, 4):
+            raise VolumeError(f"affine must be 4x4, got shape {aff.shape}")
+        if not np.all(np.isfinite(aff)):
+            raise VolumeError("affine has non-finite entries")
+        det = np.linalg.det(aff[:3, :3])
+        scale = np.prod(np.linalg.norm(aff[:3, :3], axis=0))
+        if scale == 0 or abs(det) < 1e-9 * scale:
+            raise VolumeError("affine is singular (zero or collinear voxel axes)")
+        self.affine = aff
+        self.slope = float(self.slope)
+        self.inter = float(self.inter)
+        if not (np.isfinite(self.slope) and np.isfinite(self.inter)) or self.slope == 0:
+            raise VolumeError(f"bad value scaling slope={self.slope} inter={self.inter}")
+
+    # --- geometry -------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(int(n) for n in self.data.shape)  # type: ignore[return-value]
+
+    @property
+    def spacing(self) -> np.ndarray:
+        """Length in mm of one step along each array axis."""
+        return np.linalg.norm(self.affine[:3, :3], axis=0)
+
+    @property
+    def center(self) -> np.ndarray:
+        """World position of the centre of the full-voxel box."""
+        ijk = (np.array(self.shape) - 1) / 2.0
+        return self.affine[:3, :3] @ ijk + self.affine[:3, 3]
+
+    def corners(self, full_voxel: bool = True) -> np.ndarray:
+        """The 8 world corners (8x3) of the full-voxel box, or of the voxel centres."""
+        n = np.array(self.shape, dtype=np.float64)
+        lo, hi = (np.full(3, -0.5), n - 0.5) if full_voxel else (np.zeros(3), n - 1)
+        ijk = np.array([[(lo, hi)[b >> a & 1][a] for a in range(3)] for b in range(8)])
+        return ijk @ self.affine[:3, :3].T + self.affine[:3, 3]
+
+    @property
+    def orientation(self) -> str:
+        """Three-letter axis code such as ``RAS`` or ``LPI`` (nibabel's aff2axcodes)."""
+        from nibabel.orientations import aff2axcodes
+
+        return "".join(aff2axcodes(self.affine))
+
+    # --- values ---------------------------------------------------------------------------
+    @cached_property
+    def stored_range(self) -> tuple[float, float] | None:
+        """(min, max) of the finite stored values, or None if there is none."""
+        d = self.data
+        if d.dtype.kind == "f":
+            # Chunk over k so a NaN mask never costs a full-size temporary.
+            lo, hi = np.inf, -np.inf
+            for k0 in range(0, d.shape[2], 16):
+                chunk = d[:, :, k0 : k0 + 16]
+                finite = chunk[np.isfinite(chunk)]
+                if finite.size:
+                    lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+            return None if lo > hi else (lo, hi)
+        return float(d.min()), float(d.max())
+
+    @property
+    def value_range(self) -> tuple[float, float] | None:
+        """(min, max) of the finite real values (after slope and intercept)."""
+        r = self.stored_range
+        if r is None:
+            return None
+        a, b = (r[0] * self.slope + self.inter, r[1] * self.slope + self.inter)
+        return (min(a, b), max(a, b))
+
+    def real(self, stored: np.ndarray | float) -> np.ndarray | float:
+        """Real values of stored values."""
+        return np.asarray(stored, dtype=np.float64) * self.slope + self.inter
+
+    def info(self) -> dict[str, Any]:
+        """The facts ``glmip info`` prints."""
+        return {
+            "name": self.name,
+            "shape": self.shape,
+            "dtype": str(self.data.dtype),
+            "spacing": tuple(float(s) for s in self.spacing),
+            "orientation": self.orientation,
+            "range": self.value_range,
+            "slope": self.slope,
+            "inter": self.inter,
+            "affine": self.affine,
+        }
+
+    def _repr_png_(self) -> bytes:
+        """Jupyter shows a volume as its MIP seen from above (``superior``)."""
+        from .api import render
+        from .pngio import encode_png
+
+        return encode_png(render(self, size=256))
+
+    def __repr__(self) -> str:
+        return (
+            f"Volume(name={self.name!r}, shape={self.shape}, dtype={self.data.dtype}, "
+            f"spacing={tuple(round(float(s), 4) for s in self.spacing)}, "
+            f"orientation={self.orientation})"
+        )
+
+    def describe(self) -> str:
+        """Human-readable multi-line summary."""
+        i = self.info()
+        out = io.StringIO()
+        out.write(f"file:        {i['name']}\n")
+        out.write(f"shape:       {' x '.join(map(str, i['shape']))}\n")
+        out.write(f"dtype:       {i['dtype']}\n")
+        out.write(f"spacing:     {' x '.join(f'{s:.6g}' for s in i['spacing'])} mm\n")
+        out.write(f"orientation: {i['orientation']}\n")
+        rng = i["range"]
+        out.write(
+            "range:       "
+            + ("no finite values" if rng is None else f"{rng[0]:.6g} .. {rng[1]:.6g}")
+            + "\n"
+        )
+        if i["slope"] != 1 or i["inter"] != 0:
+            out.write(f"scaling:     stored * {i['slope']:.6g} + {i['inter']:.6g}\n")
+        out.write("affine:\n")
+        for row in i["affine"]:
+            out.write("  [" + " ".join(f"{v:11.5f}" for v in row) + "]\n")
+        return out.getvalue()
