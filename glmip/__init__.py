@@ -1,2 +1,27 @@
-"""glmip: maximum-intensity projections of 3-D images on OpenGL."""
+"""glmip: maximum-intensity projections of 3-D images on OpenGL.
+
+>>> import glmip
+>>> vol = glmip.load("aorta.mha")                        # doctest: +SKIP
+>>> img = glmip.render(vol, view="anterior", size=512)   # numpy uint8 image
+>>> glmip.save_png("aorta.png", img)                     # doctest: +SKIP
+"""
+
 __version__ = "0.1.0"
+
+from .api import load, make_camera, make_settings, project, render, save_png  # noqa: E402
+from .camera import Camera  # noqa: E402
+from .settings import RenderSettings  # noqa: E402
+from .volume import Volume  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "load",
+    "render",
+    "project",
+    "save_png",
+    "make_camera",
+    "make_settings",
+    "Camera",
+    "RenderSettings",
+    "Volume",
+]

@@ -1,0 +1,57 @@
+"""``glmip`` command line: one module per sub-command in ``glmip/commands``.
+
+Each command module has ``add_parser(subparsers)`` and ``run(args) -> int``. Exit status:
+0 success, 2 bad input or arguments (one line on stderr, no traceback), 1 internal failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from . import __version__
+from .errors import BAD_INPUT
+
+COMMANDS = ("render", "view", "info", "convert", "turntable")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse's own status)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="glmip", description="Maximum-intensity projections of 3-D images.")
+    parser.add_argument("-V", "--version", action="version", version=f"glmip {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f".commands.{name}", __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.endswith(f"commands.{name}"):
+                continue  # command not built yet
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = get_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except BAD_INPUT as exc:
+        print(f"glmip {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"glmip {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""The one place glmip makes a headless OpenGL context (windows get theirs from
+moderngl-window). EGL on Linux (no display needed), the platform's default elsewhere."""
+
+from __future__ import annotations
+
+import sys
+
+import moderngl
+
+from .errors import UsageError
+
+_shared: moderngl.Context | None = None
+
+
+class ContextError(UsageError):
+    """No OpenGL context could be made; the message says what to install."""
+
+
+def create_headless_context() -> moderngl.Context:
+    kwargs = {"standalone": True, "require": 330}
+    if sys.platform.startswith("linux"):
+        kwargs["backend"] = "egl"
+    try:
+        return moderngl.create_context(**kwargs)
+    except Exception as exc:  # glcontext raises plain Exceptions
+        hint = (
+            " (install Mesa's EGL: apt-get install libegl1 libgl1-mesa-dri)"
+            if sys.platform.startswith("linux")
+            else ""
+        )
+        raise ContextError(f"cannot create a headless OpenGL 3.3 context: {exc}{hint}") from None
+
+
+def headless_context() -> moderngl.Context:
+    """A process-wide headless context, made on first use."""
+    global _shared
+    if _shared is None:
+        _shared = create_headless_context()
+    return _shared

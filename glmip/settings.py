@@ -1,0 +1,197 @@
+"""Render settings: validated on assignment, pure Python (no GL).
+
+Values are in the file's real units (window/level) and world millimetres (sample distance,
+slab). ``None`` means automatic where that makes sense. Definitions: CONVENTIONS.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .volume import Volume
+
+__all__ = ["RenderSettings", "MODES", "resolve_window", "resolve_sample_distance"]
+
+MODES = ("mip", "minip", "mean", "depth")
+
+
+def _positive_or_none(name: str, v: Any) -> float | None:
+    if v is None:
+        return None
+    v = float(v)
+    if not (v > 0 and math.isfinite(v)):
+        raise ValueError(f"{name} must be greater than 0, got {v}")
+    return v
+
+
+def _finite_or_none(name: str, v: Any) -> float | None:
+    if v is None:
+        return None
+    v = float(v)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number, got {v}")
+    return v
+
+
+def _colour(name: str, v: Any) -> tuple[float, float, float]:
+    t = tuple(float(x) for x in v)
+    if len(t) != 3 or not all(0.0 <= x <= 1.0 for x in t):
+        raise ValueError(f"{name} must be three numbers between 0 and 1, got {v}")
+    return t  # type: ignore[return-value]
+
+
+def _choice(options: tuple[str, ...]) -> Any:
+    def check(name: str, v: Any) -> str:
+        if v not in options:
+            raise ValueError(f"{name} must be one of {', '.join(options)}, got {v!r}")
+        return str(v)
+
+    return check
+
+
+def _crop(name: str, v: Any) -> tuple[int, ...] | None:
+    if v is None:
+        return None
+    t = tuple(int(x) for x in v)
+    if len(t) != 6 or any(t[2 * a] > t[2 * a + 1] for a in range(3)):
+        raise ValueError(f"{name} needs I0 I1 J0 J1 K0 K1 with each start <= its end, got {v}")
+    return t
+
+
+def _opacity(name: str, v: Any) -> tuple[float, float] | None:
+    if v is None:
+        return None
+    t = tuple(float(x) for x in v)
+    if len(t) != 2 or not all(0.0 <= x <= 1.0 for x in t):
+        raise ValueError(f"{name} needs two numbers between 0 and 1, got {v}")
+    return t  # type: ignore[return-value]
+
+
+def _positive(name: str, v: Any) -> float:
+    out = _positive_or_none(name, v)
+    if out is None:
+        raise ValueError(f"{name} must be given")
+    return out
+
+
+def _flag(name: str, v: Any) -> bool:
+    return bool(v)
+
+
+def _any(name: str, v: Any) -> Any:
+    return v
+
+
+_VALIDATORS = {
+    "window": _finite_or_none,
+    "level": _finite_or_none,
+    "sample_distance": _positive_or_none,
+    "background": _colour,
+    "mode": _choice(MODES),
+    "interpolation": _choice(("linear", "nearest")),
+    "slab": _positive_or_none,
+    "slab_center": lambda n, v: _finite_or_none(n, v) or 0.0,
+    "crop": _crop,
+    "colormap": lambda n, v: str(v),
+    "gamma": _positive,
+    "opacity": _opacity,
+    "refine": _flag,
+    "jitter": _flag,
+    "early_exit": _flag,
+    "skip_empty": _flag,
+    "depth_length": _positive_or_none,
+    "shader": _any,
+}
+
+
+@dataclass
+class RenderSettings:
+    """How to turn a volume into pixels (everything but the camera).
+
+    window, level
+        Real units. ``window`` None or <= 0: the data's full finite range.
+    sample_distance
+        Millimetres between sample planes; None: the smallest voxel spacing.
+    mode
+        ``mip`` (default), ``minip``, ``mean`` or ``depth`` (depth-cued MIP).
+    slab, slab_center
+        Thick slab: keep samples within +-slab/2 mm of the plane through
+        ``centre + slab_center * d``.
+    crop
+        Inclusive voxel index ranges (I0, I1, J0, J1, K0, K1).
+    colormap, gamma, opacity, background
+        Display: colour table name, gamma on the windowed value (``t ** gamma``), vmtk opacity
+        ramp ``(a, b)``, colour of rays that miss.
+    refine, jitter
+        Refine the maximum between samples; jitter ray starts. Off for exact exports.
+    early_exit, skip_empty
+        Speed-ups that never change the 8-bit picture (turned off for quantitative exports).
+    depth_length
+        Depth cue: mm over which brightness falls to 1/e (None: the framing sphere's diameter).
+    shader
+        Path of a user projection shader, or None for the built-in one.
+    """
+
+    window: float | None = None
+    level: float | None = None
+    sample_distance: float | None = None
+    background: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    mode: str = "mip"
+    interpolation: str = "linear"
+    slab: float | None = None
+    slab_center: float = 0.0
+    crop: tuple[int, ...] | None = None
+    colormap: str = "grey"
+    gamma: float = 1.0
+    opacity: tuple[float, float] | None = None
+    refine: bool = False
+    jitter: bool = False
+    early_exit: bool = True
+    skip_empty: bool = True
+    depth_length: float | None = None
+    shader: Any = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        check = _VALIDATORS.get(name)
+        if check is not None:
+            value = check(name.replace("_", " "), value)
+        object.__setattr__(self, name, value)
+
+    def copy(self, **changes: Any) -> "RenderSettings":
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @property
+    def is_grey(self) -> bool:
+        """True when the picture is grey (8-bit greyscale PNG)."""
+        bg = self.background
+        return self.colormap in ("grey", "gray") and bg[0] == bg[1] == bg[2]
+
+
+def resolve_window(volume: "Volume", settings: RenderSettings) -> tuple[float, float]:
+    """(window, level) in real units; automatic (window None or <= 0) = full finite range.
+
+    A constant volume gets a window whose top is its value, so it renders white.
+    """
+    if settings.window is not None and settings.window > 0:
+        level = settings.level if settings.level is not None else 0.0
+        return settings.window, level
+    rng = volume.value_range
+    if rng is None:  # no finite value at all: every ray is background anyway
+        return 1.0, 0.5
+    lo, hi = rng
+    if hi <= lo:
+        width = max(abs(hi) * 1e-6, 1e-6)
+        return width, hi - width / 2
+    return hi - lo, (hi + lo) / 2
+
+
+def resolve_sample_distance(volume: "Volume", settings: RenderSettings) -> float:
+    if settings.sample_distance is not None:
+        return settings.sample_distance
+    return float(min(volume.spacing))

@@ -1,0 +1,51 @@
+#version 330 core
+// glmip display shader: projected real values -> pixel colours.
+//
+// q          = floor(clamp((v - lo) / (hi - lo), 0, 1) * 255 + 0.5) / 255   (CONVENTIONS.md)
+// index      = floor(q ** gamma * 255 + 0.5)
+// colour     = colormap[index]   (a 256-entry table; the grey table is index / 255)
+// pixel      = opacity * colour + (1 - opacity) * background, opacity = a + (b - a) * q
+// Everything is a function of the 8-bit windowed value q, so a projection that only keeps q
+// exact (the skipping in mip.glsl) gives exactly the same pixels.
+// Rays that met no finite sample (z == 0) show the background.
+//
+// Uniforms: u_values (RGBA32F from the projection pass), u_window (lo, hi) real units,
+// u_gamma, u_opacity (a, b), u_background (RGB 0..1), u_colormap (256x1 RGBA),
+// u_pixel_offset / u_source_scale (which source texel this pixel reads; the window renders
+// a coarser projection while the mouse drags and scales it up here).
+
+#if defined VERTEX_SHADER
+
+void main() {
+    vec2 p = vec2((gl_VertexID << 1) & 2, gl_VertexID & 2);
+    gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
+}
+
+#elif defined FRAGMENT_SHADER
+
+uniform sampler2D u_values;
+uniform sampler2D u_colormap;
+uniform vec2 u_window;
+uniform float u_gamma;
+uniform vec2 u_opacity;
+uniform vec3 u_background;
+uniform vec2 u_target_size;
+
+out vec4 f_color;
+
+void main() {
+    vec2 uv = gl_FragCoord.xy / u_target_size;
+    vec4 value = texture(u_values, uv);
+    if (value.z < 0.5) {
+        f_color = vec4(u_background, 1.0);
+        return;
+    }
+    float t = clamp((value.x - u_window.x) / (u_window.y - u_window.x), 0.0, 1.0);
+    float q = floor(t * 255.0 + 0.5) / 255.0;  // the 8-bit windowed value
+    float index = floor(pow(q, u_gamma) * 255.0 + 0.5);
+    vec3 colour = texelFetch(u_colormap, ivec2(int(index), 0), 0).rgb;
+    float opacity = u_opacity.x + (u_opacity.y - u_opacity.x) * q;
+    f_color = vec4(opacity * colour + (1.0 - opacity) * u_background, 1.0);
+}
+
+#endif
