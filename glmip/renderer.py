@@ -201,6 +201,10 @@ class MipRenderer:
 
     def release(self) -> None:
         """Release every GL object this renderer made."""
+        ours = {id(fbo) for _, fbo in self._targets.values()}
+        if self.ctx.fbo is not None and id(self.ctx.fbo) in ours:
+            # Never leave a deleted framebuffer bound: moderngl would re-bind it later.
+            self.ctx.detect_framebuffer(0).use()
         for obj in [self.texture, self.cells, *self._vaos.values(), *self._programs.values(),
                     *self._luts.values()]:
             if obj is not None:

@@ -44,8 +44,8 @@ def png_metadata(vol: Volume, args: argparse.Namespace, camera, settings, render
     return {
         "Software": f"glmip {__version__}",
         "glmip:input": vol.name,
-        "glmip:view_dir": " ".join(f"{v:.6g}" for v in d),
-        "glmip:up": " ".join(f"{v:.6g}" for v in up),
+        "glmip:view_dir": " ".join(f"{v + 0.0:.6g}" for v in d),
+        "glmip:up": " ".join(f"{v + 0.0:.6g}" for v in up),
         "glmip:fit": camera.fit,
         "glmip:projection": camera.projection,
         "glmip:window": f"{window:.6g}",

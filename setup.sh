@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up glmip in ./.venv. Installs Debian's Mesa EGL (headless OpenGL) when it is missing and
+# we can (root + apt-get); with --test also Xvfb/xdotool/xwd/ImageMagick for the window tests.
+set -euo pipefail
+cd "$(dirname "$0")"
+extras="."
+pkgs=()
+have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+have_lib 'libEGL.so.1 ' || pkgs+=(libegl1)
+have_lib 'libEGL_mesa.so.0' || pkgs+=(libegl-mesa0)
+[ -e /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so ] || [ -e /usr/lib/aarch64-linux-gnu/dri/swrast_dri.so ] \
+  || pkgs+=(libgl1-mesa-dri)
+if [ "${1:-}" = "--test" ]; then
+  extras=".[test]"
+  command -v Xvfb >/dev/null || pkgs+=(xvfb)
+  command -v xdotool >/dev/null || pkgs+=(xdotool)
+  command -v xwd >/dev/null || pkgs+=(x11-apps)
+  [ -x /usr/bin/convert ] || pkgs+=(imagemagick)
+fi
+if [ ${#pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing ${pkgs[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
+  else
+    echo "setup: please install: ${pkgs[*]}" >&2
+  fi
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e "$extras"

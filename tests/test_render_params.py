@@ -1,0 +1,118 @@
+"""Parameters change the picture; degenerate inputs render as CONVENTIONS.md says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from glmip.camera import Camera
+from glmip.settings import RenderSettings
+from glmip.volume import Volume
+
+
+@pytest.fixture
+def vessel(renderer, rng):
+    """Noise with a bright tube along a diagonal: a person sees a white line on grey noise."""
+    shape = (40, 36, 32)
+    data = (rng.random(shape) * 80).astype(np.uint8)
+    t = np.linspace(0, 1, 200)
+    for x, y, z in zip(4 + 30 * t, 5 + 25 * t, 3 + 26 * t):
+        data[int(x) - 1 : int(x) + 2, int(y) - 1 : int(y) + 2, int(z)] = 250
+    affine = np.diag([0.7, 0.8, 1.1, 1.0])
+    renderer.upload(Volume(data, affine))
+    return renderer
+
+
+def render(r, cam=None, **kw):
+    return r.render(cam or Camera(), RenderSettings(**kw), (64, 48)).astype(int)
+
+
+def test_window_level_sample_distance_and_view_change_the_image(vessel):
+    base = render(vessel)
+    for changed in (render(vessel, window=100, level=60), render(vessel, window=400, level=127),
+                    render(vessel, sample_distance=3.0), render(vessel, Camera.standard("left"))):
+        assert np.abs(changed - base).sum() > 1000
+
+
+def test_automatic_window_is_full_range(vessel):
+    vol = vessel.volume
+    lo, hi = vol.value_range
+    auto = render(vessel)
+    explicit = render(vessel, window=hi - lo, level=(hi + lo) / 2)
+    assert np.array_equal(auto, explicit)
+    assert render(vessel, window=0, level=12345).tolist() == auto.tolist()  # window <= 0: auto
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32])
+def test_constant_volume_renders_white_where_rays_hit(renderer, dtype):
+    renderer.upload(Volume(np.full((10, 12, 14), 7, dtype), np.eye(4)))
+    img = renderer.render(Camera.standard("anterior", fit="box"), RenderSettings(), (10, 14))
+    assert (img == 255).all()
+    img = renderer.render(Camera.standard("anterior"), RenderSettings(), (40, 40))
+    assert set(np.unique(img)) == {0, 255}  # background black around it
+
+
+def test_nan_is_ignored_and_all_nan_rays_are_background(renderer):
+    data = np.full((6, 6, 6), np.nan, np.float32)
+    data[:, :, 2] = 10.0
+    data[0, :, :] = np.nan  # a column of rays with no finite sample
+    data[2, 2, 2] = 20.0
+    vol = Volume(data, np.eye(4))
+    assert vol.value_range == (10.0, 20.0)
+    renderer.upload(vol)
+    proj = renderer.project(Camera.standard("superior", fit="box"), RenderSettings(sample_distance=1,
+                            interpolation="nearest"), (6, 6))
+    assert np.isnan(proj.value[:, 0]).all()  # i == 0 is the left column
+    assert np.nanmax(proj.value) == 20.0
+    img = renderer.render(Camera.standard("superior", fit="box"),
+                          RenderSettings(background=(0.0, 0.0, 1.0), interpolation="nearest"), (6, 6))
+    assert (img[:, 0] == (0, 0, 255)).all()
+
+
+def test_background_colour_and_rgb_output(renderer):
+    renderer.upload(Volume(np.full((4, 4, 4), 5, np.uint8), np.eye(4)))
+    img = renderer.render(Camera(), RenderSettings(background=(1.0, 0.5, 0.0)), (32, 32))
+    assert img.shape == (32, 32, 3)
+    assert tuple(img[0, 0]) == (255, 128, 0)
+    assert tuple(img[16, 16]) == (255, 255, 255)
+
+
+def test_perspective_differs_but_keeps_the_volume_in_view(vessel):
+    ortho = render(vessel)
+    persp = render(vessel, Camera(projection="perspective"))
+    assert np.abs(persp - ortho).sum() > 1000
+    assert persp[:, :].max() > 200  # the vessel is still there
+
+
+def test_skipping_and_early_exit_give_the_plain_image(vessel, rng):
+    """Every speed-up path gives exactly the image of the plain loop."""
+    for cam in (Camera(), Camera.standard("left"), Camera.from_direction([1, -2, 0.5])):
+        for kw in ({}, {"window": 120, "level": 100}, {"window": 60, "level": 40},
+                   {"mode": "minip"}, {"mode": "depth", "window": 200, "level": 120}):
+            plain = render(vessel, cam, skip_empty=False, early_exit=False, **kw)
+            fast = render(vessel, cam, **kw)
+            assert np.array_equal(plain, fast), (cam.view_dir, kw)
+        plain = vessel.project(cam, RenderSettings(skip_empty=False, early_exit=False), (64, 48))
+        fast = vessel.project(cam, RenderSettings(), (64, 48))
+        np.testing.assert_array_equal(plain.value, fast.value)
+        np.testing.assert_array_equal(plain.distance, fast.distance)
+        assert fast.samples.sum() < plain.samples.sum()
+
+
+def test_volume_too_large_for_a_texture_is_a_clear_error(ctx):
+    from glmip.renderer import MipRenderer
+    from glmip.volume import VolumeError
+
+    with MipRenderer(ctx, max_texture_size=16) as r:
+        with pytest.raises(VolumeError, match="texture limit of 16"):
+            r.upload(Volume(np.zeros((8, 8, 20), np.uint8), np.eye(4)))
+
+
+def test_tiled_rendering_equals_one_pass(vessel, ctx):
+    from glmip.renderer import MipRenderer
+
+    whole = vessel.render(Camera.standard("anterior"), RenderSettings(), (70, 50))
+    with MipRenderer(ctx, tile_size=16) as tiled:
+        tiled.upload(vessel.volume)
+        parts = tiled.render(Camera.standard("anterior"), RenderSettings(), (70, 50))
+    assert np.array_equal(whole, parts)
