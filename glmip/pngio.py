@@ -17,7 +17,7 @@ __all__ = ["encode_png", "save_png", "atomic_write", "next_free_path"]
 
 def _pil_image(image: np.ndarray) -> Image.Image:
     if image.dtype == np.uint16 and image.ndim == 2:
-        return Image.fromarray(image.astype("<u2"), mode="I;16")
+        return Image.fromarray(image.astype("<u2"))
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise ValueError(f"expected a uint8 (rows, cols[, 3]) image, got {image.dtype} {image.shape}")
     return Image.fromarray(image)

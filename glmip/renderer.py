@@ -168,6 +168,11 @@ class MipRenderer:
             self._vaos[key] = self.ctx.vertex_array(prog, [])
         return self._programs[key], self._vaos[key]
 
+    def writes_colour(self, path: str | Path | None) -> bool:
+        """True for a projection shader that writes final colours (declares ``f_color``)
+        instead of values; the display pass then only copies them."""
+        return path is not None and "f_color" in Path(path).read_text()
+
     def forget_program(self, path: str | Path) -> None:
         """Drop a cached program (e.g. a user shader file that changed on disk)."""
         key = str(path)
@@ -369,6 +374,7 @@ class MipRenderer:
             "u_target_size": (viewport[2], viewport[3]),
             "u_values": 0,
             "u_colormap": 1,
+            "u_direct": self.writes_colour(settings.shader),
         }
         for name, value in uniforms.items():
             if name in prog:
@@ -415,7 +421,8 @@ class MipRenderer:
             self._display(values, settings, fbo, (0, 0, w, h))
             block = np.frombuffer(fbo.read(components=3, alignment=1), np.uint8).reshape(h, w, 3)
             image[rows - y0 - h : rows - y0, x0 : x0 + w] = block[::-1]
-        return image[..., 0].copy() if settings.is_grey and not settings.opacity else image
+        grey = settings.is_grey and not settings.opacity and not self.writes_colour(settings.shader)
+        return image[..., 0].copy() if grey else image
 
     def draw(self, camera: Camera, settings: RenderSettings, fbo: moderngl.Framebuffer,
              size: tuple[int, int], *, reduction: int = 1, seed: int = 0) -> Frame:

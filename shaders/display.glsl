@@ -30,12 +30,17 @@ uniform float u_gamma;
 uniform vec2 u_opacity;
 uniform vec3 u_background;
 uniform vec2 u_target_size;
+uniform bool u_direct;  // the projection shader wrote colours itself (it declares f_color)
 
 out vec4 f_color;
 
 void main() {
     vec2 uv = gl_FragCoord.xy / u_target_size;
     vec4 value = texture(u_values, uv);
+    if (u_direct) {
+        f_color = vec4(clamp(value.rgb, 0.0, 1.0), 1.0);
+        return;
+    }
     if (value.z < 0.5) {
         f_color = vec4(u_background, 1.0);
         return;

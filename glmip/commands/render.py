@@ -16,6 +16,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="render a MIP to a PNG (headless)", description=__doc__)
     p.add_argument("input", metavar="INPUT", help="image file or DICOM directory")
     p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG to write")
+    p.add_argument("--values", metavar="OUT", help="also write the projected real values "
+                   "(.npy, .nii.gz, .tif float32, or .png 16-bit)")
+    p.add_argument("--depth-map", metavar="OUT", help="also write per pixel the world x y z of "
+                   "the maximum and its depth along the view (.npy, .nii.gz, .tif)")
     add_render_options(p)
     p.set_defaults(run=run)
 
@@ -58,6 +62,7 @@ def png_metadata(vol: Volume, args: argparse.Namespace, camera, settings, render
 
 def run(args: argparse.Namespace) -> int:
     from ..api import _renderer_for
+    from ..export import save_depth_map, save_values, value_suffix
     from ..pngio import save_png
 
     camera = camera_from_args(args)
@@ -65,7 +70,19 @@ def run(args: argparse.Namespace) -> int:
     out = check_output(args.output, [args.input])
     if out.suffix.lower() != ".png":
         raise UsageError(f"{out}: the output must be a .png file")
+    extra = [p for p in (args.values, args.depth_map) if p]
+    for path in extra:
+        check_output(path, [args.input])
+        value_suffix(path)
     vol = load_input(args.input, args)
-    image = _renderer_for(vol).render(camera, settings, args.size)
-    save_png(out, image, png_metadata(vol, args, camera, settings))
+    renderer = _renderer_for(vol)
+    image = renderer.render(camera, settings, args.size)
+    meta = png_metadata(vol, args, camera, settings)
+    if extra:
+        proj = renderer.project(camera, settings, args.size, exact_values=True)
+        if args.values:
+            save_values(args.values, proj, meta)
+        if args.depth_map:
+            save_depth_map(args.depth_map, proj, meta)
+    save_png(out, image, meta)
     return 0
