@@ -150,7 +150,7 @@ class RenderSettings:
     refine: bool = False
     jitter: bool = False
     early_exit: bool = True
-    skip_empty: bool = True
+    skip_empty: bool = False
     depth_length: float | None = None
     shader: Any = None
 

@@ -172,38 +172,51 @@ void main() {
     vec3 cell_scale = u_volume_size / u_cell_size;
     ivec3 cell_max = textureSize(u_cells, 0) - 1;
 
-    for (float k = k_first; k <= k_last; k += 1.0) {
-        vec3 tc = a + k * b;
-        if (skipping && k >= run_end) {
-            run_end = k + run;
-            bool hit = !isinf(best);
-            if (hit) {
-                ivec3 c = clamp(ivec3(tc * cell_scale), ivec3(0), cell_max);
-                vec2 cell = texelFetch(u_cells, c, 0).rg;
-                bool no_gain = minip
-                    ? (u_skip_mode == 2 ? grey(cell.y) >= grey(best) : cell.y >= best)
-                    : (u_skip_mode == 2 ? grey(cell.x) <= grey(best) : cell.x <= best);
-                if (no_gain) {
-                    float skipped = min(run_end, k_last + 1.0) - k;
-                    attenuation *= pow(atten_step, skipped);
-                    k = run_end - 1.0;
-                    continue;
-                }
+    // Runs of `run` samples: the skip test is made once per run, the inner loop stays tight.
+    if (!skipping) run = u_early_exit ? 64.0 : k_last - k_first + 1.0;
+    bool done = false;
+    for (float k = k_first; k <= k_last && !done;) {
+        float k_end = min(k + run - 1.0, k_last);
+        if (skipping && !isinf(best)) {
+            ivec3 c = clamp(ivec3((a + k * b) * cell_scale), ivec3(0), cell_max);
+            vec2 cell = texelFetch(u_cells, c, 0).rg;
+            bool no_gain = minip
+                ? (u_skip_mode == 2 ? grey(cell.y) >= grey(best) : cell.y >= best)
+                : (u_skip_mode == 2 ? grey(cell.x) <= grey(best) : cell.x <= best);
+            if (no_gain) {
+                attenuation *= pow(atten_step, k_end + 1.0 - k);
+                k = k_end + 1.0;
+                continue;
             }
         }
-        float v = real_value(tc);
-        taken += 1.0;
-        if (u_mode == 3) {
-            v = u_window.x + (v - u_window.x) * attenuation;
-            attenuation *= atten_step;
+        vec3 tc = a + k * b;
+        float k_start = k;
+        if (u_mode == 0) {  // plain MIP: the hot loop, kept minimal
+            for (; k <= k_end; k += 1.0) {
+                float v = real_value(tc);
+                if (v > best) { best = v; best_k = k; }
+                tc += b;
+            }
+            taken += k_end + 1.0 - k_start;
+        } else {
+            for (; k <= k_end; k += 1.0) {
+                float v = real_value(tc);
+                tc += b;
+                if (u_mode == 3) {
+                    v = u_window.x + (v - u_window.x) * attenuation;
+                    attenuation *= atten_step;
+                }
+                if (u_mode == 2) {
+                    if (!isnan(v)) { sum += v; count += 1.0; }
+                } else if (minip ? v < best : v > best) {  // NaN compares false: ignored
+                    best = v;
+                    best_k = k;
+                }
+            }
+            taken += k_end + 1.0 - k_start;
         }
-        if (u_mode == 2) {
-            if (!isnan(v)) { sum += v; count += 1.0; }
-        } else if (minip ? v < best : v > best) {  // NaN compares false: ignored
-            best = v;
-            best_k = k;
-            if (u_early_exit && (minip ? grey(best) <= 0.0 : grey(best) >= 255.0)) break;
-        }
+        if (u_early_exit && !isinf(best) && u_mode != 2
+            && (minip ? grey(best) <= 0.0 : grey(best) >= 255.0)) done = true;
     }
 
     if (u_mode == 2) {
