@@ -189,19 +189,17 @@ void main() {
                 continue;
             }
         }
-        vec3 tc = a + k * b;
+        // Positions are a + k*b, not a running sum: every path samples the same points.
         float k_start = k;
         if (u_mode == 0) {  // plain MIP: the hot loop, kept minimal
             for (; k <= k_end; k += 1.0) {
-                float v = real_value(tc);
+                float v = real_value(a + k * b);
                 if (v > best) { best = v; best_k = k; }
-                tc += b;
             }
             taken += k_end + 1.0 - k_start;
         } else {
             for (; k <= k_end; k += 1.0) {
-                float v = real_value(tc);
-                tc += b;
+                float v = real_value(a + k * b);
                 if (u_mode == 3) {
                     v = u_window.x + (v - u_window.x) * attenuation;
                     attenuation *= atten_step;
