@@ -81,9 +81,9 @@ def save_values(path: str | os.PathLike[str], proj: Projection, text: dict) -> P
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     integral = finite.size and np.allclose(finite, np.round(finite), atol=1e-3) and hi - lo < 65535
     if integral:
-        scale, offset = 1.0, np.floor(lo) - 1  # 0 is kept for rays that missed
+        scale, offset = 1.0, float(np.floor(lo) - 1)  # 0 is kept for rays that missed
     else:
-        scale, offset = 65534.0 / max(hi - lo, 1e-30), lo
+        scale, offset = 65534.0 / max(hi - lo, 1e-30), float(lo)
     png = np.where(np.isfinite(values), np.round((values - offset) * scale) + (0 if integral else 1), 0)
     png16 = np.clip(png, 0, 65535).astype(np.uint16)
     add = 0 if integral else 1
