@@ -1,0 +1,595 @@
+"""The viewer window: a moderngl-window ``WindowConfig`` (the only module importing moderngl_window).
+
+Events go through :mod:`glmip.interaction` (pure camera/settings changes), pictures through the
+one renderer (:class:`~glmip.renderer.MipRenderer`). The MIP is drawn into an offscreen image
+only when something changed; every displayed frame copies that image to the window and blends an
+overlay on top (help, status line, orientation letters, scale bar), rasterised with Pillow.
+
+While the mouse drags, frames are coarse (fewer rays, longer step: :class:`QualityPolicy`);
+``settle`` seconds after the last motion a full-quality frame replaces them. The ``x``
+screenshot re-renders offscreen at the window size times the magnification, exactly as
+``glmip render`` would, and prints the command that reproduces it.
+
+Run it with :func:`open_viewer`; tests drive :class:`MipViewer` on moderngl-window's headless
+window and call :meth:`MipViewer.step` for each frame.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import moderngl
+import moderngl_window
+from moderngl_window import WindowConfig
+from PIL import Image, ImageDraw, ImageFont
+
+from . import __version__
+from . import interaction as ia
+from .camera import Camera
+from .errors import UsageError
+from .io import load
+from .pngio import save_png_new
+from .renderer import MipRenderer
+from .settings import RenderSettings, resolve_sample_distance, resolve_window
+from .volume import Volume
+
+__all__ = ["ViewerOptions", "MipViewer", "open_viewer", "make_window"]
+
+# A textured full-window triangle blended over the picture. Small enough to live here; the
+# ray-marching shaders, which users read and replace, are in shaders/.
+_OVERLAY_VERTEX = """
+#version 330 core
+out vec2 v_uv;
+void main() {
+    vec2 p = vec2((gl_VertexID << 1) & 2, gl_VertexID & 2);
+    v_uv = vec2(p.x, 1.0 - p.y);  // Pillow rows are top-first
+    gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
+}
+"""
+_OVERLAY_FRAGMENT = """
+#version 330 core
+uniform sampler2D u_overlay;
+in vec2 v_uv;
+out vec4 f_colour;
+void main() { f_colour = texture(u_overlay, v_uv); }
+"""
+
+MOUSE_BUTTONS = {1: "left", 2: "right", 3: "middle"}  # moderngl-window's numbering
+
+
+@dataclass
+class ViewerOptions:
+    """How the window behaves (beyond camera and render settings).
+
+    input_path, reader_options
+        Where the volume came from (for 4-D stepping and the printed ``glmip render`` command).
+    magnification
+        Screenshot size = window size x this (vmtk's default 4).
+    auto_sample_distance
+        Coarser frames while dragging (vmtk's ``-autosampledistance 1``); off: every frame uses
+        the given sample distance.
+    screenshot_dir
+        Where ``x`` writes; None: the current directory at the time of the key press.
+    """
+
+    input_path: str = ""
+    reader_options: dict[str, Any] = field(default_factory=dict)
+    magnification: int = 4
+    auto_sample_distance: bool = True
+    screenshot_dir: str | None = None
+    echo: Callable[[str], None] = print
+
+
+class MipViewer(WindowConfig):
+    """The MIP window. Create with a window (``wnd``) and its context, plus what to show."""
+
+    gl_version = (3, 3)
+    title = "glmip"
+    window_size = (1024, 768)
+    resizable = True
+    aspect_ratio = None
+    clear_color = None
+
+    def __init__(
+        self,
+        ctx: moderngl.Context,
+        wnd: Any,
+        *,
+        volume: Volume,
+        camera: Camera,
+        settings: RenderSettings,
+        options: ViewerOptions | None = None,
+        timer: Any = None,
+    ) -> None:
+        super().__init__(ctx=ctx, wnd=wnd, timer=timer)
+        self.options = options or ViewerOptions()
+        self.volume = volume
+        self.first_camera = camera.copy()
+        self.camera = camera.copy()
+        self.settings = settings
+        self.policy = ia.QualityPolicy(auto=self.options.auto_sample_distance)
+        self.renderer = MipRenderer(ctx)
+        self.renderer.upload(volume)
+        self.show_help = True
+        self.message = ""
+        self.message_until = 0.0
+        self.last_frame_seconds = 0.0
+        self.last_reduction = 1
+        self.frames_drawn = 0
+        self.screenshots: list[Path] = []
+        self._drag: dict[str, Any] | None = None
+        self._wheel_time = -1e9
+        self._dirty = True
+        self._image_tex: moderngl.Texture | None = None
+        self._image_fbo: moderngl.Framebuffer | None = None
+        self._overlay_tex: moderngl.Texture | None = None
+        self._overlay_key: Any = None
+        self._overlay_prog = ctx.program(vertex_shader=_OVERLAY_VERTEX,
+                                         fragment_shader=_OVERLAY_FRAGMENT)
+        self._overlay_vao = ctx.vertex_array(self._overlay_prog, [])
+        self._font_cache: dict[int, Any] = {}
+        self._released = False
+
+    # --- sizes -----------------------------------------------------------------------------
+    @property
+    def buffer_size(self) -> tuple[int, int]:
+        """Framebuffer pixels (what is drawn; larger than the window on HiDPI screens)."""
+        w, h = self.wnd.buffer_size
+        return max(1, int(w)), max(1, int(h))
+
+    @property
+    def window_pixels(self) -> tuple[int, int]:
+        """Window size in the units of mouse events."""
+        w, h = self.wnd.size
+        return max(1, int(w)), max(1, int(h))
+
+    @property
+    def pixel_ratio(self) -> float:
+        return self.buffer_size[0] / self.window_pixels[0]
+
+    def _ensure_image(self) -> tuple[moderngl.Texture, moderngl.Framebuffer]:
+        size = self.buffer_size
+        if self._image_tex is None or self._image_tex.size != size:
+            if self._image_fbo is not None:
+                self._image_fbo.release()
+                self._image_tex.release()  # type: ignore[union-attr]
+            self._image_tex = self.ctx.texture(size, 4)
+            self._image_fbo = self.ctx.framebuffer([self._image_tex])
+            self._dirty = True
+        return self._image_tex, self._image_fbo  # type: ignore[return-value]
+
+    def frame(self):
+        """The current full-quality :class:`~glmip.camera.Frame` of the window's picture."""
+        return self.camera.frame(self.volume, *self.buffer_size)
+
+    # --- the loop --------------------------------------------------------------------------
+    def run(self) -> int:
+        """Show the window until ``q`` or close; returns the exit status (0)."""
+        try:
+            while not self.wnd.is_closing:
+                busy = self.step()
+                if not busy:
+                    time.sleep(1 / 60)
+        finally:
+            self.release()
+            try:
+                self.wnd.destroy()
+            except Exception:
+                pass
+        return 0
+
+    def step(self, now: float | None = None) -> bool:
+        """Draw one frame (re-projecting the MIP only if needed) and pump events.
+
+        Returns True when the picture is changing (the caller need not sleep).
+        """
+        now = time.perf_counter() if now is None else now
+        drew = False
+        if self._dirty or self.policy.needs_full_redraw(now):
+            self._draw_image(now)
+            drew = True
+        self._present(now)
+        if not self.wnd.is_closing:
+            self.wnd.swap_buffers()
+        return drew or self._drag is not None
+
+    def on_render(self, time_: float, frame_time: float) -> None:
+        """moderngl-window's own loop calls this; :meth:`step` without the buffer swap."""
+        now = time.perf_counter()
+        if self._dirty or self.policy.needs_full_redraw(now):
+            self._draw_image(now)
+        self._present(now)
+
+    def _interacting(self, now: float) -> bool:
+        active = self._drag is not None or (now - self._wheel_time) < self.policy.settle
+        return self.policy.interacting(now, active)
+
+    def _draw_image(self, now: float) -> None:
+        _, fbo = self._ensure_image()
+        cols, rows = self.buffer_size
+        settings = self.settings
+        reduction, factor = 1, 1.0
+        coarse = self._interacting(now)
+        if coarse:
+            reduction, factor = self.policy.choose(cols * rows)
+            step = resolve_sample_distance(self.volume, settings) * factor
+            settings = settings.copy(sample_distance=step)
+        t0 = time.perf_counter()
+        self.renderer.draw(self.camera, settings, fbo, (cols, rows), reduction=reduction)
+        self.ctx.finish()
+        seconds = time.perf_counter() - t0
+        self.policy.measured(seconds, cols * rows, reduction, factor)
+        self.policy.last_coarse = coarse
+        self.last_frame_seconds = seconds
+        self.last_reduction = reduction if coarse else 1
+        self.frames_drawn += 1
+        self._dirty = False
+
+    def _present(self, now: float) -> None:
+        tex, fbo = self._ensure_image()
+        screen = self.wnd.fbo
+        cols, rows = self.buffer_size
+        self.ctx.copy_framebuffer(screen, fbo)
+        overlay = self._overlay(now)
+        screen.use()
+        screen.viewport = (0, 0, cols, rows)
+        self.ctx.enable(moderngl.BLEND)
+        self.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+        overlay.use(0)
+        self._overlay_prog["u_overlay"].value = 0
+        self._overlay_vao.render(moderngl.TRIANGLES, vertices=3)
+        self.ctx.disable(moderngl.BLEND)
+
+    # --- overlay ---------------------------------------------------------------------------
+    def _font(self, px: int) -> Any:
+        if px not in self._font_cache:
+            try:
+                self._font_cache[px] = ImageFont.load_default(size=px)
+            except TypeError:  # Pillow without FreeType sizes
+                self._font_cache[px] = ImageFont.load_default()
+        return self._font_cache[px]
+
+    def status_text(self) -> str:
+        window, level = resolve_window(self.volume, self.settings)
+        step = resolve_sample_distance(self.volume, self.settings)
+        ms = self.last_frame_seconds * 1000
+        quality = f" (coarse 1/{self.last_reduction})" if self.last_reduction > 1 else ""
+        parts = [
+            f"W {window:.5g}  L {level:.5g}",
+            f"step {step:.3g} mm",
+            f"{ms:.0f} ms{quality}",
+            self.settings.mode,
+            self.settings.interpolation,
+            "persp" if self.camera.projection == "perspective" else "ortho",
+        ]
+        frames = int(self.volume.meta.get("frames", 1) or 1)
+        if frames > 1:
+            parts.append(f"volume {int(self.volume.meta.get('frame', 0)) + 1}/{frames}")
+        return "   ".join(parts)
+
+    def _overlay(self, now: float) -> moderngl.Texture:
+        cols, rows = self.buffer_size
+        ratio = self.pixel_ratio
+        frame = self.frame()
+        labels = ia.edge_labels(self.camera)
+        message = self.message if now < self.message_until else ""
+        key = (cols, rows, ratio, self.status_text(), self.show_help, tuple(labels.values()),
+               round(frame.pixel_size, 9), message)
+        if key == self._overlay_key and self._overlay_tex is not None:
+            return self._overlay_tex
+        img = Image.new("RGBA", (cols, rows), (0, 0, 0, 0))
+        draw = ImageDraw.Draw(img)
+        size = max(8, round(14 * ratio))
+        font, big = self._font(size), self._font(round(size * 1.3))
+        pad = round(8 * ratio)
+        stroke = max(1, round(ratio))
+        white, black = (255, 255, 255, 255), (0, 0, 0, 255)
+
+        def text(xy: tuple[float, float], s: str, f: Any = font, anchor: str = "la",
+                 fill: tuple[int, ...] = white) -> None:
+            draw.text(xy, s, font=f, fill=fill, anchor=anchor, stroke_width=stroke,
+                      stroke_fill=black)
+
+        line = round(size * 1.25)
+        # Help bottom-left (vmtk's place), status line above it or at the bottom.
+        lines = list(ia.HELP_LINES) if self.show_help else ["h: Show help."]
+        y = rows - pad - line * len(lines)
+        for s in lines:
+            text((pad, y), s)
+            y += line
+        text((pad, pad), self.status_text())
+        if message:
+            text((pad, pad + line), message, fill=(255, 230, 120, 255))
+        # Orientation letters at the middle of each edge.
+        text((pad, rows / 2), labels["left"], big, "lm")
+        text((cols - pad, rows / 2), labels["right"], big, "rm")
+        text((cols / 2, pad + 2 * line), labels["top"], big, "ma")
+        text((cols / 2, rows - pad), labels["bottom"], big, "md")
+        # Scale bar bottom-right (mm on the plane through the centre).
+        length_mm, length_px = ia.scale_bar(frame.pixel_size, target_px=120 * ratio)
+        x1, yb = cols - pad - round(20 * ratio), rows - pad - line - round(6 * ratio)
+        x0 = x1 - length_px
+        thick = max(2, round(2 * ratio))
+        for colour, grow in ((black, stroke), (white, 0)):
+            draw.rectangle([x0 - grow, yb - thick - grow, x1 + grow, yb + grow], fill=colour)
+            for x in (x0, x1):
+                draw.rectangle([x - thick / 2 - grow, yb - 4 * thick - grow, x + thick / 2 + grow,
+                                yb + grow], fill=colour)
+        label = f"{length_mm:g} mm"
+        text(((x0 + x1) / 2, yb + round(4 * ratio)), label, font, "ma")
+        data = img.tobytes()
+        if self._overlay_tex is None or self._overlay_tex.size != (cols, rows):
+            if self._overlay_tex is not None:
+                self._overlay_tex.release()
+            self._overlay_tex = self.ctx.texture((cols, rows), 4, data)
+            self._overlay_tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        else:
+            self._overlay_tex.write(data)
+        self._overlay_key = key
+        return self._overlay_tex
+
+    def say(self, message: str, seconds: float = 4.0, echo: bool = True) -> None:
+        """Show ``message`` in the window for a few seconds (and print it)."""
+        self.message = message
+        self.message_until = time.perf_counter() + seconds
+        if echo:
+            self.options.echo(message)
+
+    # --- events ----------------------------------------------------------------------------
+    def on_resize(self, width: int, height: int) -> None:
+        self._dirty = True
+
+    def on_close(self) -> None:
+        self.wnd.is_closing = True
+
+    def on_unicode_char_entered(self, char: str) -> None:
+        action = ia.KEYMAP.get(char) or ia.KEYMAP.get(char.lower()) if char else None
+        if action:
+            self.do(action)
+
+    def on_key_event(self, key: Any, action: Any, modifiers: Any) -> None:
+        """Keys without a character: the numeric keypad's + and -."""
+        keys = self.wnd.keys
+        if action != keys.ACTION_PRESS:
+            return
+        plus, minus = getattr(keys, "NUMPAD_ADD", None), getattr(keys, "NUMPAD_SUBTRACT", None)
+        if plus not in (None, "undefined") and key == plus:
+            self.do("step:coarser")
+        elif minus not in (None, "undefined") and key == minus:
+            self.do("step:finer")
+
+    def do(self, action: str) -> None:
+        """Carry out one :data:`~glmip.interaction.KEYMAP` action."""
+        name, _, arg = action.partition(":")
+        if name == "quit":
+            self.wnd.close()
+            self.wnd.is_closing = True
+        elif name == "reset":
+            self.camera = self.first_camera.copy()
+        elif name == "screenshot":
+            self.screenshot()
+        elif name == "help":
+            self.show_help = not self.show_help
+        elif name == "view":
+            self.camera = Camera.standard(arg, fit=self.camera.fit,
+                                          projection=self.camera.projection)
+        elif name == "projection":
+            other = "perspective" if self.camera.projection == "orthographic" else "orthographic"
+            self.camera = self.camera.copy(projection=other)
+        elif name == "auto-window":
+            self.settings = self.settings.copy(window=None, level=None)
+        elif name == "step":
+            step = resolve_sample_distance(self.volume, self.settings)
+            step = step * ia.STEP_FACTOR if arg == "coarser" else step / ia.STEP_FACTOR
+            self.settings = self.settings.copy(sample_distance=step)
+            self.say(f"sample distance {step:.3g} mm", echo=False)
+        elif name == "interpolation":
+            other = "nearest" if self.settings.interpolation == "linear" else "linear"
+            self.settings = self.settings.copy(interpolation=other)
+        elif name == "mode":
+            modes = ia.MODES_CYCLE
+            nxt = modes[(modes.index(self.settings.mode) + 1) % len(modes)]
+            self.settings = self.settings.copy(mode=nxt)
+        elif name == "preset":
+            self.preset(arg)
+        elif name == "frame":
+            self.step_volume(1 if arg == "next" else -1)
+        elif name == "turntable":
+            self.turntable()
+        self._dirty = True
+
+    def preset(self, key: str) -> None:
+        label, window, level = ia.PRESETS[key]
+        if window is None:
+            window, level = ia.mr_auto_window(self.volume.data, self.volume.slope, self.volume.inter)
+        self.settings = self.settings.copy(window=window, level=level)
+        self.say(f"{label}: W {window:.5g} L {level:.5g}", echo=False)
+
+    def step_volume(self, delta: int) -> None:
+        frames = int(self.volume.meta.get("frames", 1) or 1)
+        if frames <= 1 or not self.options.input_path:
+            self.say("not a 4-D image: no other volumes", echo=False)
+            return
+        k = (int(self.volume.meta.get("frame", 0)) + delta) % frames
+        opts = dict(self.options.reader_options)
+        opts["frame"] = k
+        self.volume = load(self.options.input_path, **opts)
+        self.options.reader_options = opts
+        self.renderer.upload(self.volume)
+        self.say(f"volume {k + 1}/{frames}", echo=False)
+
+    def turntable(self) -> None:
+        if importlib.util.find_spec("glmip.movie") is None:
+            self.say("t: turntable movies are not available yet (use glmip turntable later)")
+            return
+        movie = importlib.import_module("glmip.movie")
+        record = getattr(movie, "record_turntable", None)
+        if record is None:
+            self.say("t: glmip.movie has no record_turntable()")
+            return
+        try:
+            path = record(volume=self.volume, camera=self.camera.copy(),
+                          settings=self.settings.copy(), renderer=self.renderer,
+                          directory=self.options.screenshot_dir or os.getcwd())
+        except Exception as exc:  # report, keep the window alive
+            self.say(f"t: turntable failed: {exc}")
+            return
+        self.say(f"turntable written: {path}")
+
+    # mouse
+    def on_mouse_press_event(self, x: int, y: int, button: int) -> None:
+        mods = self.wnd.modifiers
+        name = MOUSE_BUTTONS.get(button)
+        if name is None:
+            return
+        mode = ia.drag_mode(name, shift=bool(mods.shift), ctrl=bool(mods.ctrl), alt=bool(mods.alt))
+        wl = resolve_window(self.volume, self.settings)
+        self._drag = {"mode": mode, "x": x, "y": y, "wl": wl}
+
+    def on_mouse_release_event(self, x: int, y: int, button: int) -> None:
+        if self._drag is not None:
+            self._drag = None
+            if self.policy.last_coarse:
+                self._dirty = True  # full quality at once
+
+    def on_mouse_drag_event(self, x: int, y: int, dx: int, dy: int) -> None:
+        if self._drag is None:
+            return
+        drag = self._drag
+        x0, y0 = drag["x"], drag["y"]
+        dx, dy = x - x0, y - y0
+        if dx == 0 and dy == 0:
+            return
+        w, h = self.window_pixels
+        mode = drag["mode"]
+        if mode == "rotate":
+            self.camera = ia.rotate(self.camera, dx, dy, w, h)
+        elif mode == "pan":
+            pixel_mm = self.frame().pixel_size * self.pixel_ratio
+            self.camera = ia.pan(self.camera, dx, dy, pixel_mm, self.volume.center)
+        elif mode == "zoom":
+            self.camera = ia.zoom_drag(self.camera, dy, h)
+        elif mode == "spin":
+            self.camera = ia.spin(self.camera, x0, y0, x, y, w, h)
+        elif mode == "window":
+            window, level = ia.window_level_drag(*drag["wl"], dx, dy, w, h)
+            drag["wl"] = (window, level)
+            self.settings = self.settings.copy(window=window, level=level)
+        drag["x"], drag["y"] = x, y
+        self.policy.motion(time.perf_counter())
+        self._dirty = True
+
+    def on_mouse_scroll_event(self, x_offset: float, y_offset: float) -> None:
+        if y_offset:
+            self.camera = ia.wheel_zoom(self.camera, y_offset)
+            now = time.perf_counter()
+            self._wheel_time = now
+            self.policy.motion(now)
+            self._dirty = True
+
+    # --- screenshot ------------------------------------------------------------------------
+    def screenshot(self) -> Path:
+        """Render the view at window size x magnification, save it, print path and command."""
+        mag = max(1, int(self.options.magnification))
+        cols, rows = self.window_pixels
+        size = (cols * mag, rows * mag)
+        image = self.renderer.render(self.camera, self.settings, size)
+        frame = self.camera.frame(self.volume, *size)
+        window, level = resolve_window(self.volume, self.settings)
+        step = resolve_sample_distance(self.volume, self.settings)
+        directory = self.options.screenshot_dir or os.getcwd()
+        command = self.command(frame.pixel_size * size[0], size, "OUT.png")
+        text = {
+            "Software": f"glmip {__version__}",
+            "glmip:input": self.volume.name,
+            "glmip:window": f"{window:.10g}",
+            "glmip:level": f"{level:.10g}",
+            "glmip:sample_distance": f"{step:.10g}",
+            "glmip:command": command,
+        }
+        path = save_png_new(directory, image, text)
+        self.screenshots.append(path)
+        self.options.echo(f"Screenshot written to {path}")
+        self.options.echo(f"Reproduce it with: {self.command(frame.pixel_size * size[0], size, path.name)}")
+        if self.camera.center is not None and not _render_has_center():
+            self.options.echo("(the pan is not in that command: glmip render has no --center option)")
+        self.say(f"saved {path.name}", echo=False)
+        return path
+
+    def command(self, width_mm: float, size: tuple[int, int], output: str) -> str:
+        window, level = resolve_window(self.volume, self.settings)
+        step = resolve_sample_distance(self.volume, self.settings)
+        return ia.render_command(
+            self.options.input_path or self.volume.name or "INPUT",
+            output, self.camera, width_mm, size, window, level, step, self.settings,
+            reader_options=self.options.reader_options,
+            center_option=_render_has_center(),
+            default_center=self.volume.center,
+        )
+
+    # --- teardown --------------------------------------------------------------------------
+    def release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        for obj in (self._image_fbo, self._image_tex, self._overlay_tex, self._overlay_vao,
+                    self._overlay_prog):
+            if obj is not None:
+                obj.release()
+        self.renderer.release()
+
+
+def _render_has_center() -> bool:
+    """Whether ``glmip render`` takes ``--center X Y Z`` (to reproduce a pan)."""
+    import argparse
+
+    from .commands.options import add_render_options
+
+    p = argparse.ArgumentParser(add_help=False)
+    add_render_options(p)
+    return any("--center" in a.option_strings for a in p._actions)
+
+
+def make_window(window_class: str = "pyglet", size: tuple[int, int] = (1024, 768),
+                title: str = "glmip", **kwargs: Any) -> Any:
+    """A moderngl-window window of the named class (``pyglet``, ``glfw``, ``headless``...);
+    ``kwargs`` go to the window (e.g. ``backend="egl"`` for the headless one)."""
+    backend = window_class
+    try:
+        cls = moderngl_window.get_local_window_cls(backend)
+    except Exception as exc:
+        raise UsageError(f"no window backend '{backend}' ({exc})") from None
+    options = dict(title=title, size=size, resizable=True, gl_version=(3, 3), vsync=True,
+                   aspect_ratio=None)
+    options.update(kwargs)
+    try:
+        wnd = cls(**options)
+    except Exception as exc:
+        hint = ""
+        if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and \
+                not os.environ.get("WAYLAND_DISPLAY") and backend != "headless":
+            hint = " (no DISPLAY: use glmip render for images without a screen)"
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"cannot open a {backend} window: {msg}{hint}") from None
+    moderngl_window.activate_context(window=wnd)
+    return wnd
+
+
+def open_viewer(volume: Volume, camera: Camera, settings: RenderSettings,
+                options: ViewerOptions | None = None, *, backend: str = "pyglet",
+                size: tuple[int, int] = (1024, 768), title: str | None = None) -> int:
+    """Open the window and run it until the user quits; returns the exit status."""
+    name = Path(volume.name).name if volume.name else "volume"
+    wnd = make_window(backend, size, title or f"glmip - {name}")
+    viewer = MipViewer(wnd.ctx, wnd, volume=volume, camera=camera, settings=settings,
+                       options=options)
+    wnd.config = viewer
+    return viewer.run()
+

@@ -1,0 +1,55 @@
+"""``glmip view [INPUT]``: the interactive MIP window (the bundled sample without INPUT).
+
+Mouse as VTK's trackball camera; keys as CONVENTIONS.md ("Window keys"); press ``h`` in the
+window for the list. ``x`` writes ``glmip-screenshot-N.png`` in the current directory and
+prints the ``glmip render`` command that reproduces it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import UsageError
+from .options import (add_render_options, camera_from_args, load_input, parse_size,
+                      reader_options, settings_from_args)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("view", help="open the interactive MIP window", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", metavar="INPUT", nargs="?",
+                   help="image file or DICOM directory (default: the bundled aorta sample)")
+    g = p.add_argument_group("window")
+    g.add_argument("--magnification", type=int, default=4, metavar="N",
+                   help="screenshot size = window size x N (default 4, as vmtk)")
+    g.add_argument("--backend", default="pyglet",
+                   help="moderngl-window window class: pyglet (default), glfw, sdl2, pyqt5, "
+                        "pyside2, tk, headless")
+    g.add_argument("--no-auto-sample-distance", dest="auto_sample_distance",
+                   action="store_false",
+                   help="use the given sample distance for every frame, also while dragging "
+                        "(vmtk's -autosampledistance 0)")
+    g.add_argument("--window-size", type=parse_size, default=None, metavar="WxH",
+                   help="window size in screen pixels (default: --size, 1024x768)")
+    add_render_options(p, default_size="1024x768")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..app import ViewerOptions, open_viewer
+    from ..resources import sample_path
+
+    if args.magnification < 1:
+        raise UsageError(f"--magnification must be at least 1, got {args.magnification}")
+    camera = camera_from_args(args)
+    settings = settings_from_args(args)
+    path = args.input or str(sample_path())
+    volume = load_input(path, args)
+    options = ViewerOptions(
+        input_path=path,
+        reader_options=reader_options(args),
+        magnification=args.magnification,
+        auto_sample_distance=args.auto_sample_distance,
+    )
+    size = args.window_size or args.size
+    return open_viewer(volume, camera, settings, options, backend=args.backend, size=size)

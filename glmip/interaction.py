@@ -1,0 +1,371 @@
+"""What the viewer's mouse and keys do, as pure functions of the camera and settings (no GL).
+
+Mouse gestures follow VTK's ``vtkInteractorStyleTrackballCamera`` (what vmtk users know), with
+its motion factor of 10: a horizontal drag across the whole window turns the view by 200 degrees
+about the screen's up axis ("azimuth"), a vertical drag by 200 degrees about the screen's right
+axis ("elevation"); the part of the volume nearest the eye follows the mouse. Pan keeps the point
+under the mouse under the mouse; zoom multiplies by ``1.1 ** (10 * dy / (height / 2))`` (drag up
+= closer) or ``1.1 ** 2`` per wheel step; spin turns the picture with the mouse's angle about
+the window centre. Window/level drags (not in VTK's camera style) change the window by a factor
+``2 ** (4 * dx / width)`` (drag right = wider) and the level by ``window * dy / height``
+(drag up = higher level, darker picture).
+
+Window coordinates here are moderngl-window's: pixels of the window (not of its framebuffer,
+which differs on HiDPI screens), origin top-left, y growing downwards.
+
+Everything is a function of its arguments, with no clock inside: the caller passes times in, so
+the coarse-while-dragging policy (:class:`QualityPolicy`) is testable.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from .camera import Camera, rotation_matrix
+
+__all__ = [
+    "KEYMAP",
+    "HELP_LINES",
+    "PRESETS",
+    "MODES_CYCLE",
+    "drag_mode",
+    "rotate",
+    "pan",
+    "zoom_drag",
+    "wheel_zoom",
+    "spin",
+    "window_level_drag",
+    "QualityPolicy",
+    "orientation_label",
+    "edge_labels",
+    "scale_bar",
+    "mr_auto_window",
+    "render_command",
+]
+
+MOTION_FACTOR = 10.0  # VTK's vtkInteractorStyleTrackballCamera::MotionFactor
+
+# character typed -> action
+KEYMAP: dict[str, str] = {
+    "q": "quit",
+    "r": "reset",
+    "x": "screenshot",
+    "h": "help",
+    "1": "view:anterior",
+    "2": "view:posterior",
+    "3": "view:left",
+    "4": "view:right",
+    "5": "view:superior",
+    "6": "view:inferior",
+    "o": "projection",
+    "w": "auto-window",
+    "+": "step:coarser",
+    "=": "step:coarser",  # the unshifted '+' key on US keyboards
+    "-": "step:finer",
+    "i": "interpolation",
+    "m": "mode",
+    "t": "turntable",
+    "c": "preset:c",
+    "b": "preset:b",
+    "g": "preset:g",
+    "a": "preset:a",
+    "n": "frame:next",
+    "p": "frame:previous",
+}
+
+# key -> (name, window, level) in real units (Hounsfield units for CT); None: computed (MR auto).
+PRESETS: dict[str, tuple[str, float | None, float | None]] = {
+    "c": ("CT angiography", 700.0, 200.0),
+    "b": ("bone", 1800.0, 400.0),
+    "g": ("brain", 80.0, 40.0),
+    "a": ("MR auto", None, None),
+}
+
+MODES_CYCLE = ("mip", "minip", "mean", "depth")
+STEP_FACTOR = 1.25  # '+' / '-' multiply / divide the sample distance by this
+
+# Help drawn bottom-left, in vmtk's "key: Action." style.
+HELP_LINES = (
+    "q: Quit renderer/proceed.",
+    "r: Reset the first view.",
+    "x: Take a screenshot.",
+    "h: Show/hide this help.",
+    "1-6: Anterior, posterior, left, right, superior, inferior view.",
+    "o: Orthographic/perspective.",
+    "w: Automatic window/level (full range).",
+    "c/b/g/a: Window/level presets CT angiography, bone, brain, MR auto.",
+    "+/-: Larger/smaller sample distance.",
+    "i: Linear/nearest interpolation.",
+    "m: Next projection mode (mip, minip, mean, depth).",
+    "n/p: Next/previous volume of a 4-D file.",
+    "t: Record a turntable movie.",
+    "Mouse: left rotate, middle or shift+left pan, wheel or right zoom,",
+    "  ctrl+left spin, alt+left or ctrl+right window/level.",
+)
+
+
+# --- mouse ---------------------------------------------------------------------------------
+def drag_mode(button: str, *, shift: bool = False, ctrl: bool = False, alt: bool = False) -> str:
+    """What a drag with ``button`` (``left``, ``middle``, ``right``) and modifiers does:
+    ``rotate``, ``pan``, ``zoom``, ``spin`` or ``window``."""
+    if button == "left":
+        if alt:
+            return "window"
+        if shift:
+            return "pan"
+        if ctrl:
+            return "spin"
+        return "rotate"
+    if button == "middle":
+        return "pan"
+    if button == "right":
+        return "window" if ctrl else "zoom"
+    raise ValueError(f"unknown mouse button {button!r}")
+
+
+def rotate(camera: Camera, dx: float, dy: float, width: float, height: float) -> Camera:
+    """VTK trackball-camera rotation for a mouse move of (dx, dy) window pixels (y down).
+
+    VTK turns the camera position by ``-200 dx / width`` degrees about the view-up (azimuth) and
+    ``-200 dy_up / height`` about the screen right (elevation); turning the camera about the
+    focal point turns ``view_dir`` and ``up`` alike, which :meth:`Camera.rotated` does.
+    """
+    _, right, up = camera.basis()
+    azimuth = -20.0 * MOTION_FACTOR * dx / max(width, 1)
+    elevation = 20.0 * MOTION_FACTOR * dy / max(height, 1)  # dy down = -dy_up
+    cam = camera
+    if azimuth:
+        cam = cam.rotated(up, azimuth)
+    if elevation:
+        cam = cam.rotated(right, elevation)
+    return cam
+
+
+def pan(camera: Camera, dx: float, dy: float, pixel_mm: float, default_center: Sequence[float]) -> Camera:
+    """Move the framing centre so the picture follows the mouse by (dx, dy) window pixels.
+
+    ``pixel_mm`` is the size in mm of one window pixel on the plane through the centre.
+    """
+    _, right, up = camera.basis()
+    center = np.asarray(default_center if camera.center is None else camera.center, dtype=np.float64)
+    center = center - dx * pixel_mm * right + dy * pixel_mm * up
+    return camera.copy(center=center)
+
+
+def zoom_drag(camera: Camera, dy: float, height: float) -> Camera:
+    """Right-drag zoom: drag up (dy < 0) moves closer, as VTK's Dolly."""
+    factor = 1.1 ** (MOTION_FACTOR * (-dy) / max(height / 2.0, 1.0))
+    return camera.copy(zoom=camera.zoom * factor)
+
+
+def wheel_zoom(camera: Camera, steps: float) -> Camera:
+    """Wheel zoom: each step forward (positive) magnifies by 1.1 ** 2, as VTK."""
+    return camera.copy(zoom=camera.zoom * 1.1 ** (0.2 * MOTION_FACTOR * steps))
+
+
+def spin(camera: Camera, x0: float, y0: float, x1: float, y1: float, width: float,
+         height: float) -> Camera:
+    """Turn the picture about the window centre as the mouse goes from (x0, y0) to (x1, y1).
+
+    The picture turns with the mouse: a counter-clockwise mouse motion on the screen turns the
+    content counter-clockwise, i.e. the camera rolls the other way (positive about ``d``).
+    """
+    cx, cy = width / 2.0, height / 2.0
+    a0 = math.atan2(cy - y0, x0 - cx)  # y up, counter-clockwise positive
+    a1 = math.atan2(cy - y1, x1 - cx)
+    delta = math.degrees(a1 - a0)
+    delta = (delta + 180.0) % 360.0 - 180.0
+    d, _, up = camera.basis()
+    return camera.copy(up=rotation_matrix(d, delta) @ up)
+
+
+def window_level_drag(window: float, level: float, dx: float, dy: float, width: float,
+                      height: float) -> tuple[float, float]:
+    """New (window, level) after a window/level drag of (dx, dy) window pixels (y down)."""
+    new_window = window * 2.0 ** (4.0 * dx / max(width, 1))
+    new_level = level - window * dy / max(height, 1)
+    return max(new_window, 1e-6 * max(abs(window), 1e-12)), new_level
+
+
+# --- speed ---------------------------------------------------------------------------------
+@dataclass
+class QualityPolicy:
+    """Coarse frames while the user drags, full quality when the mouse rests.
+
+    While interacting, frames project fewer rays (``reduction`` > 1: cols/r x rows/r rays,
+    scaled up) and may take a longer step, chosen from the measured cost of earlier frames so
+    a frame takes about ``target`` seconds. ``settle`` seconds after the last motion (or at
+    once on release) a full-quality frame is drawn. With ``auto`` off every frame is full
+    quality (vmtk's ``-autosampledistance 0``).
+    """
+
+    auto: bool = True
+    target: float = 1.0 / 30.0
+    settle: float = 0.15
+    max_reduction: int = 8
+    coarse_step_factor: float = 1.5
+    # measured seconds per ray-sample unit (rays x 1/step_factor), smoothed
+    _cost: float | None = None
+    last_motion: float = -1e9
+    last_coarse: bool = False
+    history: list[tuple[float, int]] = field(default_factory=list)
+
+    def motion(self, now: float) -> None:
+        self.last_motion = now
+
+    def interacting(self, now: float, dragging: bool) -> bool:
+        return self.auto and dragging and (now - self.last_motion) < self.settle
+
+    def choose(self, rays: int) -> tuple[int, float]:
+        """(reduction, step factor) for a coarse frame of ``rays`` full-size rays."""
+        if self._cost is None:
+            return 2, self.coarse_step_factor
+        per_frame_full = self._cost * rays  # seconds at reduction 1, step factor 1
+        r = 2
+        while r < self.max_reduction and per_frame_full / (r * r * self.coarse_step_factor) > self.target:
+            r += 1
+        return r, self.coarse_step_factor
+
+    def measured(self, seconds: float, rays: int, reduction: int, step_factor: float) -> None:
+        """Record that a frame of ``rays`` full-size rays took ``seconds``."""
+        effective = rays / (reduction * reduction) / step_factor
+        cost = seconds / max(effective, 1.0)
+        self._cost = cost if self._cost is None else 0.5 * self._cost + 0.5 * cost
+        self.history.append((seconds, reduction))
+        del self.history[:-50]
+
+    def needs_full_redraw(self, now: float) -> bool:
+        """True when the last frame was coarse and the mouse has rested ``settle`` seconds."""
+        return self.last_coarse and (now - self.last_motion) >= self.settle
+
+
+# --- overlay geometry ----------------------------------------------------------------------
+_LETTERS = (("R", "L"), ("A", "P"), ("S", "I"))
+
+
+def orientation_label(vector: Sequence[float], second: float = 0.38) -> str:
+    """Anatomical letters of a world direction: the dominant axis, plus the next one when its
+    share is at least ``second`` of the unit vector (e.g. ``"RA"`` for an oblique edge)."""
+    v = np.asarray(vector, dtype=np.float64)
+    v = v / np.linalg.norm(v)
+    order = np.argsort(-np.abs(v))
+    letters = ""
+    for rank, axis in enumerate(order[:2]):
+        if rank == 1 and abs(v[axis]) < second:
+            break
+        letters += _LETTERS[axis][0 if v[axis] > 0 else 1]
+    return letters
+
+
+def edge_labels(camera: Camera) -> dict[str, str]:
+    """Letters for the ``left``, ``right``, ``top`` and ``bottom`` edges of the picture."""
+    _, right, up = camera.basis()
+    return {
+        "left": orientation_label(-right),
+        "right": orientation_label(right),
+        "top": orientation_label(up),
+        "bottom": orientation_label(-up),
+    }
+
+
+def scale_bar(pixel_mm: float, target_px: float = 120.0) -> tuple[float, float]:
+    """(length in mm, length in pixels) of a bar of 1, 2 or 5 x 10^k mm near ``target_px``."""
+    want = target_px * pixel_mm
+    k = math.floor(math.log10(want))
+    best = min((m * 10.0**k for m in (1, 2, 5, 10)), key=lambda L: abs(math.log(L / want)))
+    return best, best / pixel_mm
+
+
+def mr_auto_window(data: np.ndarray, slope: float = 1.0, inter: float = 0.0,
+                   max_samples: int = 1_000_000) -> tuple[float, float]:
+    """(window, level) spanning the 1st to 99.5th percentile of the non-background voxels
+    (values above the minimum), on a regular subsample; real units."""
+    flat = data.reshape(-1) if data.flags.c_contiguous or data.flags.f_contiguous else data.ravel()
+    stride = max(1, flat.size // max_samples)
+    sample = np.asarray(flat[::stride], dtype=np.float64) * slope + inter
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        return 1.0, 0.5
+    body = sample[sample > sample.min()]
+    if body.size < 16:
+        body = sample
+    lo, hi = np.percentile(body, [1.0, 99.5])
+    if hi <= lo:
+        hi = lo + max(abs(lo) * 1e-3, 1e-3)
+    return float(hi - lo), float((hi + lo) / 2)
+
+
+# --- reproducing a view --------------------------------------------------------------------
+def _num(v: float) -> str:
+    return f"{v + 0.0:.10g}"
+
+
+def render_command(
+    input_path: str,
+    output: str,
+    camera: Camera,
+    width_mm: float,
+    size: tuple[int, int],
+    window: float,
+    level: float,
+    sample_distance: float,
+    settings: Any,
+    reader_options: dict[str, Any] | None = None,
+    center_option: bool = False,
+    default_center: Sequence[float] | None = None,
+) -> str:
+    """The ``glmip render`` command line that draws this view (see CONVENTIONS.md).
+
+    ``width_mm`` is the picture width across its columns (``frame.pixel_size * cols``), given
+    as ``--fit`` so zoom and framing are reproduced. ``center_option`` says whether ``glmip
+    render`` accepts ``--center X Y Z`` (needed only after a pan).
+    """
+    d, _, up = camera.basis()
+    args = ["glmip", "render", input_path, "-o", output]
+    for key, value in (reader_options or {}).items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, (list, tuple)):
+            args += [flag, *(_num(float(v)) for v in value)]
+        else:
+            args += [flag, str(value)]
+    args += ["--view-dir", *map(_num, d), "--up", *map(_num, up)]
+    args += ["--fit", _num(width_mm), "--size", f"{size[0]}x{size[1]}"]
+    if camera.projection != "orthographic":
+        args += ["--projection", camera.projection]
+    if camera.center is not None and center_option:
+        moved = default_center is None or not np.allclose(camera.center, default_center, atol=1e-9)
+        if moved:
+            args += ["--center", *map(_num, camera.center)]
+    args += ["--window", _num(window), "--level", _num(level)]
+    args += ["--sample-distance", _num(sample_distance)]
+    s = settings
+    if s.mode != "mip":
+        args += ["--mode", s.mode]
+    if s.interpolation != "linear":
+        args += ["--interpolation", s.interpolation]
+    if tuple(s.background) != (0.0, 0.0, 0.0):
+        args += ["--background", *map(_num, s.background)]
+    if s.slab is not None:
+        args += ["--slab", _num(s.slab)]
+        if s.slab_center:
+            args += ["--slab-center", _num(s.slab_center)]
+    if s.crop is not None:
+        args += ["--crop", *map(str, s.crop)]
+    if s.colormap not in ("grey", "gray"):
+        args += ["--colormap", s.colormap]
+    if s.gamma != 1.0:
+        args += ["--gamma", _num(s.gamma)]
+    if s.opacity is not None:
+        args += ["--opacity", *map(_num, s.opacity)]
+    if s.refine:
+        args.append("--refine")
+    if s.jitter:
+        args.append("--jitter")
+    if s.shader:
+        args += ["--shader", str(s.shader)]
+    return shlex.join(args)
