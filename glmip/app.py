@@ -434,10 +434,15 @@ class MipViewer(WindowConfig):
         if record is None:
             self.say("t: glmip.movie has no record_turntable()")
             return
+        target = None
+        if self.options.screenshot_dir:
+            from .pngio import next_free_path
+
+            target = next_free_path(self.options.screenshot_dir, "glmip-turntable", ".gif")
+        self.options.echo("Recording a turntable movie...")
         try:
-            path = record(volume=self.volume, camera=self.camera.copy(),
-                          settings=self.settings.copy(), renderer=self.renderer,
-                          directory=self.options.screenshot_dir or os.getcwd())
+            path = record(self.volume, self.camera.copy(), self.settings.copy(),
+                          self.window_pixels, target, renderer=self.renderer)
         except Exception as exc:  # report, keep the window alive
             self.say(f"t: turntable failed: {exc}")
             return
