@@ -1,0 +1,345 @@
+"""Batch export: many inputs x several views -> ``DIR/<name>_<view>.png``, on any executor.
+
+The unit of work is one input (:class:`Task`): load it once, upload it once, render every view
+of it, write the PNGs (or one contact sheet). :func:`render_batch` hands tasks to any
+``concurrent.futures.Executor``: ``None`` runs them here, a ``ProcessPoolExecutor`` made by
+:func:`process_pool` (the ``spawn`` start method: a forked EGL context is unsafe) runs them on
+this machine's cores, and Dask's ``distributed.Client(...).get_executor()`` runs them on a
+cluster. Each worker process (or thread) keeps one headless context and one renderer for its
+whole life, so the shader is compiled once per worker, not once per scan.
+
+A bad input never stops the batch: its task returns an :class:`Outcome` carrying a one-line
+error, and the caller reports it and exits 2 at the end (CONVENTIONS.md).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import glob
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .camera import Camera
+from .settings import RenderSettings
+
+__all__ = [
+    "Task",
+    "Outcome",
+    "BatchReport",
+    "expand_inputs",
+    "output_name",
+    "make_tasks",
+    "run_task",
+    "render_batch",
+    "process_pool",
+    "contact_sheet",
+]
+
+DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
+
+
+# --- inputs and names ----------------------------------------------------------------------
+def _readable_suffixes() -> set[str]:
+    from .io import registry
+
+    return set(registry._READERS)  # the registry's own table: what load() can read
+
+
+def _suffix(path: Path) -> str:
+    from .io import registry
+
+    return registry._suffix(path)
+
+
+def _expand_directory(directory: Path) -> list[str]:
+    """The readable files directly inside ``directory``; or the directory itself when it is
+    one image (a DICOM series: several DICOM files and nothing else readable, or no readable
+    file at all, e.g. DICOM files without a suffix or an image stack)."""
+    known = _readable_suffixes()
+    files = sorted(p for p in directory.iterdir() if p.is_file() and _suffix(p) in known
+                   and not p.name.startswith("."))
+    dicom = [p for p in files if _suffix(p) in DICOM_SUFFIXES]
+    if not files or (len(dicom) > 1 and len(dicom) == len(files)):
+        return [str(directory)]
+    return [str(p) for p in files]
+
+
+def expand_inputs(items: Iterable[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Files, directories and glob patterns -> (inputs in order, without repeats; failures as
+    (item, one-line message) for patterns that match nothing and paths that do not exist)."""
+    inputs: list[str] = []
+    missing: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def add(path: str) -> None:
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            inputs.append(path)
+
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            for path in _expand_directory(p):
+                add(path)
+        elif p.exists():
+            add(item)
+        elif glob.has_magic(item):
+            matches = sorted(glob.glob(item, recursive=True))
+            if not matches:
+                missing.append((item, f"{item}: no file matches the pattern"))
+            for m in matches:
+                if Path(m).is_dir():
+                    for path in _expand_directory(Path(m)):
+                        add(path)
+                elif _suffix(Path(m)) in _readable_suffixes():
+                    add(m)
+        else:
+            missing.append((item, f"{item}: no such file or directory"))
+    return inputs, missing
+
+
+def output_name(path: str) -> str:
+    """``/data/ct_001.nii.gz`` -> ``ct_001``; a directory keeps its name."""
+    p = Path(path.rstrip("/\\") or path)
+    if p.is_dir():
+        return p.name or "input"
+    suffix = _suffix(p)
+    name = p.name
+    return name[: -len(suffix)] if suffix and name.lower().endswith(suffix) else p.stem
+
+
+# --- tasks ---------------------------------------------------------------------------------
+@dataclass
+class Task:
+    """One input and what to make of it (plain data: it travels to worker processes)."""
+
+    input: str
+    views: list[tuple[str, Camera]]
+    settings: RenderSettings
+    size: tuple[int, int]
+    outputs: list[str]  # one per view, or a single contact sheet
+    sheet: bool = False
+    reader_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    input: str
+    outputs: list[str]
+    error: str | None = None
+    seconds: float = 0.0  # load + render + write, measured in the worker
+    load_seconds: float = 0.0
+    skipped: bool = False
+    worker: str = ""
+
+
+def make_tasks(inputs: Sequence[str], out_dir: str | os.PathLike[str],
+               views: Sequence[tuple[str, Camera]], settings: RenderSettings,
+               size: tuple[int, int], *, sheet: bool = False,
+               reader_options: dict[str, Any] | None = None) -> list[Task]:
+    """A task per input writing ``out_dir/<name>_<view>.png`` (or ``<name>_sheet.png``).
+    Two inputs that would write the same file are refused (ValueError) before anything runs."""
+    out_dir = Path(out_dir)
+    tasks: list[Task] = []
+    owner: dict[str, str] = {}
+    for path in inputs:
+        name = output_name(path)
+        suffixes = ["sheet"] if sheet else [v for v, _ in views]
+        outs = [str(out_dir / f"{name}_{s}.png") for s in suffixes]
+        for o in outs:
+            if o in owner:
+                raise ValueError(f"{owner[o]} and {path} would both write {o}; "
+                                 "render them to different directories")
+            owner[o] = path
+        tasks.append(Task(path, list(views), settings, tuple(size), outs, sheet,  # type: ignore[arg-type]
+                          dict(reader_options or {})))
+    return tasks
+
+
+# --- the worker side -----------------------------------------------------------------------
+_local = threading.local()
+
+
+def _worker_renderer() -> Any:
+    """This thread's renderer on its own headless context, made on first use and kept: the
+    programs are compiled once per worker; each task only uploads its volume."""
+    r = getattr(_local, "renderer", None)
+    if r is None:
+        from .context import create_headless_context
+        from .renderer import MipRenderer
+
+        r = MipRenderer(create_headless_context())
+        _local.renderer = r
+    return r
+
+
+def contact_sheet(images: Sequence[np.ndarray], gap: int = 0) -> np.ndarray:
+    """Images of one size side by side, left to right (RGB if any of them is)."""
+    colour = any(im.ndim == 3 for im in images)
+    parts = [np.repeat(im[..., None], 3, 2) if colour and im.ndim == 2 else im for im in images]
+    if gap:
+        pad = np.zeros((parts[0].shape[0], gap) + parts[0].shape[2:], np.uint8)
+        parts = [x for im in parts for x in (im, pad)][:-1]
+    return np.concatenate(parts, axis=1)
+
+
+def run_task(task: Task) -> Outcome:
+    """Render one input (in whatever process or thread runs it). Never raises for a bad
+    input: the error comes back as one line in ``Outcome.error``."""
+    from .commands.render import png_metadata
+    from .errors import BAD_INPUT
+    from .io import load
+    from .pngio import save_png
+    from .programs import ShaderError
+
+    t0 = time.perf_counter()
+    worker = f"{os.getpid()}"
+    try:
+        vol = load(task.input, **task.reader_options)
+        t_load = time.perf_counter() - t0
+        renderer = _worker_renderer()
+        renderer.upload(vol)
+        images = []
+        outs = [task.outputs[0]] * len(task.views) if task.sheet else task.outputs
+        for (view, cam), out in zip(task.views, outs):
+            img = renderer.render(cam, task.settings, task.size)
+            meta = png_metadata(vol, None, cam, task.settings)
+            meta["glmip:view"] = view
+            if task.sheet:
+                images.append(img)
+            else:
+                save_png(out, img, meta)
+        if task.sheet:
+            meta["glmip:view"] = ",".join(v for v, _ in task.views)
+            save_png(task.outputs[0], contact_sheet(images), meta)
+        # Let the array go now (its textures are replaced by the next upload); the renderer,
+        # with its context and compiled programs, stays for the next task.
+        renderer.volume = None
+        return Outcome(task.input, task.outputs, None, time.perf_counter() - t0, t_load,
+                       worker=worker)
+    except (*BAD_INPUT, ShaderError) as exc:
+        msg = " ".join(str(exc).split())
+        if task.input not in msg:
+            msg = f"{task.input}: {msg}"
+        return Outcome(task.input, task.outputs, msg, time.perf_counter() - t0, worker=worker)
+    except MemoryError:
+        return Outcome(task.input, task.outputs, f"{task.input}: out of memory",
+                       time.perf_counter() - t0, worker=worker)
+    except Exception as exc:  # a bug or a driver failure: still report and go on
+        text = " ".join(str(exc).split())
+        return Outcome(task.input, task.outputs,
+                       f"{task.input}: internal error ({type(exc).__name__}: {text})"[:400],
+                       time.perf_counter() - t0, worker=worker)
+
+
+# --- the driver side -----------------------------------------------------------------------
+@dataclass
+class BatchReport:
+    outcomes: list[Outcome]
+    seconds: float  # wall time of the whole batch
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.error]
+
+    @property
+    def done(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.error and not o.skipped]
+
+    @property
+    def skipped(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.skipped]
+
+    def summary(self) -> str:
+        n = len(self.done)
+        per = f", {self.seconds / n:.3f} s per input" if n else ""
+        return (f"{n} rendered, {len(self.skipped)} skipped in {self.seconds:.1f} s{per}")
+
+
+def process_pool(jobs: int) -> cf.ProcessPoolExecutor:
+    """``jobs`` worker processes, started with ``spawn`` (a fork would share the parent's
+    EGL/driver state, which is unsafe); each makes its own headless context."""
+    import multiprocessing
+
+    return cf.ProcessPoolExecutor(max_workers=jobs,
+                                  mp_context=multiprocessing.get_context("spawn"))
+
+
+def _bounded(executor: cf.Executor, tasks: Sequence[Task], window: int) -> Iterator[Outcome]:
+    """Submit at most ``window`` tasks ahead (so a million inputs do not make a million
+    futures at once) and yield outcomes as they finish."""
+    pending: dict[cf.Future, Task] = {}
+    it = iter(tasks)
+    exhausted = False
+    while pending or not exhausted:
+        while not exhausted and len(pending) < window:
+            task = next(it, None)
+            if task is None:
+                exhausted = True
+            else:
+                pending[executor.submit(run_task, task)] = task
+        if not pending:
+            break
+        done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            task = pending.pop(fut)
+            try:
+                yield fut.result()
+            except Exception as exc:  # the worker died (crash, killed, lost on the cluster)
+                yield Outcome(task.input, task.outputs,
+                              f"{task.input}: worker failed ({type(exc).__name__}: {exc})"[:400])
+
+
+def render_batch(
+    tasks: Sequence[Task],
+    executor: cf.Executor | None = None,
+    *,
+    skip_existing: bool = False,
+    progress: bool | None = None,
+    window: int | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> BatchReport:
+    """Run ``tasks`` on ``executor`` (None: here, one after another) and collect outcomes.
+
+    ``skip_existing`` leaves out, without loading them, inputs whose outputs all exist.
+    ``progress`` None shows a bar when stderr is a terminal. ``on_outcome`` sees each outcome
+    as it arrives (the command line prints failures there).
+    """
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
+    outcomes: list[Outcome] = []
+    todo: list[Task] = []
+    for task in tasks:
+        if skip_existing and all(Path(o).exists() for o in task.outputs):
+            outcomes.append(Outcome(task.input, task.outputs, skipped=True))
+        else:
+            todo.append(task)
+    for parent in {Path(o).parent for t in todo for o in t.outputs}:
+        parent.mkdir(parents=True, exist_ok=True)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    bar = tqdm(total=len(todo), unit="scan", disable=not progress, file=sys.stderr,
+               leave=False, desc="render")
+    if executor is None:
+        stream: Iterable[Outcome] = (run_task(t) for t in todo)
+    else:
+        workers = getattr(executor, "_max_workers", None) or 8
+        stream = _bounded(executor, todo, window or 4 * workers)
+    try:
+        for outcome in stream:
+            outcomes.append(outcome)
+            bar.update(1)
+            if on_outcome is not None:
+                on_outcome(outcome)
+    finally:
+        bar.close()
+    return BatchReport(outcomes, time.perf_counter() - t0)
