@@ -8,6 +8,6 @@ a :class:`~glmip.volume.Volume` in RAS world coordinates. Every failure is a
 from .registry import InputError, load, reader_for, register_reader, register_writer, save
 
 # Importing a format module registers it.
-from . import nifti, metaimage, nrrd, vtk, dicom  # noqa: E402,F401  isort: skip
+from . import nifti, metaimage, nrrd, vtk, dicom, stacks, numpy_io  # noqa: E402,F401  isort: skip
 
 __all__ = ["InputError", "load", "save", "reader_for", "register_reader", "register_writer"]

@@ -164,6 +164,7 @@ def read_metaimage(path: Path, frame: int | None = None, component: int | None =
     affine[:3, :3] = rows.T * np.array(spacing)  # column i = direction of axis i * spacing
     affine[:3, 3] = origin
     affine[:2] *= -1  # LPS -> RAS
+    affine[affine == 0] = 0.0  # no -0.0 in the printed affine
     vol = Volume(data, affine, name=str(path))
     vol.meta["components"] = ncomp
     if src != path:
@@ -179,6 +180,7 @@ def metaimage_header(volume: Volume, data: np.ndarray, datafile: str,
                      compressed_size: int | None) -> str:
     aff = volume.affine.copy()
     aff[:2] *= -1  # RAS -> LPS
+    aff[aff == 0] = 0.0
     spacing = np.linalg.norm(aff[:3, :3], axis=0)
     rows = (aff[:3, :3] / spacing).T  # row i = direction of array axis i
     lines = [

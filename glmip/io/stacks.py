@@ -1,0 +1,161 @@
+"""Image stacks: multi-page TIFF (tifffile), numbered TIFF or PNG files (tifffile, Pillow), and
+a directory of them. These formats carry no geometry: ``--spacing`` and ``--origin`` give it
+(default 1 mm, origin 0).
+
+Axes follow VTK's image readers, as vmtk uses them: i along the image columns, j *up* the image
+(picture row 0, the top row, is the last j), k along pages / file numbers. So the ``superior``
+view shows each picture upright and unmirrored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..volume import Volume
+from .registry import (InputError, check_size, geometry_affine, register_directory_reader,
+                       register_reader)
+
+_STACK_SUFFIXES = (".tif", ".tiff", ".png")
+_NUMBER = re.compile(r"^(.*?)(\d+)(\D*)$")
+
+
+def _plane(path: Path, arr: np.ndarray, component: int | None) -> np.ndarray:
+    """A 2-D greyscale picture from a page (picking a colour channel only when asked)."""
+    if arr.ndim == 3 and arr.shape[-1] in (3, 4):
+        if component is None:
+            if np.all(arr[..., 0] == arr[..., 1]) and np.all(arr[..., 0] == arr[..., 2]):
+                return arr[..., 0]
+            raise InputError(f"{path}: colour image; choose a channel with --component "
+                             f"0..{arr.shape[-1] - 1}")
+        if not 0 <= int(component) < arr.shape[-1]:
+            raise InputError(f"{path}: component {component} out of range")
+        return arr[..., int(component)]
+    if arr.ndim != 2:
+        raise InputError(f"{path}: unexpected picture shape {arr.shape}")
+    return arr
+
+
+def _read_picture(path: Path, component: int | None) -> np.ndarray:
+    if path.suffix.lower() == ".png":
+        from PIL import Image
+
+        with Image.open(path) as im:
+            check_size(path, im.width * im.height * 4, what="pixels")
+            if im.mode == "P":
+                im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+            if im.mode in ("LA", "PA"):
+                im = im.convert("L")
+            arr = np.asarray(im)
+        return _plane(path, arr, component)
+    import tifffile
+
+    with tifffile.TiffFile(path) as tf:
+        if len(tf.pages) != 1:
+            raise InputError(f"{path}: a numbered stack needs one page per file, this one has "
+                             f"{len(tf.pages)}")
+        page = tf.pages[0]
+        check_size(path, int(np.prod(page.shape)) * page.dtype.itemsize, what="pixels")
+        arr = page.asarray()
+    return _plane(path, arr, component)
+
+
+def _numbered_siblings(path: Path) -> list[Path]:
+    """Files in ``path``'s directory named like it with another number, in numeric order."""
+    m = _NUMBER.match(path.stem)
+    if not m:
+        return [path]
+    prefix, _, rest = m.groups()
+    files = []
+    for name in os.listdir(path.parent):
+        p = path.parent / name
+        if p.suffix.lower() != path.suffix.lower() or not p.is_file():
+            continue
+        mm = _NUMBER.match(p.stem)
+        if mm and mm.group(1) == prefix and mm.group(3) == rest:
+            files.append((int(mm.group(2)), p))
+    return [p for _, p in sorted(files)]
+
+
+def _stack(where: Path, files: list[Path], component, spacing, origin) -> Volume:
+    if len(files) < 2:
+        raise InputError(f"{where}: a single 2-D picture, not a volume (a stack needs "
+                         f"numbered files or several pages)")
+    first = _read_picture(files[0], component)
+    nbytes = first.nbytes * len(files)
+    check_size(where, nbytes)
+    data = np.empty((first.shape[1], first.shape[0], len(files)), dtype=first.dtype, order="F")
+    for k, f in enumerate(files):
+        pic = first if k == 0 else _read_picture(f, component)
+        if pic.shape != first.shape or pic.dtype != first.dtype:
+            raise InputError(f"{f}: picture {pic.shape} {pic.dtype} differs from "
+                             f"{files[0].name}'s {first.shape} {first.dtype}")
+        data[:, :, k] = pic[::-1].T  # i = column, j = up the picture
+    vol = Volume(data, geometry_affine(spacing, origin), name=str(where))
+    vol.meta["files"] = len(files)
+    return vol
+
+
+@register_reader(".tif", ".tiff")
+def read_tiff(path: Path, frame: int | None = None, component: int | None = None,
+              spacing=None, origin=None, **_: object) -> Volume:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tf:
+        single = len(tf.pages) == 1  # one picture: part of a numbered stack
+        if not single:
+            series = tf.series[0]
+            shape = tuple(int(n) for n in series.shape)
+            check_size(path, int(np.prod(shape, dtype=object)) * series.dtype.itemsize,
+                       available=None if tf.pages[0].compression > 1 else os.path.getsize(path))
+            arr = series.asarray()
+    if single:
+        return _stack(path, _numbered_siblings(path), component, spacing, origin)
+    # (pages, rows, cols[, samples]); 4-D: (frames, pages, rows, cols) from ImageJ hyperstacks
+    if arr.ndim == 4 and arr.shape[-1] in (3, 4):
+        arr = np.stack([_plane(path, a, component) for a in arr])
+    if arr.ndim == 4:
+        n = arr.shape[0]
+        f = 0 if frame is None else int(frame)
+        if not 0 <= f < n:
+            raise InputError(f"{path}: frame {f} out of range (the file has {n})")
+        arr = arr[f]
+    if arr.ndim != 3:
+        raise InputError(f"{path}: a volume needs 3 dimensions, the image has shape "
+                         f"{arr.shape}")
+    data = arr[:, ::-1, :].transpose(2, 1, 0)  # a view: i = column, j = up, k = page
+    return Volume(data, geometry_affine(spacing, origin), name=str(path))
+
+
+@register_reader(".png")
+def read_png(path: Path, component: int | None = None, spacing=None, origin=None,
+             **_: object) -> Volume:
+    return _stack(path, _numbered_siblings(path), component, spacing, origin)
+
+
+def _pictures_in(d: Path) -> list[Path]:
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return []
+    pics = [d / n for n in names if Path(n).suffix.lower() in _STACK_SUFFIXES]
+    return [p for p in pics if p.is_file()]
+
+
+@register_directory_reader(lambda d: bool(_pictures_in(d)))
+def read_picture_dir(path: Path, component: int | None = None, spacing=None, origin=None,
+                     **_: object) -> Volume:
+    pics = _pictures_in(path)
+    suffixes = {p.suffix.lower().replace(".tiff", ".tif") for p in pics}
+    if len(suffixes) > 1:
+        raise InputError(f"{path}: the directory mixes {' and '.join(sorted(suffixes))} files")
+
+    def key(p: Path):
+        m = _NUMBER.match(p.stem)
+        return (m.group(1), int(m.group(2)), m.group(3)) if m else (p.stem, -1, "")
+
+    pics.sort(key=key)
+    return _stack(path, pics, component, spacing, origin)
