@@ -131,13 +131,14 @@ def drag_mode(button: str, *, shift: bool = False, ctrl: bool = False, alt: bool
 def rotate(camera: Camera, dx: float, dy: float, width: float, height: float) -> Camera:
     """VTK trackball-camera rotation for a mouse move of (dx, dy) window pixels (y down).
 
-    VTK turns the camera position by ``-200 dx / width`` degrees about the view-up (azimuth) and
-    ``-200 dy_up / height`` about the screen right (elevation); turning the camera about the
+    VTK's ``Azimuth(-200 dx / width)`` turns the camera position about the view-up through the
+    focal point, ``Elevation(-200 dy_up / height)`` about the screen's right axis; either way
+    the side of the volume nearest the eye follows the mouse. Turning the camera about the
     focal point turns ``view_dir`` and ``up`` alike, which :meth:`Camera.rotated` does.
     """
     _, right, up = camera.basis()
     azimuth = -20.0 * MOTION_FACTOR * dx / max(width, 1)
-    elevation = 20.0 * MOTION_FACTOR * dy / max(height, 1)  # dy down = -dy_up
+    elevation = -20.0 * MOTION_FACTOR * dy / max(height, 1)
     cam = camera
     if azimuth:
         cam = cam.rotated(up, azimuth)

@@ -1,0 +1,187 @@
+"""Mouse and key logic of the viewer, without GL: VTK trackball directions, pan that follows the
+mouse, zoom, spin, window/level drags, the coarse-while-dragging policy, overlay geometry and the
+printed ``glmip render`` command."""
+
+from __future__ import annotations
+
+import math
+import shlex
+
+import numpy as np
+import pytest
+
+from glmip import interaction as ia
+from glmip.camera import Camera
+from glmip.settings import RenderSettings
+from glmip.volume import Volume
+
+W, H = 400, 300
+
+
+@pytest.fixture
+def volume():
+    affine = np.diag([0.8, 0.8, 1.5, 1.0])
+    affine[:3, 3] = (-30.0, 12.0, 5.0)
+    return Volume(np.zeros((40, 50, 20), np.uint8), affine)
+
+
+def pixel(camera, volume, point):
+    return camera.frame(volume, W, H).pixel_of(point)
+
+
+def test_drag_modes_follow_conventions():
+    assert ia.drag_mode("left") == "rotate"
+    assert ia.drag_mode("middle") == "pan"
+    assert ia.drag_mode("left", shift=True) == "pan"
+    assert ia.drag_mode("right") == "zoom"
+    assert ia.drag_mode("left", ctrl=True) == "spin"
+    assert ia.drag_mode("left", alt=True) == "window"
+    assert ia.drag_mode("right", ctrl=True) == "window"
+
+
+def test_keymap_has_every_window_key():
+    expected = {"q": "quit", "r": "reset", "x": "screenshot", "h": "help", "o": "projection",
+                "w": "auto-window", "+": "step:coarser", "-": "step:finer",
+                "i": "interpolation", "m": "mode", "t": "turntable"}
+    for key, action in expected.items():
+        assert ia.KEYMAP[key] == action
+    views = ["anterior", "posterior", "left", "right", "superior", "inferior"]
+    for n, view in enumerate(views, 1):
+        assert ia.KEYMAP[str(n)] == f"view:{view}"
+    assert "q: Quit renderer/proceed." in ia.HELP_LINES
+    for key in ia.PRESETS:  # every preset key is in the help
+        assert any(key in line for line in ia.HELP_LINES if "preset" in line)
+
+
+def test_rotate_right_drag_moves_the_near_side_right(volume):
+    """VTK trackball: the part of the volume nearest the eye follows the mouse."""
+    cam = Camera.standard("superior")
+    d, right, up = cam.basis()
+    near = volume.center - 30 * d
+    far = volume.center + 30 * d
+    r0, c0 = pixel(cam, volume, near)
+    turned = ia.rotate(cam, 20, 0, W, H)
+    assert pixel(cam, volume, volume.center) == pytest.approx(pixel(turned, volume, volume.center))
+    assert pixel(turned, volume, near)[1] > c0 + 1
+    assert pixel(turned, volume, far)[1] < c0 - 1
+    down = ia.rotate(cam, 0, 20, W, H)  # y grows downwards in window coordinates
+    assert pixel(down, volume, near)[0] > r0 + 1
+
+
+def test_rotate_rate_is_vtks(volume):
+    """A drag across the whole width turns 200 degrees (VTK: 20 / size x motion factor 10)."""
+    cam = Camera.standard("anterior")
+    step = ia.rotate(cam, W / 40, 0, W, H)  # 5 degrees
+    angle = math.degrees(math.acos(np.clip(cam.view_dir @ step.view_dir, -1, 1)))
+    assert angle == pytest.approx(5.0, abs=1e-6)
+    # About the screen's up: the up vector does not change.
+    np.testing.assert_allclose(step.up, cam.basis()[2], atol=1e-12)
+
+
+def test_pan_keeps_the_point_under_the_mouse(volume):
+    cam = Camera.standard("left")
+    frame = cam.frame(volume, W, H)
+    r0, c0 = frame.pixel_of(volume.center)
+    moved = ia.pan(cam, 17, -9, frame.pixel_size, volume.center)
+    r1, c1 = moved.frame(volume, W, H).pixel_of(volume.center)
+    assert (r1 - r0, c1 - c0) == pytest.approx((-9, 17), abs=1e-9)
+
+
+def test_zoom_drag_and_wheel():
+    cam = Camera.standard("superior")
+    assert ia.zoom_drag(cam, -30, H).zoom > 1  # drag up: closer
+    assert ia.zoom_drag(cam, 30, H).zoom < 1
+    assert ia.zoom_drag(cam, -H / 2, H).zoom == pytest.approx(1.1**10)
+    assert ia.wheel_zoom(cam, 1).zoom == pytest.approx(1.21)
+    assert ia.wheel_zoom(ia.wheel_zoom(cam, 1), -1).zoom == pytest.approx(1.0)
+
+
+def test_spin_turns_the_picture_with_the_mouse(volume):
+    cam = Camera.standard("anterior")
+    d, right, up = cam.basis()
+    p = volume.center + 20 * right  # right of the centre on screen
+    # Mouse goes a quarter turn counter-clockwise: from right of centre to above it.
+    spun = ia.spin(cam, W / 2 + 50, H / 2, W / 2, H / 2 - 50, W, H)
+    rc, cc = pixel(spun, volume, volume.center)
+    r, c = pixel(spun, volume, p)
+    assert c == pytest.approx(cc, abs=1e-6)
+    assert r < rc - 10  # now above the centre
+    np.testing.assert_allclose(spun.view_dir, cam.view_dir)
+
+
+def test_window_level_drag():
+    w, l = ia.window_level_drag(400.0, 100.0, W / 4, 0, W, H)
+    assert w == pytest.approx(800.0) and l == 100.0  # right: wider
+    w, l = ia.window_level_drag(400.0, 100.0, 0, -H / 4, W, H)
+    assert w == 400.0 and l == pytest.approx(200.0)  # up: higher level
+    w, _ = ia.window_level_drag(400.0, 0.0, -100 * W, 0, W, H)
+    assert w > 0
+
+
+def test_quality_policy():
+    pol = ia.QualityPolicy(target=1 / 30, settle=0.15)
+    assert pol.choose(512 * 512) == (2, pol.coarse_step_factor)
+    pol.measured(0.5, 512 * 512, 1, 1.0)  # 2 fps at full quality
+    r, f = pol.choose(512 * 512)
+    assert 0.5 / (r * r * f) <= 1 / 30 + 1e-9 and r >= 3
+    pol.motion(10.0)
+    assert pol.interacting(10.05, dragging=True)
+    assert not pol.interacting(10.05, dragging=False)
+    assert not pol.interacting(10.2, dragging=True)  # mouse at rest: full quality
+    pol.last_coarse = True
+    assert not pol.needs_full_redraw(10.1)
+    assert pol.needs_full_redraw(10.16)
+    off = ia.QualityPolicy(auto=False)
+    off.motion(1.0)
+    assert not off.interacting(1.0, dragging=True)
+
+
+def test_orientation_labels():
+    assert ia.edge_labels(Camera.standard("superior")) == {"left": "L", "right": "R", "top": "A",
+                                                           "bottom": "P"}
+    assert ia.edge_labels(Camera.standard("anterior")) == {"left": "R", "right": "L", "top": "S",
+                                                           "bottom": "I"}
+    assert ia.edge_labels(Camera.standard("left")) == {"left": "A", "right": "P", "top": "S",
+                                                       "bottom": "I"}
+    assert ia.orientation_label([1, 0.7, 0]) == "RA"
+    assert ia.orientation_label([-0.2, 0, -1]) == "I"
+
+
+def test_scale_bar_lengths():
+    mm, px = ia.scale_bar(0.5, 120)
+    assert mm == 50 and px == 100
+    for pixel_mm in (0.013, 0.37, 1.0, 2.9, 47.0):
+        mm, px = ia.scale_bar(pixel_mm, 120)
+        mantissa = mm / 10 ** math.floor(math.log10(mm))
+        assert round(mantissa, 9) in (1, 2, 5)
+        assert 120 / 2.5 < px < 120 * 2.5
+
+
+def test_mr_auto_window_ignores_background():
+    data = np.zeros((20, 20, 20), np.uint16)
+    data[5:15, 5:15, 5:15] = np.arange(1000).reshape(10, 10, 10) + 100
+    w, l = ia.mr_auto_window(data)
+    lo, hi = l - w / 2, l + w / 2
+    assert 100 <= lo < 130 and 1050 < hi <= 1100
+
+
+def test_render_command_parses_back(volume):
+    from glmip.cli import get_parser
+    from glmip.commands.options import camera_from_args, settings_from_args
+
+    cam = ia.rotate(Camera.standard("superior"), 33, -12, W, H).copy(zoom=1.7)
+    settings = RenderSettings(mode="minip", interpolation="nearest", opacity=(0.2, 0.9))
+    width = cam.frame(volume, W, H).pixel_size * W
+    cmd = ia.render_command("my file.nii.gz", "OUT.png", cam, width, (W, H), 400.0, -100.0, 0.7,
+                            settings, reader_options={"frame": 2})
+    argv = shlex.split(cmd)
+    assert argv[:3] == ["glmip", "render", "my file.nii.gz"]
+    args = get_parser().parse_args(argv[1:])
+    again = camera_from_args(args)
+    s = settings_from_args(args)
+    np.testing.assert_allclose(again.view_dir, cam.view_dir, atol=1e-9)
+    np.testing.assert_allclose(again.basis()[2], cam.basis()[2], atol=1e-9)
+    assert again.frame(volume, W, H).pixel_size == pytest.approx(cam.frame(volume, W, H).pixel_size)
+    assert (s.window, s.level, s.sample_distance) == (400.0, -100.0, 0.7)
+    assert (s.mode, s.interpolation, s.opacity) == ("minip", "nearest", (0.2, 0.9))
+    assert args.size == (W, H) and args.frame == 2
