@@ -82,10 +82,11 @@ def _pick_series(where: Path, series: dict[str, list], choice: str | None) -> li
 
 
 def _floats(ds, key: str, n: int, default):
-    v = ds.get(key)
+    v = ds.get(key) if ds is not None else None
+    if v is None or isinstance(v, (str, bytes, int, float)):
+        v = [] if v is None or v == "" else [v]
     try:
-        vals = [float(x) for x in (v if v is not None and not isinstance(v, (str, bytes))
-                                   else ([] if v is None else [v]))]
+        vals = [float(x) for x in v]
     except (TypeError, ValueError):
         vals = []
     if len(vals) != n or not all(np.isfinite(vals)):

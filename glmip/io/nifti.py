@@ -74,9 +74,10 @@ def read_nifti(path: Path, frame: int | None = None, **_: object) -> Volume:
     slicer = (slice(None),) * 3 + ((frame,) if len(shape) >= 4 else ()) + (0,) * max(
         0, len(shape) - 4)
     dataobj = img.dataobj
-    slope = getattr(dataobj, "slope", 1.0)
-    inter = getattr(dataobj, "inter", 0.0)
-    if (hasattr(dataobj, "_get_unscaled") and np.ndim(slope) == 0 and np.ndim(inter) == 0):
+    slope = getattr(dataobj, "slope", None)
+    inter = getattr(dataobj, "inter", None)
+    if (hasattr(dataobj, "_get_unscaled") and slope is not None and inter is not None
+            and np.ndim(slope) == 0 and np.ndim(inter) == 0):
         # Raw stored values in the file's dtype, one frame only; scaling goes to the shader.
         raw = np.asarray(dataobj._get_unscaled(slicer) if len(shape) > 3
                          else dataobj.get_unscaled())
