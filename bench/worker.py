@@ -1,0 +1,80 @@
+"""One peer, one volume, one image size, in a fresh process: ``python -m bench.worker SPEC``.
+
+SPEC is JSON: peer, volume, cols, rows, frames, quality_view, quality_rows, out (a directory
+for the quality image), spawned (the parent's time.time() just before it started us). Prints
+one JSON line with the timings, peak RSS and where the quality image is.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import resource
+import sys
+import time
+import traceback
+
+T_START = time.perf_counter()
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    out: dict = {"peer": spec["peer"], "volume": spec["volume"], "cols": spec["cols"],
+                 "rows": spec["rows"], "ok": False}
+    try:
+        stages = {}
+        t = time.perf_counter()
+        mod = importlib.import_module(f"bench.peers.{spec['peer']}")
+        mod.setup_env()
+        stages["import"] = time.perf_counter() - t
+
+        import numpy as np
+
+        from bench import geometry, volumes
+
+        t = time.perf_counter()
+        data, affine = volumes.load(spec["volume"])
+        stages["load"] = time.perf_counter() - t
+        cols, rows = spec["cols"], spec["rows"]
+
+        t = time.perf_counter()
+        renderer = mod.Renderer(data, affine, cols, rows, stages)
+        stages["setup+upload"] = time.perf_counter() - t
+
+        views = [geometry.view(data.shape, affine, k, cols, rows)
+                 for k in range(spec["frames"] + 1)]
+        t = time.perf_counter()
+        img = renderer.render(views[0])
+        first = time.perf_counter() - t
+        since_spawn = time.time() - spec["spawned"]
+        assert img.shape == (rows, cols) and img.dtype == np.uint8, (img.shape, img.dtype)
+        times = []
+        for v in views[1:]:
+            t = time.perf_counter()
+            renderer.render(v)
+            times.append(time.perf_counter() - t)
+        out.update(times_ms=[1000 * x for x in times], first_ms=1000 * first,
+                   spawn_to_first_s=since_spawn, stages=stages)
+        if spec.get("quality_view") is not None:
+            qv = geometry.view(data.shape, affine, spec["quality_view"], cols, rows)
+            q = renderer.render(qv)
+            path = f"{spec['out']}/{spec['peer']}-{spec['volume']}-{cols}x{rows}.npy"
+            np.save(path, q)
+            out["quality_image"] = path
+        if hasattr(renderer, "samples_taken"):
+            out["samples_taken"] = renderer.samples_taken(views[len(views) // 2])
+        out["ok"] = True
+    except ImportError as exc:
+        out["error"] = f"not installed ({exc})"
+        out["not_installed"] = True
+    except Exception as exc:  # report, do not crash the whole benchmark
+        out["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        out["traceback"] = traceback.format_exc()[-2000:]
+    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["process_s"] = time.perf_counter() - T_START
+    sys.stdout.write("BENCH-RESULT " + json.dumps(out) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
