@@ -403,6 +403,8 @@ class MipViewer(WindowConfig):
             self.step_volume(1 if arg == "next" else -1)
         elif name == "turntable":
             self.turntable()
+        # A key press asks for a finished picture: end any wheel-zoom "interaction".
+        self._wheel_time = self.policy.last_motion = -1e9
         self._dirty = True
 
     def preset(self, key: str) -> None:

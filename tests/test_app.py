@@ -1,0 +1,330 @@
+"""The viewer driven headlessly (moderngl-window's headless window on EGL, no display):
+synthetic drags and key presses change camera and picture, ``r`` restores the first picture
+exactly, ``x`` writes a magnified screenshot equal to ``glmip render`` with the printed
+options, ``q`` ends the loop; resizing, HiDPI framebuffers and 4-D stepping behave."""
+
+from __future__ import annotations
+
+import shlex
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from glmip.app import MipViewer, ViewerOptions, make_window
+from glmip.camera import Camera
+from glmip.io import load
+from glmip.resources import sample_path
+from glmip.settings import RenderSettings
+from glmip.volume import Volume
+
+SIZE = (240, 180)
+
+
+def headless(size=SIZE):
+    return make_window("headless", size, backend="egl")
+
+
+def read(fbo, size) -> np.ndarray:
+    cols, rows = size
+    return np.frombuffer(fbo.read(components=3), np.uint8).reshape(rows, cols, 3)[::-1].copy()
+
+
+class Driver:
+    """A viewer plus helpers that play the user's part."""
+
+    def __init__(self, viewer: MipViewer, lines: list[str]):
+        self.viewer, self.lines = viewer, lines
+
+    @property
+    def image(self) -> np.ndarray:  # the MIP without the overlay
+        return read(self.viewer._image_fbo, self.viewer.buffer_size)
+
+    @property
+    def screen(self) -> np.ndarray:  # what the window shows
+        return read(self.viewer.wnd.fbo, self.viewer.buffer_size)
+
+    def key(self, char: str) -> None:
+        self.viewer.on_unicode_char_entered(char)
+        self.viewer.step()
+
+    def drag(self, start, end, button=1, steps=5, shift=False, ctrl=False, alt=False,
+             release=True) -> None:
+        v = self.viewer
+        mods = v.wnd.modifiers
+        mods.shift, mods.ctrl, mods.alt = shift, ctrl, alt
+        v.on_mouse_press_event(*start, button)
+        for k in range(1, steps + 1):
+            x = round(start[0] + (end[0] - start[0]) * k / steps)
+            y = round(start[1] + (end[1] - start[1]) * k / steps)
+            v.on_mouse_drag_event(x, y, 0, 0)
+            v.step()
+        if release:
+            v.on_mouse_release_event(*end, button)
+            v.step()
+        mods.shift = mods.ctrl = mods.alt = False
+
+
+def open_viewer(volume, tmp_path, *, wnd=None, camera=None, settings=None, **options):
+    wnd = wnd or headless()
+    lines: list[str] = []
+    opts = ViewerOptions(screenshot_dir=str(tmp_path), echo=lines.append, **options)
+    viewer = MipViewer(wnd.ctx, wnd, volume=volume, camera=camera or Camera.standard("superior"),
+                       settings=settings or RenderSettings(), options=opts)
+    viewer.step()
+    return Driver(viewer, lines)
+
+
+@pytest.fixture(scope="module")
+def aorta():
+    return load(sample_path())
+
+
+@pytest.fixture
+def blob():
+    """A bright off-centre ball in a dim box: rotations move it, so pictures must change."""
+    n = 48
+    i, j, k = np.mgrid[0:n, 0:n, 0:n]
+    data = (20 + 200 * (((i - 34) ** 2 + (j - 20) ** 2 + (k - 12) ** 2) < 36)).astype(np.uint8)
+    data[:, :, 40:] = 90  # a bright slab on top, so the view from above differs from below
+    return Volume(data, np.diag([1.0, 1.2, 0.9, 1.0]), name="blob")
+
+
+@pytest.fixture
+def driver(blob, tmp_path):
+    d = open_viewer(blob, tmp_path)
+    yield d
+    d.viewer.release()
+
+
+def test_first_view_is_superior_and_matches_the_renderer(driver):
+    v = driver.viewer
+    np.testing.assert_allclose(v.camera.view_dir, [0, 0, -1])
+    np.testing.assert_allclose(v.camera.basis()[2], [0, 1, 0])
+    assert v.camera.projection == "orthographic" and v.camera.fit == "sphere"
+    expected = v.renderer.render(Camera.standard("superior"), RenderSettings(), SIZE)
+    got = driver.image[..., 0]
+    assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
+    assert got.max() == 255  # the ball is visible
+    # The overlay (help, letters, scale bar) is on the screen, not in the picture.
+    assert (driver.screen != driver.image).any()
+
+
+def test_drags_change_camera_and_picture_and_r_restores_it(driver):
+    v = driver.viewer
+    first = driver.image
+    driver.drag((120, 90), (170, 110))  # rotate
+    assert not np.allclose(v.camera.view_dir, [0, 0, -1])
+    rotated = driver.image
+    assert (rotated != first).mean() > 0.02
+    driver.drag((120, 90), (100, 60), button=3)  # middle: pan
+    assert v.camera.center is not None
+    driver.drag((120, 90), (120, 50), button=2)  # right: zoom in
+    assert v.camera.zoom > 1
+    driver.drag((180, 90), (120, 30), ctrl=True)  # spin
+    v.on_mouse_scroll_event(0, 1)
+    v.step()
+    assert (driver.image != rotated).mean() > 0.02
+    driver.key("r")
+    assert np.array_equal(driver.image, first)
+
+
+def test_coarse_while_dragging_then_full_quality(driver):
+    v = driver.viewer
+    v.policy.settle = 10.0  # keep "interacting" for the whole drag
+    driver.drag((120, 90), (150, 90), release=False)
+    assert v.last_reduction >= 2
+    coarse = driver.image
+    v.on_mouse_release_event(150, 90, 1)
+    v.step()
+    assert v.last_reduction == 1
+    full = v.renderer.render(v.camera, v.settings, SIZE)
+    assert np.abs(driver.image[..., 0].astype(int) - full.astype(int)).max() <= 1
+    assert (coarse != driver.image).any()
+    # At rest after the settle time a full frame is drawn even without a release.
+    v.policy.settle = 0.0
+    driver.drag((120, 90), (140, 100), release=False)
+    v.step()
+    assert v.last_reduction == 1
+    v.on_mouse_release_event(140, 100, 1)
+
+
+def test_no_auto_sample_distance_draws_every_frame_in_full(blob, tmp_path):
+    d = open_viewer(blob, tmp_path, auto_sample_distance=False,
+                    settings=RenderSettings(sample_distance=0.5))
+    d.viewer.policy.settle = 10.0
+    d.drag((120, 90), (150, 90), release=False)
+    assert d.viewer.last_reduction == 1
+    full = d.viewer.renderer.render(d.viewer.camera, d.viewer.settings, SIZE)
+    assert np.abs(d.image[..., 0].astype(int) - full.astype(int)).max() <= 1
+    d.viewer.release()
+
+
+def test_window_level_drag_and_keys(driver):
+    v = driver.viewer
+    before = driver.image
+    driver.drag((120, 90), (180, 60), alt=True)  # wider window, higher level
+    assert v.settings.window is not None and v.settings.window > 235
+    assert (driver.image != before).any()
+    w1 = v.settings.window
+    driver.drag((120, 90), (100, 90), button=2, ctrl=True)  # ctrl+right: narrower
+    assert v.settings.window < w1
+    driver.key("w")
+    assert v.settings.window is None and np.array_equal(driver.image, before)
+    driver.key("c")
+    assert (v.settings.window, v.settings.level) == (700.0, 200.0)
+    driver.key("a")  # MR auto: a window inside the data range
+    assert 0 < v.settings.window <= 235
+
+
+def test_view_and_render_keys(driver):
+    v = driver.viewer
+    pictures = {}
+    for key, view in zip("123456", ["anterior", "posterior", "left", "right", "superior",
+                                    "inferior"]):
+        driver.key(key)
+        expected = Camera.standard(view)
+        np.testing.assert_allclose(v.camera.view_dir, expected.view_dir, atol=1e-12)
+        pictures[view] = driver.image
+    assert not np.array_equal(pictures["superior"], pictures["inferior"])
+    driver.key("o")
+    assert v.camera.projection == "perspective"
+    driver.key("o")
+    assert v.camera.projection == "orthographic"
+    step = v.settings.sample_distance or 0.9
+    driver.key("+")
+    assert v.settings.sample_distance == pytest.approx(0.9 * 1.25)
+    driver.key("-")
+    driver.key("-")
+    assert v.settings.sample_distance == pytest.approx(0.9 / 1.25)
+    assert step
+    driver.key("i")
+    assert v.settings.interpolation == "nearest"
+    modes = []
+    for _ in range(4):
+        driver.key("m")
+        modes.append(v.settings.mode)
+    assert modes == ["minip", "mean", "depth", "mip"]
+    shown = driver.screen
+    driver.key("h")
+    assert not v.show_help and (driver.screen != shown).any()
+
+
+def test_screenshot_matches_the_printed_render_command(aorta, tmp_path, monkeypatch):
+    from glmip.cli import main as cli
+
+    d = open_viewer(aorta, tmp_path, input_path=str(sample_path()))
+    d.drag((120, 90), (160, 70))
+    d.drag((120, 90), (120, 70), button=2)  # zoom in a little
+    d.key("c")
+    d.key("x")
+    shot = tmp_path / "glmip-screenshot-1.png"
+    assert shot.is_file()
+    image = np.asarray(Image.open(shot))
+    assert image.shape == (SIZE[1] * 4, SIZE[0] * 4)
+    assert any(str(shot) in line for line in d.lines)
+    command = next(line for line in d.lines if "glmip render" in line)
+    argv = shlex.split(command.split(": ", 1)[1])
+    assert argv[:2] == ["glmip", "render"]
+    out = tmp_path / "export.png"
+    argv[argv.index("-o") + 1] = str(out)
+    assert cli(argv[1:]) == 0
+    export = np.asarray(Image.open(out))
+    assert export.shape == image.shape
+    assert np.abs(export.astype(int) - image.astype(int)).max() <= 1
+    # A second screenshot never overwrites the first.
+    d.key("x")
+    assert (tmp_path / "glmip-screenshot-2.png").is_file()
+    d.viewer.release()
+
+
+def test_q_ends_the_loop(driver):
+    v = driver.viewer
+    calls = []
+    original = v.step
+
+    def step(now=None):
+        calls.append(1)
+        if len(calls) == 3:
+            v.on_unicode_char_entered("q")
+        return original(now)
+
+    v.step = step  # type: ignore[method-assign]
+    assert v.run() == 0
+    assert len(calls) == 3 and v.wnd.is_closing
+
+
+def test_resize_follows_the_window(driver):
+    v = driver.viewer
+    v.wnd.size = (160, 200)  # what a window backend does on resize:
+    v.wnd._buffer_width, v.wnd._buffer_height = 160, 200
+    v.wnd.resize(160, 200)
+    v.step()
+    assert v.buffer_size == (160, 200)
+    expected = v.renderer.render(v.camera, v.settings, (160, 200))
+    assert np.abs(driver.image[..., 0].astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_hidpi_framebuffer(blob, tmp_path):
+    """Framebuffer twice the window: pictures at framebuffer size, mouse in window units,
+    screenshots at window size x magnification."""
+    from moderngl_window.context.headless.window import Window
+
+    class HiDPI(Window):
+        @property
+        def buffer_size(self):
+            return self._width * 2, self._height * 2
+
+        def _create_fbo(self):
+            if self._fbo:
+                self._fbo.release()
+            w, h = self._width * 2, self._height * 2
+            self._fbo = self.ctx.framebuffer(color_attachments=self.ctx.texture((w, h), 4))
+
+    wnd = HiDPI(size=SIZE, backend="egl", gl_version=(3, 3))
+    d = open_viewer(blob, tmp_path, wnd=wnd, magnification=2)
+    v = d.viewer
+    assert v.buffer_size == (480, 360) and v.pixel_ratio == 2
+    assert d.image.shape == (360, 480, 3)
+    frame = v.frame()
+    r0, c0 = frame.pixel_of(blob.center)
+    d.drag((120, 90), (130, 80), button=3)  # pan 10 window pixels right, 10 up
+    r1, c1 = v.frame().pixel_of(blob.center)
+    assert (c1 - c0, r1 - r0) == pytest.approx((20, -20))  # = 20 framebuffer pixels
+    d.key("x")
+    shot = np.asarray(Image.open(tmp_path / "glmip-screenshot-1.png"))
+    assert shot.shape == (SIZE[1] * 2, SIZE[0] * 2)
+    v.release()
+
+
+def test_4d_frames_step(tmp_path):
+    import nibabel as nib
+
+    data = np.zeros((10, 12, 8, 3), np.int16)
+    for t in range(3):
+        data[2 + 2 * t, 5, 4, t] = 1000
+    path = tmp_path / "four.nii.gz"
+    nib.save(nib.Nifti1Image(data, np.eye(4)), path)
+    d = open_viewer(load(path), tmp_path, input_path=str(path),
+                    settings=RenderSettings(window=1000, level=500))
+    v = d.viewer
+    first = d.image
+    assert "volume 1/3" in v.status_text()
+    d.key("n")
+    assert v.volume.meta["frame"] == 1 and "volume 2/3" in v.status_text()
+    assert not np.array_equal(d.image, first)
+    d.key("p")
+    d.key("p")
+    assert v.volume.meta["frame"] == 2
+    v.release()
+
+
+def test_turntable_key(driver, tmp_path):
+    import importlib.util
+
+    driver.viewer.options.echo = driver.lines.append
+    driver.key("t")
+    if importlib.util.find_spec("glmip.movie") is None:
+        assert any("not available" in line for line in driver.lines)
+    else:
+        assert list(tmp_path.glob("glmip-turntable-*.gif"))
