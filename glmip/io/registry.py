@@ -91,6 +91,8 @@ _NAMES = {
     "vtk": "legacy VTK", "dicom": "DICOM", "tiff": "TIFF", "png": "PNG", "npy": "NumPy .npy",
     "zip": "zip (.npz)",
 }
+# Families whose files always start with their magic bytes.
+_STRICT = {"gzip", "nrrd", "npy", "zip", "png", "tiff", "xml", "vtk", "netcdf", "hdf5"}
 # The family a file without a known extension is read as.
 _SNIFFED_SUFFIX = {
     "nifti": ".nii", "nifti2": ".nii", "metaimage": ".mha", "nrrd": ".nrrd", "xml": ".vti",
@@ -146,9 +148,14 @@ def _check_content(path: Path, suffix: str) -> str:
             return _SNIFFED_SUFFIX[found]
         known = " ".join(sorted(_READERS))
         raise InputError(f"{path}: unknown file type '{suffix or path.name}' (known: {known})")
-    if expected is None or found is None:
-        return suffix  # nothing to compare (text formats without magic); the reader checks
+    if expected is None:
+        return suffix  # nothing to compare (formats without magic); the reader checks
     allowed = expected if isinstance(expected, tuple) else (expected,)
+    if found is None:
+        if not set(allowed) & _STRICT:
+            return suffix
+        raise InputError(f"{path}: content is not {' or '.join(_NAMES[a] for a in allowed)} "
+                         f"data, not what the name '{suffix}' says")
     if found == "nifti2" and "nifti" in allowed:
         return suffix
     if found not in allowed:

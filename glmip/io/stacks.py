@@ -104,7 +104,12 @@ def read_tiff(path: Path, frame: int | None = None, component: int | None = None
               spacing=None, origin=None, **_: object) -> Volume:
     import tifffile
 
-    with tifffile.TiffFile(path) as tf:
+    try:
+        tf = tifffile.TiffFile(path)
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable TIFF file ({type(exc).__name__}: "
+                         f"{str(exc)[:80]})") from None
+    with tf:
         single = len(tf.pages) == 1  # one picture: part of a numbered stack
         if not single:
             series = tf.series[0]

@@ -195,6 +195,8 @@ def _split_appended(path: Path, text: bytes) -> tuple[bytes, bytes | None, str]:
 def read_vti(path: Path, array: str | None = None, component: int | None = None,
              **_: object) -> Volume:
     text = path.read_bytes()
+    if not text.rstrip().endswith(b"</VTKFile>"):
+        raise InputError(f"{path}: the file is truncated (no closing </VTKFile>)")
     xml_part, appended, app_enc = _split_appended(path, text)
     if b"<!DOCTYPE" in xml_part or b"<!ENTITY" in xml_part:
         raise InputError(f"{path}: XML with a DOCTYPE/ENTITY declaration is refused")
