@@ -135,6 +135,7 @@ class MipViewer(WindowConfig):
                                          fragment_shader=_OVERLAY_FRAGMENT)
         self._overlay_vao = ctx.vertex_array(self._overlay_prog, [])
         self._font_cache: dict[int, Any] = {}
+        self._patches: dict[Any, tuple[Image.Image, tuple[int, int]]] = {}
         self._released = False
 
     # --- sizes -----------------------------------------------------------------------------
@@ -294,8 +295,8 @@ class MipViewer(WindowConfig):
 
         def text(xy: tuple[float, float], s: str, f: Any = font, anchor: str = "la",
                  fill: tuple[int, ...] = white) -> None:
-            draw.text(xy, s, font=f, fill=fill, anchor=anchor, stroke_width=stroke,
-                      stroke_fill=black)
+            patch, (left, top) = self._text_patch(s, f, anchor, fill, stroke)
+            img.paste(patch, (round(xy[0] + left), round(xy[1] + top)), patch)
 
         line = round(size * 1.25)
         # Help bottom-left (vmtk's place), status line above it or at the bottom.
@@ -334,6 +335,22 @@ class MipViewer(WindowConfig):
             self._overlay_tex.write(data)
         self._overlay_key = key
         return self._overlay_tex
+
+    def _text_patch(self, s: str, font: Any, anchor: str, fill: tuple[int, ...],
+                    stroke: int) -> tuple[Image.Image, tuple[int, int]]:
+        """White text with a black outline on a transparent patch, cached (rasterising text
+        is the slow part of the overlay), and the patch's offset from the anchor point."""
+        key = (s, id(font), anchor, fill, stroke)
+        cached = self._patches.get(key)
+        if cached is None:
+            left, top, right, bottom = font.getbbox(s, anchor=anchor, stroke_width=stroke)
+            patch = Image.new("RGBA", (max(1, right - left), max(1, bottom - top)), (0, 0, 0, 0))
+            ImageDraw.Draw(patch).text((-left, -top), s, font=font, fill=fill, anchor=anchor,
+                                       stroke_width=stroke, stroke_fill=(0, 0, 0, 255))
+            if len(self._patches) > 256:
+                self._patches.clear()
+            cached = self._patches[key] = (patch, (left, top))
+        return cached
 
     def say(self, message: str, seconds: float = 4.0, echo: bool = True) -> None:
         """Show ``message`` in the window for a few seconds (and print it)."""
