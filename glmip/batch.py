@@ -173,10 +173,15 @@ def _worker_renderer() -> Any:
     programs are compiled once per worker; each task only uploads its volume."""
     r = getattr(_local, "renderer", None)
     if r is None:
-        from .context import create_headless_context
+        from .context import create_headless_context, headless_context
         from .renderer import MipRenderer
 
-        r = MipRenderer(create_headless_context())
+        # The main thread (this process, or a ProcessPoolExecutor worker) shares the process's
+        # headless context with the rest of glmip: making a second context current here would
+        # pull the GL calls of other code into it. Other threads (Dask's worker threads) need
+        # their own, since a GL context is current in one thread only.
+        main = threading.current_thread() is threading.main_thread()
+        r = MipRenderer(headless_context() if main else create_headless_context())
         _local.renderer = r
     return r
 
