@@ -17,6 +17,16 @@ import traceback
 T_START = time.perf_counter()
 
 
+def _current_rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            import os
+
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return float("nan")
+
+
 def main() -> None:
     spec = json.loads(sys.argv[1])
     out: dict = {"peer": spec["peer"], "volume": spec["volume"], "cols": spec["cols"],
@@ -40,6 +50,7 @@ def main() -> None:
         t = time.perf_counter()
         renderer = mod.Renderer(data, affine, cols, rows, stages)
         stages["setup+upload"] = time.perf_counter() - t
+        out["rss_after_setup_mb"] = _current_rss_mb()
 
         views = [geometry.view(data.shape, affine, k, cols, rows)
                  for k in range(spec["frames"] + 1)]

@@ -1,0 +1,416 @@
+"""glmip against its peers, in one run on one machine: ``python -m bench.run [--quick]``.
+
+Every (peer, volume, image size) runs in a fresh process (``bench.worker``); the runs
+alternate between peers (run 1 of every peer, then run 2 ...), so a slow drift of the machine
+hits all of them alike. Each process renders a first frame (timed on its own: shader compile,
+lazy uploads) and then ``--frames`` frames with the camera turning 3 degrees per frame about +S,
+orthographic, trilinear, sample distance = the smallest voxel spacing, window = full data range.
+
+Printed per volume and image size: median ms/frame over all timed frames of all runs, the
+samples per second that rate means (samples CONVENTIONS.md puts inside the box, i.e. what a
+plain loop takes), first-frame time, process start -> first image, peak RSS of the process,
+image quality against tests/reference.py's numpy MIP and the ratio glmip/peer (time) from the
+same run. See docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench import geometry, volumes
+from bench.peers import ORDER
+
+ROOT = Path(__file__).resolve().parents[1]
+QUALITY_VIEW = 7          # 21 degrees off anterior: an oblique view, part of the turning sequence
+QUALITY_ROWS = 128        # the reference is computed on this many central rows (it is slow)
+PEER_INFO: dict[str, dict] = {}
+
+
+def peer_info(name: str) -> dict:
+    """LABEL/REQUIRES/GEOMETRY of a peer module without importing its heavy dependencies."""
+    if name not in PEER_INFO:
+        mod = __import__(f"bench.peers.{name}", fromlist=["LABEL"])
+        missing = [r for r in mod.REQUIRES if importlib.util.find_spec(r) is None]
+        PEER_INFO[name] = {"label": mod.LABEL, "geometry": mod.GEOMETRY, "missing": missing}
+    return PEER_INFO[name]
+
+
+def run_worker(spec: dict, timeout: float) -> dict:
+    spec = dict(spec, spawned=time.time())
+    env = dict(os.environ)
+    env.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+    try:
+        proc = subprocess.run([sys.executable, "-m", "bench.worker", json.dumps(spec)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"timed out after {timeout:.0f} s"}
+    for line in proc.stdout.splitlines():
+        if line.startswith("BENCH-RESULT "):
+            return json.loads(line[len("BENCH-RESULT "):])
+    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"ok": False, "error": f"exit {proc.returncode}: {tail[:200]}"}
+
+
+# --- quality ---------------------------------------------------------------------------------
+def reference_band(name: str, cols: int, rows: int, k: int, band: int) -> tuple[np.ndarray, float, float]:
+    """Numpy reference grey image of the central ``band`` rows of view ``k`` (cached)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from reference import reference_projection, window_grey
+
+    data, affine = volumes.load(name)
+    lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
+    cache = volumes.CACHE / f"ref-{name}-{cols}x{rows}-v{k}-b{band}.npy"
+    if cache.is_file():
+        values = np.load(cache)
+    else:
+        v = geometry.view(data.shape, affine, k, cols, rows)
+        # An explicit width (cols * pixel) keeps the full image's pixel size, so these ``band``
+        # rows are exactly the full image's central rows.
+        values = reference_projection(data, affine, v.d, v.up, cols, band, v.step,
+                                      fit=cols * v.pixel)
+        np.save(cache, values)
+    window = hi - lo if hi > lo else 1.0
+    return window_grey(values, window, (hi + lo) / 2 if hi > lo else lo), lo, hi
+
+
+def quality(image_path: str, ref: np.ndarray) -> dict:
+    img = np.load(image_path).astype(int)
+    rows, band = img.shape[0], ref.shape[0]
+    top = (rows - band) // 2
+    diff = np.abs(img[top:top + band] - ref.astype(int))
+    return {"within1": float((diff <= 1).mean()), "max_diff": int(diff.max())}
+
+
+# --- the comparison ----------------------------------------------------------------------------
+def bench_case(name: str, cols: int, rows: int, peers: list[str], runs: int, frames: int,
+               out_dir: str, with_quality: bool, log) -> dict:
+    data, affine = volumes.load(name, mmap=True)
+    nominal = [geometry.nominal_samples(data.shape, affine,
+                                        geometry.view(data.shape, affine, k, cols, rows))
+               for k in range(1, frames + 1)]
+    results: dict[str, list[dict]] = {p: [] for p in peers}
+    runnable = [p for p in peers if not peer_info(p)["missing"]]
+    timeout = 120 + 10 * frames * (cols * rows / 512**2) * (data.size / 256**3)
+    for run in range(runs):
+        for p in runnable:
+            spec = {"peer": p, "volume": name, "cols": cols, "rows": rows, "frames": frames,
+                    "quality_view": QUALITY_VIEW if (with_quality and run == 0) else None,
+                    "out": out_dir}
+            t = time.perf_counter()
+            r = run_worker(spec, timeout)
+            log(f"  {name} {cols}x{rows} run {run + 1}/{runs} {p:10s} "
+                + (f"median {statistics.median(r['times_ms']):7.1f} ms" if r.get("ok")
+                   else f"FAILED: {r.get('error')}")
+                + f"  ({time.perf_counter() - t:.1f} s)")
+            results[p].append(r)
+            if not r.get("ok") and r.get("not_installed"):
+                break
+    ref = None
+    if with_quality:
+        t = time.perf_counter()
+        band = min(rows, QUALITY_ROWS)
+        ref, _, _ = reference_band(name, cols, rows, QUALITY_VIEW, band)
+        log(f"  numpy reference for {name} {cols}x{band} (central rows): "
+            f"{time.perf_counter() - t:.1f} s")
+    rows_out = []
+    for p in peers:
+        info = peer_info(p)
+        row = {"peer": p, "label": info["label"]}
+        ok = [r for r in results[p] if r.get("ok")]
+        if info["missing"]:
+            row["status"] = f"not installed ({', '.join(info['missing'])})"
+        elif not ok:
+            errs = [r.get("error", "?") for r in results[p]]
+            row["status"] = "not installed" if any(r.get("not_installed") for r in results[p]) \
+                else f"failed: {errs[0] if errs else 'no run'}"
+        else:
+            times = [t for r in ok for t in r["times_ms"]]
+            row.update(
+                status="ok", runs=len(ok), frames=len(times),
+                median_ms=statistics.median(times), min_ms=min(times), max_ms=max(times),
+                first_ms=statistics.median(r["first_ms"] for r in ok),
+                spawn_to_first_s=statistics.median(r["spawn_to_first_s"] for r in ok),
+                rss_mb=max(r["rss_mb"] for r in ok),
+                rss_after_setup_mb=max(r.get("rss_after_setup_mb", float("nan")) for r in ok),
+                stages={k: statistics.median(r["stages"][k] for r in ok) for k in ok[0]["stages"]},
+            )
+            row["msamples_s"] = statistics.mean(nominal) / (row["median_ms"] / 1000) / 1e6
+            taken = [r["samples_taken"] for r in ok if "samples_taken" in r]
+            if taken:
+                row["samples_taken_per_frame"] = statistics.median(taken)
+            qimg = [r["quality_image"] for r in ok if r.get("quality_image")]
+            if ref is not None and qimg:
+                q = quality(qimg[0], ref)
+                row["quality_raw"] = q
+                row["quality"] = (f"{100 * q['within1']:.2f} %" if info["geometry"] is None
+                                  else "n/a (geometry differs)")
+        rows_out.append(row)
+    base = next((r for r in rows_out if r["peer"] == "glmip" and r["status"] == "ok"), None)
+    for r in rows_out:
+        if base and r["status"] == "ok":
+            r["ratio"] = base["median_ms"] / r["median_ms"]
+    return {"volume": name, "shape": list(data.shape), "dtype": str(data.dtype),
+            "cols": cols, "rows": rows, "nominal_samples": statistics.mean(nominal),
+            "peers": rows_out}
+
+
+def fmt_case(case: dict) -> str:
+    label = volumes.LABELS.get(case["volume"], case["volume"])
+    head = (f"\n### {label} {tuple(case['shape'])} {case['dtype']} → {case['cols']}×{case['rows']}"
+            f"  ({case['nominal_samples'] / 1e6:.1f} M samples/frame on CONVENTIONS' planes)\n")
+    lines = ["| peer | median ms/frame (min–max) | M samples/s | first frame ms | start → 1st image s "
+             "| peak RSS MB | quality (≤1 grey) | glmip/peer |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in case["peers"]:
+        if r["status"] != "ok":
+            lines.append(f"| {r['label']} | {r['status']} | | | | | | |")
+            continue
+        lines.append(
+            f"| {r['label']} | {r['median_ms']:.0f} ({r['min_ms']:.0f}–{r['max_ms']:.0f}) "
+            f"| {r['msamples_s']:.0f} | {r['first_ms']:.0f} | {r['spawn_to_first_s']:.2f} "
+            f"| {r['rss_mb']:.0f} | {r.get('quality', '—')} | {r.get('ratio', float('nan')):.2f} |")
+    return head + "\n".join(lines)
+
+
+# --- start-up and scale -------------------------------------------------------------------------
+STARTUP_STAGES = r"""
+import sys, time
+t_spawn = float(sys.argv[1]); t0 = time.time()
+def mark(name, t=[t0]):
+    now = time.time(); print(f"STAGE {name} {now - t[0]:.4f}"); t[0] = now
+import glmip; from glmip.context import headless_context; from glmip.renderer import MipRenderer
+from glmip.camera import Camera; from glmip.settings import RenderSettings
+from glmip.resources import shader_path
+mark("import glmip")
+vol = glmip.load(sys.argv[2]); mark("load")
+ctx = headless_context(); mark("GL context")
+r = MipRenderer(ctx); r.upload(vol); ctx.finish(); mark("upload (+ cell statistics)")
+r.program(); r.program(shader_path("display.glsl")); mark("shader compile")
+img = r.render(Camera.standard("superior"), RenderSettings(), (512, 512)); mark("first frame")
+glmip.save_png(sys.argv[3], img); mark("save PNG")
+print(f"STAGE interpreter-start {t0 - t_spawn:.4f}")
+"""
+
+
+def bench_startup(runs: int, log) -> dict:
+    sample = ROOT / "samples" / "aorta.mha"
+    out: dict = {"cli_s": [], "stages": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        png = Path(tmp) / "aorta.png"
+        for _ in range(runs):
+            png.unlink(missing_ok=True)
+            t = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "glmip", "render", str(sample), "-o",
+                                   str(png)], cwd=tmp, capture_output=True, text=True)
+            dt = time.perf_counter() - t
+            if proc.returncode != 0 or not png.is_file():
+                out["error"] = proc.stderr.strip()[-300:]
+                break
+            out["cli_s"].append(dt)
+        stage_runs = []
+        for _ in range(runs):
+            proc = subprocess.run([sys.executable, "-c", STARTUP_STAGES, str(time.time()),
+                                   str(sample), str(Path(tmp) / "s.png")],
+                                  cwd=ROOT, capture_output=True, text=True)
+            st = {}
+            for line in proc.stdout.splitlines():
+                if line.startswith("STAGE "):
+                    _, rest = line.split(" ", 1)
+                    name, val = rest.rsplit(" ", 1)
+                    st[name] = float(val)
+            if st:
+                stage_runs.append(st)
+        if stage_runs:
+            out["stages"] = {k: statistics.median(s[k] for s in stage_runs) for k in stage_runs[0]}
+    if out["cli_s"]:
+        log(f"  glmip render samples/aorta.mha: median {statistics.median(out['cli_s']):.2f} s")
+    return out
+
+
+def fmt_startup(s: dict) -> str:
+    lines = ["\n### Start-up: `glmip render samples/aorta.mha -o X.png` (process start → PNG on disk)"]
+    if s.get("cli_s"):
+        lines.append(f"median {statistics.median(s['cli_s']):.2f} s over {len(s['cli_s'])} runs "
+                     f"(min {min(s['cli_s']):.2f} s)")
+    if s.get("error"):
+        lines.append(f"failed: {s['error']}")
+    if s.get("stages"):
+        lines += ["", "| stage (same steps, timed inside one process) | ms |", "|---|---|"]
+        order = ["interpreter-start"] + [k for k in s["stages"] if k != "interpreter-start"]
+        for k in order:
+            if k in s["stages"]:
+                lines.append(f"| {k} | {1000 * s['stages'][k]:.0f} |")
+    return "\n".join(lines)
+
+
+def bench_scale(sizes: list[int], images: list[int], big: int | None, frames: int, log) -> list:
+    out = []
+    cases = [(f"cube{n}", img) for n in sizes for img in images]
+    if big:
+        cases.append((f"cube{big}", 512))
+    for name, img in cases:
+        t = time.perf_counter()
+        volumes.path(name)
+        gen = time.perf_counter() - t
+        r = run_worker({"peer": "glmip", "volume": name, "cols": img, "rows": img,
+                        "frames": frames, "quality_view": None, "out": ""}, timeout=900)
+        data, affine = volumes.load(name, mmap=True)
+        v = geometry.view(data.shape, affine, frames // 2 + 1, img, img)
+        row = {"volume": name, "n": data.shape[0], "bytes": data.nbytes, "image": img, "ok": r.get("ok")}
+        if r.get("ok"):
+            row.update(median_ms=statistics.median(r["times_ms"]), first_ms=r["first_ms"],
+                       rss_mb=r["rss_mb"], rss_after_setup_mb=r.get("rss_after_setup_mb"),
+                       upload_s=r["stages"].get("upload"),
+                       nominal=geometry.nominal_samples(data.shape, affine, v),
+                       taken=r.get("samples_taken"))
+        else:
+            row["error"] = r.get("error")
+        out.append(row)
+        log(f"  scale {name} → {img}²: " + (f"{row['median_ms']:.0f} ms, peak RSS {row['rss_mb']:.0f} MB"
+                                           if row["ok"] else f"FAILED {row['error']}")
+            + (f" (volume made in {gen:.1f} s)" if gen > 1 else ""))
+    return out
+
+
+def fmt_scale(rows: list) -> str:
+    lines = ["\n### Scale: glmip alone, uint8 vessels-in-noise n³, fresh process per row",
+             "| volume | image | median ms/frame | first frame ms | M samples/frame (plain loop) "
+             "| M samples/frame taken | upload s | RSS after upload MB | peak RSS MB | array MB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if not r["ok"]:
+            lines.append(f"| {r['n']}³ | {r['image']}² | failed: {r['error']} | | | | | | | "
+                         f"{r['bytes'] / 2**20:.0f} |")
+            continue
+        taken = f"{r['taken'] / 1e6:.1f}" if r.get("taken") is not None else "—"
+        lines.append(
+            f"| {r['n']}³ | {r['image']}² | {r['median_ms']:.0f} | {r['first_ms']:.0f} "
+            f"| {r['nominal'] / 1e6:.1f} | {taken} | {r['upload_s']:.2f} "
+            f"| {r['rss_after_setup_mb']:.0f} | {r['rss_mb']:.0f} | {r['bytes'] / 2**20:.0f} |")
+    return "\n".join(lines)
+
+
+# --- machine ------------------------------------------------------------------------------------
+def machine() -> dict:
+    info = {"python": platform.python_version(), "cpus": os.cpu_count()}
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    probe = ("from glmip.context import headless_context as h; c = h(); "
+             "print(c.info['GL_RENDERER'] + ' | ' + c.info['GL_VERSION'])")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
+    info["gl"] = proc.stdout.strip() or proc.stderr.strip()[-200:]
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="one run of 3 frames, 256³ at 512² only, no scale table (< 1 min)")
+    ap.add_argument("--peers", help=f"comma-separated subset of {','.join(ORDER)}")
+    ap.add_argument("--volumes", help="comma-separated subset of vessels,cta,aorta (or cubeN)")
+    ap.add_argument("--size", type=int, action="append", help="image size (repeatable)")
+    ap.add_argument("--runs", type=int, help="fresh processes per peer and case")
+    ap.add_argument("--frames", type=int, help="timed frames per process (after the first)")
+    ap.add_argument("--no-quality", action="store_true")
+    ap.add_argument("--no-startup", action="store_true")
+    ap.add_argument("--no-scale", action="store_true")
+    ap.add_argument("--big", type=int, default=1024, help="n of the big n³ scale volume (0: none)")
+    ap.add_argument("--json", help="also write all results to this JSON file")
+    args = ap.parse_args(argv)
+
+    peers = args.peers.split(",") if args.peers else list(ORDER)
+    for p in peers:
+        if p not in ORDER:
+            ap.error(f"unknown peer {p} (known: {', '.join(ORDER)})")
+    if args.quick:
+        runs, frames = args.runs or 1, args.frames or 3
+        default_cases = [("vessels", 512)]
+    else:
+        runs, frames = args.runs or 3, args.frames or 6
+        default_cases = [("vessels", 512), ("vessels", 1024), ("cta", 512), ("aorta", 512)]
+    if args.volumes or args.size:
+        vols = args.volumes.split(",") if args.volumes else ["vessels"]
+        cases = [(v, s) for v in vols for s in (args.size or [512])]
+    else:
+        cases = default_cases
+    cases = [(v, s) for v, s in cases if volumes.available(v)]
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    t0 = time.perf_counter()
+    result: dict = {"machine": machine(), "runs": runs, "frames": frames, "cases": []}
+    m = result["machine"]
+    log(f"machine: {m.get('cpu', '?')}, {m['cpus']} CPUs, {m['gl']}")
+    for p in peers:
+        info = peer_info(p)
+        if info["missing"]:
+            log(f"  {p}: not installed ({', '.join(info['missing'])}) — skipped")
+    with tempfile.TemporaryDirectory(prefix="glmip-bench-") as out_dir:
+        for v, s in cases:
+            t = time.perf_counter()
+            volumes.path(v)
+            if time.perf_counter() - t > 1:
+                log(f"  made volume {v} in {time.perf_counter() - t:.1f} s")
+            result["cases"].append(bench_case(v, s, s, peers, runs, frames, out_dir,
+                                              not args.no_quality and s <= 512, log))
+    if not args.no_startup:
+        result["startup"] = bench_startup(1 if args.quick else 3, log)
+    if not args.quick and not args.no_scale:
+        result["scale"] = bench_scale([64, 128, 256, 512], [256, 512, 1024], args.big or None,
+                                      3, log)
+    result["seconds"] = time.perf_counter() - t0
+
+    print(f"# glmip benchmark — {m.get('cpu', '?')} ({m['cpus']} CPUs), {m['gl']}")
+    print(f"{runs} fresh process(es) per peer and case, alternating; {frames} timed frames each "
+          f"after the first; camera turning 3°/frame; orthographic, trilinear, sample distance "
+          f"= smallest spacing; glmip/peer < 1 means glmip is faster.")
+    for case in result["cases"]:
+        print(fmt_case(case))
+    notes = sorted({(r["label"], peer_info(r["peer"])["geometry"]) for c in result["cases"]
+                    for r in c["peers"] if peer_info(r["peer"])["geometry"]})
+    if notes:
+        print("\nQuality: % of pixels within 1 grey level of tests/reference.py (numpy) on the "
+              f"{QUALITY_ROWS} central rows of view {QUALITY_VIEW} ({3 * QUALITY_VIEW}° off anterior), "
+              "each image in its own full-range window. Geometry differences:")
+        for label, why in notes:
+            raw = [r["quality_raw"]["within1"] for c in result["cases"] for r in c["peers"]
+                   if r["label"] == label and "quality_raw" in r]
+            extra = (f" (raw agreement, not comparable: "
+                     f"{', '.join(f'{100 * x:.1f} %' for x in raw)})") if raw else ""
+            print(f"- {label}: {why}{extra}")
+    glmip_taken = [(c["volume"], c["cols"], r["samples_taken_per_frame"], c["nominal_samples"])
+                   for c in result["cases"] for r in c["peers"]
+                   if r["peer"] == "glmip" and "samples_taken_per_frame" in r]
+    if glmip_taken:
+        print("\nglmip samples actually taken per frame (vs a plain loop): " + "; ".join(
+            f"{v} {s}²: {t / 1e6:.1f} M of {n / 1e6:.1f} M" for v, s, t, n in glmip_taken))
+    if "startup" in result:
+        print(fmt_startup(result["startup"]))
+    if "scale" in result:
+        print(fmt_scale(result["scale"]))
+    print(f"\n(benchmark took {result['seconds']:.0f} s)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
