@@ -8,7 +8,7 @@
 
 __version__ = "0.1.0"
 
-from .api import load, make_camera, make_settings, project, render, save_png  # noqa: E402
+from .api import Image, load, make_camera, make_settings, project, render, save_png  # noqa: E402
 from .camera import Camera  # noqa: E402
 from .settings import RenderSettings  # noqa: E402
 from .volume import Volume  # noqa: E402
@@ -22,6 +22,7 @@ __all__ = [
     "make_camera",
     "make_settings",
     "Camera",
+    "Image",
     "RenderSettings",
     "Volume",
 ]

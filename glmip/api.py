@@ -14,7 +14,19 @@ from .renderer import MipRenderer, Projection
 from .settings import RenderSettings
 from .volume import Volume
 
-__all__ = ["load", "render", "project", "save_png", "make_camera", "make_settings"]
+__all__ = ["load", "render", "project", "save_png", "make_camera", "make_settings", "Image"]
+
+
+class Image(np.ndarray):
+    """A rendered picture: a numpy uint8 array that shows itself in Jupyter."""
+
+    def _repr_png_(self) -> bytes | None:
+        a = np.asarray(self)
+        if a.dtype != np.uint8 or a.ndim not in (2, 3):
+            return None  # e.g. after arithmetic: the plain repr
+        from .pngio import encode_png
+
+        return encode_png(a)
 
 _CAMERA_KEYS = ("view", "convention", "view_dir", "up", "fit", "projection", "zoom", "center")
 _renderer_cache: dict[str, Any] = {}
@@ -100,7 +112,7 @@ def render(
     """
     vol = volume if isinstance(volume, Volume) else load(volume)
     cam, settings = _split(dict(options))
-    return _renderer_for(vol).render(camera or cam, settings, _size(size), seed=seed)
+    return _renderer_for(vol).render(camera or cam, settings, _size(size), seed=seed).view(Image)
 
 
 def project(
