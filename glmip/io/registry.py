@@ -297,7 +297,7 @@ def load(path: str | os.PathLike[str], **options: Any) -> Volume:
         # Libraries warn and log on odd files; the caller gets one error line or a volume.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            logging.disable(logging.WARNING)
+            logging.disable(logging.CRITICAL)
             try:
                 vol = _read(p, options)
             finally:
