@@ -180,7 +180,8 @@ def fmt_case(case: dict) -> str:
         lines.append(
             f"| {r['label']} | {r['median_ms']:.0f} ({r['min_ms']:.0f}–{r['max_ms']:.0f}) "
             f"| {r['msamples_s']:.0f} | {r['first_ms']:.0f} | {r['spawn_to_first_s']:.2f} "
-            f"| {r['rss_mb']:.0f} | {r.get('quality', '—')} | {r.get('ratio', float('nan')):.2f} |")
+            f"| {r['rss_mb']:.0f} | {r.get('quality', '—')} "
+            f"| {format(r['ratio'], '.2f') if 'ratio' in r else '—'} |")
     return head + "\n".join(lines)
 
 
@@ -304,7 +305,8 @@ def fmt_scale(rows: list) -> str:
 
 # --- machine ------------------------------------------------------------------------------------
 def machine() -> dict:
-    info = {"python": platform.python_version(), "cpus": os.cpu_count()}
+    info = {"python": platform.python_version(), "cpus": os.cpu_count(),
+            "load_before": os.getloadavg()[0]}
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
         for line in out.splitlines():
@@ -377,11 +379,13 @@ def main(argv: list[str] | None = None) -> int:
         result["scale"] = bench_scale([64, 128, 256, 512], [256, 512, 1024], args.big or None,
                                       3, log)
     result["seconds"] = time.perf_counter() - t0
+    m["load_after"] = os.getloadavg()[0]
 
     print(f"# glmip benchmark — {m.get('cpu', '?')} ({m['cpus']} CPUs), {m['gl']}")
     print(f"{runs} fresh process(es) per peer and case, alternating; {frames} timed frames each "
           f"after the first; camera turning 3°/frame; orthographic, trilinear, sample distance "
-          f"= smallest spacing; glmip/peer < 1 means glmip is faster.")
+          f"= smallest spacing; glmip/peer < 1 means glmip is faster. Load average (1 min) "
+          f"{m['load_before']:.2f} before, {m['load_after']:.2f} after.")
     for case in result["cases"]:
         print(fmt_case(case))
     notes = sorted({(r["label"], peer_info(r["peer"])["geometry"]) for c in result["cases"]

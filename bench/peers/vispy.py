@@ -35,8 +35,11 @@ class Renderer:
         self.canvas = app.Canvas(size=(cols, rows), show=False)
         lo, hi = float(data.min()), float(data.max())
         # vispy wants [z, y, x]: visual x = our i, y = j, z = k
+        grid = np.transpose(data, (2, 1, 0))
+        if grid.dtype == np.int16:  # vispy has no texture format for int16: float32, as users do
+            grid = grid.astype(np.float32)
         self.visual = visuals.VolumeVisual(
-            np.transpose(data, (2, 1, 0)), clim=(lo, hi if hi > lo else lo + 1), method="mip",
+            grid, clim=(lo, hi if hi > lo else lo + 1), method="mip",
             relative_step_size=1.0, cmap="grays", interpolation="linear", texture_format="auto")
         self.transform = MatrixTransform()
         self.visual.transform = self.transform
