@@ -195,7 +195,7 @@ def inflate(path: Path, data: bytes | memoryview, nbytes: int, wbits: int = zlib
     check_size(path, nbytes, compressed=len(data), what=what)
     out = np.empty(nbytes, dtype=np.uint8)
     dec = zlib.decompressobj(wbits)
-    pos, chunk = 0, 1 << 24
+    pos, chunk = 0, 1 << 20  # small pieces: the peak stays at the array plus ~2 MiB
     src = memoryview(data)
     try:
         while pos < nbytes:
