@@ -301,9 +301,11 @@ class MipViewer(WindowConfig):
         line = round(size * 1.25)
         # Help bottom-left (vmtk's place), status line above it or at the bottom.
         lines = list(ia.HELP_LINES) if self.show_help else ["h: Show help."]
-        y = rows - pad - line * len(lines)
+        y = help_top = rows - pad - line * len(lines)
+        help_right = 0
         for s in lines:
             text((pad, y), s)
+            help_right = max(help_right, pad + self._text_patch(s, font, "la", white, stroke)[0].width)
             y += line
         text((pad, pad), self.status_text())
         if message:
@@ -317,6 +319,8 @@ class MipViewer(WindowConfig):
         length_mm, length_px = ia.scale_bar(frame.pixel_size, target_px=120 * ratio)
         x1, yb = cols - pad - round(20 * ratio), rows - pad - line - round(6 * ratio)
         x0 = x1 - length_px
+        if x0 < help_right + pad and yb > help_top - line:  # would cover the help: go up
+            yb = pad + 4 * line
         thick = max(2, round(2 * ratio))
         for colour, grow in ((black, stroke), (white, 0)):
             draw.rectangle([x0 - grow, yb - thick - grow, x1 + grow, yb + grow], fill=colour)
@@ -581,27 +585,31 @@ def _render_has_center() -> bool:
     return any("--center" in a.option_strings for a in p._actions)
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def make_window(window_class: str = "pyglet", size: tuple[int, int] = (1024, 768),
                 title: str = "glmip", **kwargs: Any) -> Any:
     """A moderngl-window window of the named class (``pyglet``, ``glfw``, ``headless``...);
     ``kwargs`` go to the window (e.g. ``backend="egl"`` for the headless one)."""
     backend = window_class
+    hint = ""
+    if sys.platform.startswith("linux") and backend != "headless" and \
+            not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        hint = " (no DISPLAY: use glmip render for images without a screen)"
     try:
         cls = moderngl_window.get_local_window_cls(backend)
     except Exception as exc:
-        raise UsageError(f"no window backend '{backend}' ({exc})") from None
+        raise UsageError(f"no window backend '{backend}' ({_first_line(exc)}){hint}") from None
     options = dict(title=title, size=size, resizable=True, gl_version=(3, 3), vsync=True,
                    aspect_ratio=None)
     options.update(kwargs)
     try:
         wnd = cls(**options)
     except Exception as exc:
-        hint = ""
-        if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and \
-                not os.environ.get("WAYLAND_DISPLAY") and backend != "headless":
-            hint = " (no DISPLAY: use glmip render for images without a screen)"
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"cannot open a {backend} window: {msg}{hint}") from None
+        raise UsageError(f"cannot open a {backend} window: {_first_line(exc)}{hint}") from None
     moderngl_window.activate_context(window=wnd)
     return wnd
 

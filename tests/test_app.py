@@ -328,3 +328,15 @@ def test_turntable_key(driver, tmp_path):
         assert any("not available" in line for line in driver.lines)
     else:
         assert list(tmp_path.glob("glmip-turntable-*.gif"))
+
+
+def test_closing_the_window_ends_the_loop(driver):
+    v = driver.viewer
+    v.on_close()  # what the window does when its close button is pressed
+    assert v.run() == 0
+
+
+def test_status_line_and_help(driver):
+    status = driver.viewer.status_text()
+    assert "W " in status and " L " in status and "step" in status and "ms" in status
+    assert "q: Quit renderer/proceed." in __import__("glmip.interaction").interaction.HELP_LINES
