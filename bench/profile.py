@@ -1,0 +1,121 @@
+"""Where a glmip frame's time goes: ``python -m bench.profile [--volume vessels] [--size 512]``.
+
+Uses only glmip's public API, in one process, camera turning 3°/frame as in bench.run:
+
+- fixed cost per frame: a 1×1 image (Python, uniforms, two passes, read-back, no real work);
+- cost per sample: frames at 1×, 2× and 4× the sample distance; a straight line
+  ``ms = a + b · samples`` through them gives ns per sample (b) and per-frame work that does
+  not depend on the number of samples (a: ray set-up, box clipping, display pass, read-back);
+- read-back and display: ``render`` (two passes + uint8 read) against ``project`` (one pass +
+  float32 read of 4 channels);
+- threads: llvmpipe spreads fragments over LP_NUM_THREADS threads; the same frame with 1 thread
+  shows how much the second core gives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from bench import geometry, volumes
+
+
+def measure(volume: str, size: int, frames: int) -> dict:
+    from glmip.camera import Camera
+    from glmip.context import headless_context
+    from glmip.renderer import MipRenderer
+    from glmip.settings import RenderSettings
+    from glmip.volume import Volume
+
+    data, affine = volumes.load(volume)
+    ctx = headless_context()
+    r = MipRenderer(ctx)
+    r.upload(Volume(data, affine))
+    step = geometry.view(data.shape, affine, 0, size, size).step
+    out: dict = {"volume": volume, "size": size, "renderer": ctx.info["GL_RENDERER"],
+                 "threads": os.environ.get("LP_NUM_THREADS", "default")}
+
+    def timed(fn, n=frames):
+        fn(0)
+        ts = []
+        for k in range(1, n + 1):
+            t = time.perf_counter()
+            fn(k)
+            ts.append(1000 * (time.perf_counter() - t))
+        return statistics.median(ts)
+
+    def cam(k):
+        return Camera.standard("anterior").rotated([0, 0, 1], 3 * k)
+
+    out["render_1x1_ms"] = timed(lambda k: r.render(cam(k), RenderSettings(sample_distance=step),
+                                                   (1, 1)))
+    pts = []
+    for mult in (1, 2, 4):
+        s = RenderSettings(sample_distance=step * mult)
+        ms = timed(lambda k: r.render(cam(k), s, (size, size)))
+        taken = int(r.project(cam(frames // 2), s, (size, size), exact_values=False).samples.sum())
+        pts.append((mult, ms, taken))
+    out["by_step"] = pts
+    x = np.array([p[2] for p in pts], float)
+    y = np.array([p[1] for p in pts], float)
+    b, a = np.polyfit(x, y, 1)
+    out["ns_per_sample"] = b * 1e6
+    out["ms_not_per_sample"] = a
+    s1 = RenderSettings(sample_distance=step)
+    out["project_ms"] = timed(lambda k: r.project(cam(k), s1, (size, size), exact_values=False))
+    out["render_ms"] = pts[0][1]
+    hit = np.isfinite(r.project(cam(1), s1, (size, size)).value)
+    out["rays_hit"] = float(hit.mean())
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.profile")
+    ap.add_argument("--volume", default="vessels")
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--frames", type=int, default=5)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        print("PROFILE " + json.dumps(measure(args.volume, args.size, args.frames)))
+        return 0
+    results = []
+    for threads in (None, "1"):
+        env = dict(os.environ)
+        if threads:
+            env["LP_NUM_THREADS"] = threads
+        proc = subprocess.run([sys.executable, "-m", "bench.profile", "--child", "--volume",
+                               args.volume, "--size", str(args.size), "--frames",
+                               str(args.frames)], env=env, capture_output=True, text=True)
+        line = [x for x in proc.stdout.splitlines() if x.startswith("PROFILE ")]
+        if not line:
+            print(proc.stderr[-1000:], file=sys.stderr)
+            return 1
+        results.append(json.loads(line[0][8:]))
+    d, one = results
+    print(f"### glmip frame profile: {args.volume} → {args.size}² on {d['renderer']}")
+    print("| what | default threads | LP_NUM_THREADS=1 |")
+    print("|---|---|---|")
+    print(f"| render() at full quality, ms | {d['render_ms']:.0f} | {one['render_ms']:.0f} |")
+    print(f"| project() (one pass, float read-back), ms | {d['project_ms']:.0f} | "
+          f"{one['project_ms']:.0f} |")
+    print(f"| render() of a 1×1 image (fixed cost), ms | {d['render_1x1_ms']:.1f} | "
+          f"{one['render_1x1_ms']:.1f} |")
+    for (m, ms, taken), (_, ms1, _) in zip(d["by_step"], one["by_step"]):
+        print(f"| sample distance ×{m}: {taken / 1e6:.1f} M samples taken, ms | {ms:.0f} | {ms1:.0f} |")
+    print(f"| fit: ns per sample | {d['ns_per_sample']:.2f} | {one['ns_per_sample']:.2f} |")
+    print(f"| fit: ms per frame not proportional to samples | {d['ms_not_per_sample']:.0f} | "
+          f"{one['ms_not_per_sample']:.0f} |")
+    print(f"| rays that hit the volume | {100 * d['rays_hit']:.0f} % | |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
