@@ -1,8 +1,9 @@
-"""``glmip view [INPUT]``: the interactive MIP window (the bundled sample without INPUT).
+"""glmip view [INPUT]: the interactive MIP window (the bundled sample without INPUT).
 
-Mouse as VTK's trackball camera; keys as CONVENTIONS.md ("Window keys"); press ``h`` in the
-window for the list. ``x`` writes ``glmip-screenshot-N.png`` in the current directory and
-prints the ``glmip render`` command that reproduces it.
+Mouse as VTK's trackball camera: left rotate, middle or shift+left pan, wheel or right zoom,
+ctrl+left spin, alt+left or ctrl+right window/level. Keys: q quit, r first view, x screenshot,
+h help (the full list is drawn in the window). x writes glmip-screenshot-N.png in the current
+directory and prints the glmip render command that reproduces it.
 """
 
 from __future__ import annotations
