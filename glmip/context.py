@@ -32,8 +32,10 @@ def create_headless_context() -> moderngl.Context:
 
 
 def headless_context() -> moderngl.Context:
-    """A process-wide headless context, made on first use."""
+    """A process-wide headless context, made on first use, and made current on every call:
+    another context (a window, a worker's own) may have become current in between."""
     global _shared
     if _shared is None:
         _shared = create_headless_context()
+    _shared.__enter__()  # glcontext: make current (no matching exit needed)
     return _shared

@@ -10,18 +10,19 @@ import pytest
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def ctx():
+    """The shared headless context, made current (a window test may have switched)."""
     from glmip.context import headless_context
 
-    context = headless_context()
-    yield context
+    yield headless_context()
 
 
 @pytest.fixture
 def renderer(ctx):
     from glmip.renderer import MipRenderer
 
+    ctx.error  # clear an error another test's context work may have left
     r = MipRenderer(ctx)
     yield r
     r.release()
