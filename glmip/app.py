@@ -36,30 +36,13 @@ from .camera import Camera
 from .errors import UsageError
 from .io import load
 from .pngio import save_png_new
+from .programs import build_program
 from .renderer import MipRenderer
+from .resources import shader_path
 from .settings import RenderSettings, resolve_sample_distance, resolve_window
 from .volume import Volume
 
 __all__ = ["ViewerOptions", "MipViewer", "open_viewer", "make_window"]
-
-# A textured full-window triangle blended over the picture. Small enough to live here; the
-# ray-marching shaders, which users read and replace, are in shaders/.
-_OVERLAY_VERTEX = """
-#version 330 core
-out vec2 v_uv;
-void main() {
-    vec2 p = vec2((gl_VertexID << 1) & 2, gl_VertexID & 2);
-    v_uv = vec2(p.x, 1.0 - p.y);  // Pillow rows are top-first
-    gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
-}
-"""
-_OVERLAY_FRAGMENT = """
-#version 330 core
-uniform sampler2D u_overlay;
-in vec2 v_uv;
-out vec4 f_colour;
-void main() { f_colour = texture(u_overlay, v_uv); }
-"""
 
 MOUSE_BUTTONS = {1: "left", 2: "right", 3: "middle"}  # moderngl-window's numbering
 
@@ -131,8 +114,7 @@ class MipViewer(WindowConfig):
         self._image_fbo: moderngl.Framebuffer | None = None
         self._overlay_tex: moderngl.Texture | None = None
         self._overlay_key: Any = None
-        self._overlay_prog = ctx.program(vertex_shader=_OVERLAY_VERTEX,
-                                         fragment_shader=_OVERLAY_FRAGMENT)
+        self._overlay_prog = build_program(ctx, shader_path("overlay.glsl"))
         self._overlay_vao = ctx.vertex_array(self._overlay_prog, [])
         self._font_cache: dict[int, Any] = {}
         self._patches: dict[Any, tuple[Image.Image, tuple[int, int]]] = {}

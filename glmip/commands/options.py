@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import numpy as np
+
 from ..camera import Camera, parse_fit
 from ..errors import UsageError
 from ..io import load
@@ -73,6 +75,8 @@ def add_render_options(p: argparse.ArgumentParser, default_size: str = "512") ->
                    help="sphere (default), box, or the image width in mm")
     g.add_argument("--projection", choices=("orthographic", "perspective"),
                    default="orthographic")
+    g.add_argument("--center", type=float, nargs=3, metavar=("X", "Y", "Z"),
+                   help="framing centre in world mm (default: the volume's centre)")
     g = p.add_argument_group("values")
     g.add_argument("--window", type=float, help="window width in real units (<= 0: automatic)")
     g.add_argument("--level", type=float, help="window centre in real units")
@@ -112,6 +116,8 @@ def camera_from_args(args: argparse.Namespace) -> Camera:
         raise UsageError(str(exc)) from None
     cam.fit = args.fit
     cam.projection = args.projection
+    if getattr(args, "center", None) is not None:
+        cam.center = np.array(args.center, dtype=np.float64)
     return cam
 
 
