@@ -100,6 +100,18 @@ class MipViewer(WindowConfig):
         self.policy = ia.QualityPolicy(auto=self.options.auto_sample_distance)
         self.renderer = MipRenderer(ctx)
         self.renderer.upload(volume)
+        # A user shader (--shader) is watched: saving the file recompiles it live; a broken
+        # version is reported and the last good one keeps running.
+        self.user_shader = settings.shader
+        self.shader_watcher = None
+        self._shader_generation = 0
+        self._shader_polled = 0.0
+        if settings.shader:
+            from .shaderlab import ShaderWatcher
+
+            self.shader_watcher = ShaderWatcher(self.renderer, settings.shader)
+            self.settings = settings = settings.copy(shader=self.shader_watcher.shader)
+            self._shader_generation = self.shader_watcher.generation
         self.show_help = True
         self.message = ""
         self.message_until = 0.0
@@ -119,6 +131,8 @@ class MipViewer(WindowConfig):
         self._font_cache: dict[int, Any] = {}
         self._patches: dict[Any, tuple[Image.Image, tuple[int, int]]] = {}
         self._released = False
+        if self.shader_watcher is not None and self.shader_watcher.error:
+            self.say(self.shader_watcher.error, seconds=10)
 
     # --- sizes -----------------------------------------------------------------------------
     @property
@@ -174,6 +188,7 @@ class MipViewer(WindowConfig):
         Returns True when the picture is changing (the caller need not sleep).
         """
         now = time.perf_counter() if now is None else now
+        self.poll_shader(now)
         drew = False
         if self._dirty or self.policy.needs_full_redraw(now):
             self._draw_image(now)
@@ -186,9 +201,25 @@ class MipViewer(WindowConfig):
     def on_render(self, time_: float, frame_time: float) -> None:
         """moderngl-window's own loop calls this; :meth:`step` without the buffer swap."""
         now = time.perf_counter()
+        self.poll_shader(now)
         if self._dirty or self.policy.needs_full_redraw(now):
             self._draw_image(now)
         self._present(now)
+
+    def poll_shader(self, now: float, every: float = 0.25) -> None:
+        """Look at the user shader file a few times a second; rebuild it when it changed."""
+        w = self.shader_watcher
+        if w is None or now - self._shader_polled < every:
+            return
+        self._shader_polled = now
+        error = w.poll()
+        if error:
+            self.say(error, seconds=10)
+        if w.generation != self._shader_generation:
+            self._shader_generation = w.generation
+            self.settings = self.settings.copy(shader=w.shader)
+            self.say(f"shader reloaded: {w.path}", seconds=2)
+            self._dirty = True
 
     def _interacting(self, now: float) -> bool:
         active = self._drag is not None or (now - self._wheel_time) < self.policy.settle
@@ -538,7 +569,8 @@ class MipViewer(WindowConfig):
         step = resolve_sample_distance(self.volume, self.settings)
         return ia.render_command(
             self.options.input_path or self.volume.name or "INPUT",
-            output, self.camera, width_mm, size, window, level, step, self.settings,
+            output, self.camera, width_mm, size, window, level, step,
+            self.settings.copy(shader=self.user_shader),
             reader_options=self.options.reader_options,
             center_option=_render_has_center(),
             default_center=self.volume.center,
@@ -553,6 +585,8 @@ class MipViewer(WindowConfig):
                     self._overlay_prog):
             if obj is not None:
                 obj.release()
+        if self.shader_watcher is not None:
+            self.shader_watcher.close()
         self.renderer.release()
 
 

@@ -340,3 +340,44 @@ def test_status_line_and_help(driver):
     status = driver.viewer.status_text()
     assert "W " in status and " L " in status and "step" in status and "ms" in status
     assert "q: Quit renderer/proceed." in __import__("glmip.interaction").interaction.HELP_LINES
+
+
+def test_user_shader_hot_reload_keeps_last_good_on_error(tmp_path):
+    """Saving the shader recompiles it live; a broken save is reported with its line and the
+    last good picture stays; fixing it again is picked up."""
+    import os
+
+    from glmip.resources import shader_path
+
+    data = np.zeros((16, 16, 16), np.uint8)
+    data[4:12, 4:12, 4:12] = 200
+    vol = Volume(data, np.eye(4))
+    user = tmp_path / "mine.glsl"
+    source = shader_path("mip.glsl").read_text()
+    user.write_text(source)
+    d = open_viewer(vol, tmp_path, settings=RenderSettings(shader=str(user), window=255, level=127.5))
+    v = d.viewer
+    first = d.image
+    assert first.max() > 150
+
+    # A valid edit: halve every value -> a darker picture.
+    user.write_text(source.replace("return texture(u_volume, tc).r * u_value_scale + u_value_offset;",
+                                   "return 0.5 * (texture(u_volume, tc).r * u_value_scale + u_value_offset);"))
+    os.utime(user, (1e9, 1e9))
+    v.poll_shader(1e6)
+    v.step()
+    darker = d.image
+    assert darker.max() < first.max() - 50
+
+    # A broken edit on a known line: error names file and line, picture unchanged.
+    lines = source.splitlines()
+    bad_line = 100
+    lines[bad_line - 1] = "this is not glsl;"
+    user.write_text("\n".join(lines) + "\n")
+    os.utime(user, (2e9, 2e9))
+    v.poll_shader(2e6)
+    v._dirty = True  # redraw: it must still use the last good program
+    v.step()
+    assert any(f"mine.glsl:{bad_line}" in line for line in d.lines), d.lines
+    assert np.array_equal(d.image, darker)
+    v.release()
