@@ -1,6 +1,7 @@
 """Building GL programs from one-file GLSL sources (``#version`` on line 1, stages under
-``#if defined VERTEX_SHADER`` / ``#elif defined FRAGMENT_SHADER``), with compile errors turned
-into :class:`ShaderError` naming the file and line."""
+``#if defined VERTEX_SHADER`` / ``#elif defined FRAGMENT_SHADER``), with ``#include "file"``
+(looked up beside the including file, then in glmip's ``shaders/`` folder) and compile errors
+turned into :class:`ShaderError` naming the file and line."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from pathlib import Path
 
 import moderngl
 
-__all__ = ["ShaderError", "build_program", "stage_source"]
+from .resources import resource_dir
+
+__all__ = ["ShaderError", "build_program", "stage_source", "expand_includes"]
+
+_INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
+# Mesa: "0:12(5): error: ..."; NVIDIA: "0(12) : error ..."; others: "ERROR: 0:12: ..."
+_LINE = re.compile(r"(?:^|\s)(\d+)[:(](\d+)[)(:]")
 
 
 class ShaderError(Exception):
@@ -21,26 +28,47 @@ class ShaderError(Exception):
         super().__init__(f"{where}: {message}")
 
 
+def expand_includes(source: str, path: Path, files: list[Path], depth: int = 0) -> str:
+    """Replace ``#include "name"`` lines by the file's text between ``#line`` directives, so
+    the driver's messages carry (source number, line); ``files[n]`` is source number n."""
+    if depth > 8:
+        raise ShaderError(str(path), None, "#include nested too deeply")
+    number = len(files) - 1  # this file's source number (it was just appended)
+    out = []
+    for lineno, line in enumerate(source.splitlines(), start=1):
+        m = _INCLUDE.match(line)
+        if not m:
+            out.append(line)
+            continue
+        name = m.group(1)
+        target = next((p for p in (path.parent / name, resource_dir("shaders") / name)
+                       if p.is_file()), None)
+        if target is None:
+            raise ShaderError(str(path), lineno, f'#include "{name}": no such file')
+        files.append(target)
+        number_of_target = len(files) - 1
+        body = expand_includes(target.read_text(), target, files, depth + 1)
+        out += [f"#line 1 {number_of_target}", body, f"#line {lineno + 1} {number}"]
+    return "\n".join(out)
+
+
 def stage_source(source: str, stage: str) -> str:
     """The source with ``#define <stage>`` after ``#version``, keeping line numbers."""
     lines = source.splitlines()
     if not lines or not lines[0].lstrip().startswith("#version"):
-        return f"#version 330 core\n#define {stage}\n#line 1\n{source}"
-    return f"{lines[0]}\n#define {stage}\n#line 2\n" + "\n".join(lines[1:]) + "\n"
+        return f"#version 330 core\n#define {stage}\n#line 1 0\n{source}\n"
+    return f"{lines[0]}\n#define {stage}\n#line 2 0\n" + "\n".join(lines[1:]) + "\n"
 
 
-# Mesa: "0:12(5): error: ..."; NVIDIA: "0(12) : error ..."; others: "ERROR: 0:12: ..."
-_LINE = re.compile(r"(?:^|\s)\d+[:(](\d+)[)(:]")
-
-
-def _first_error(log: str) -> tuple[int | None, str]:
+def _first_error(log: str) -> tuple[int, int | None, str]:
+    """(source number, line, message) of the first error in a driver's log."""
     for raw in log.splitlines():
         line = raw.strip()
         if "error" in line.lower():
             m = _LINE.search(line)
-            return (int(m.group(1)) if m else None), line
+            return (int(m.group(1)), int(m.group(2)), line) if m else (0, None, line)
     text = log.strip().splitlines()
-    return None, (text[0] if text else "unknown error")
+    return 0, None, (text[0] if text else "unknown error")
 
 
 def build_program(ctx: moderngl.Context, path: str | Path) -> moderngl.Program:
@@ -49,11 +77,14 @@ def build_program(ctx: moderngl.Context, path: str | Path) -> moderngl.Program:
         source = path.read_text()
     except OSError as exc:
         raise ShaderError(str(path), None, f"cannot read ({exc.strerror})") from None
+    files = [path]
+    source = expand_includes(source, path, files)
     try:
         return ctx.program(
             vertex_shader=stage_source(source, "VERTEX_SHADER"),
             fragment_shader=stage_source(source, "FRAGMENT_SHADER"),
         )
     except moderngl.Error as exc:
-        line, message = _first_error(str(exc))
-        raise ShaderError(str(path), line, message) from None
+        number, line, message = _first_error(str(exc))
+        where = files[number] if 0 <= number < len(files) else path
+        raise ShaderError(str(where), line, message) from None

@@ -37,6 +37,7 @@ TEXTURE_FORMATS = {
 }
 MODE_IDS = {"mip": 0, "minip": 1, "mean": 2, "depth": 3}
 UPLOAD_CHUNK_BYTES = 16 << 20
+DEFAULT_MAX_TEXTURE_BYTES = 1 << 30  # per 3-D texture; Mesa also caps the total
 BIG = 1e30
 
 
@@ -119,6 +120,71 @@ def cell_statistics(volume: Volume, cell: int) -> np.ndarray:
     return np.stack([hi, lo], axis=-1).astype(np.float32)
 
 
+@dataclass
+class Brick:
+    """One 3-D texture's share of the volume.
+
+    ``volume`` holds the brick's voxels plus a one-voxel overlap on inner faces (so trilinear
+    samples near a face see both sides) and an affine for exactly those voxels. The brick samples
+    only the index-coordinate box ``own_lo .. own_hi`` (global voxel units, centres at integers),
+    so every sample of the ray belongs to one brick.
+    """
+
+    volume: Volume
+    start: np.ndarray
+    own_lo: np.ndarray
+    own_hi: np.ndarray
+    texture: moderngl.Texture3D | None = None
+    cells: moderngl.Texture3D | None = None
+
+    def release(self) -> None:
+        for obj in (self.texture, self.cells):
+            if obj is not None:
+                obj.release()
+        self.texture = self.cells = None
+
+
+def plan_bricks(shape: tuple[int, int, int], itemsize: int, max_axis: int,
+                max_bytes: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Split a volume into bricks that fit the texture limits.
+
+    Returns (start, stop, own_lo, own_hi) per brick: the voxels [start, stop) to upload
+    (overlap included) and the index-coordinate box the brick samples.
+    """
+    n = np.array(shape)
+    pieces = np.ones(3, dtype=np.int64)
+
+    def dims(p: np.ndarray) -> np.ndarray:
+        return -(-n // p) + np.where(p > 1, 2, 0)  # the largest piece plus its overlap
+
+    while True:
+        over = dims(pieces) > max_axis
+        if over.any():
+            pieces[int(np.argmax(np.where(over, dims(pieces), -1)))] += 1
+        elif int(np.prod(dims(pieces))) * itemsize > max_bytes:
+            pieces[int(np.argmax(dims(pieces)))] += 1
+        else:
+            break
+        if (pieces > n).any():
+            raise VolumeError(f"cannot split {tuple(shape)} into bricks within the texture limits")
+    cuts = [np.linspace(0, n[a], pieces[a] + 1).round().astype(np.int64) for a in range(3)]
+    bricks = []
+    for bx in range(pieces[0]):
+        for by in range(pieces[1]):
+            for bz in range(pieces[2]):
+                idx = (bx, by, bz)
+                lo = np.array([cuts[a][idx[a]] for a in range(3)])
+                hi = np.array([cuts[a][idx[a] + 1] for a in range(3)])
+                start = np.maximum(lo - 1, 0)
+                stop = np.minimum(hi + 1, n)
+                own_lo = lo - 0.5
+                # Between bricks the upper face is open (the shader's u_open_hi): a sample on a
+                # shared face belongs to the next brick.
+                own_hi = hi - 0.5
+                bricks.append((start, stop, own_lo.astype(float), own_hi.astype(float)))
+    return bricks
+
+
 class MipRenderer:
     """Renders MIPs of one uploaded volume.
 
@@ -132,6 +198,9 @@ class MipRenderer:
         Override the driver's GL_MAX_3D_TEXTURE_SIZE (to test the limit).
     tile_size
         Largest target rendered in one go; larger images are rendered in tiles.
+    max_texture_bytes
+        Largest single 3-D texture in bytes; larger volumes are split into bricks, as are
+        volumes longer than ``max_texture_size`` on an axis. A MIP needs no sorting of bricks.
     """
 
     def __init__(
@@ -141,6 +210,7 @@ class MipRenderer:
         cell_size: int = 8,
         max_texture_size: int | None = None,
         tile_size: int | None = None,
+        max_texture_bytes: int | None = None,
     ) -> None:
         self.ctx = ctx
         self.cell_size = int(cell_size)
@@ -148,14 +218,15 @@ class MipRenderer:
         self.max_texture_size = min(driver_max, max_texture_size or driver_max)
         viewport_max = min(ctx.info["GL_MAX_VIEWPORT_DIMS"])
         self.tile_size = min(tile_size or 4096, int(viewport_max), int(ctx.info["GL_MAX_TEXTURE_SIZE"]))
+        self.max_texture_bytes = int(max_texture_bytes or DEFAULT_MAX_TEXTURE_BYTES)
         self.volume: Volume | None = None
-        self.texture: moderngl.Texture3D | None = None
-        self.cells: moderngl.Texture3D | None = None
+        self.bricks: list[Brick] = []
         self._value_scale = 1.0
         self._value_offset = 0.0
         self._programs: dict[str, moderngl.Program] = {}
         self._vaos: dict[str, moderngl.VertexArray] = {}
         self._luts: dict[str, moderngl.Texture] = {}
+        self._colour_shaders: dict[tuple[str, int], bool] = {}
         self._targets: dict[tuple[int, int, str], tuple[moderngl.Texture, moderngl.Framebuffer]] = {}
 
     # --- resources ------------------------------------------------------------------------
@@ -171,7 +242,12 @@ class MipRenderer:
     def writes_colour(self, path: str | Path | None) -> bool:
         """True for a projection shader that writes final colours (declares ``f_color``)
         instead of values; the display pass then only copies them."""
-        return path is not None and "f_color" in Path(path).read_text()
+        if path is None:
+            return False
+        key = (str(path), Path(path).stat().st_mtime_ns)
+        if key not in self._colour_shaders:
+            self._colour_shaders[key] = "f_color" in Path(path).read_text()
+        return self._colour_shaders[key]
 
     def forget_program(self, path: str | Path) -> None:
         """Drop a cached program (e.g. a user shader file that changed on disk)."""
@@ -188,7 +264,7 @@ class MipRenderer:
                 tex, fbo = self._targets.pop(old)
                 fbo.release()
                 tex.release()
-            dtype, comps = ("f4", 4) if kind == "value" else ("f1", 4)
+            dtype, comps = ("f1", 4) if kind == "colour" else ("f4", 4)
             tex = self.ctx.texture((cols, rows), comps, dtype=dtype)
             tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
             tex.repeat_x = tex.repeat_y = False
@@ -210,14 +286,15 @@ class MipRenderer:
         if self.ctx.fbo is not None and id(self.ctx.fbo) in ours:
             # Never leave a deleted framebuffer bound: moderngl would re-bind it later.
             self.ctx.detect_framebuffer(0).use()
-        for obj in [self.texture, self.cells, *self._vaos.values(), *self._programs.values(),
-                    *self._luts.values()]:
+        for brick in self.bricks:
+            brick.release()
+        self.bricks = []
+        for obj in [*self._vaos.values(), *self._programs.values(), *self._luts.values()]:
             if obj is not None:
                 obj.release()
         for tex, fbo in self._targets.values():
             fbo.release()
             tex.release()
-        self.texture = self.cells = None
         self._programs.clear()
         self._vaos.clear()
         self._luts.clear()
@@ -231,25 +308,38 @@ class MipRenderer:
 
     # --- upload ---------------------------------------------------------------------------
     def upload(self, volume: Volume) -> None:
-        """Put ``volume`` on the GPU in its own dtype (replacing any earlier one)."""
+        """Put ``volume`` on the GPU in its own dtype (replacing any earlier one), in bricks
+        when it exceeds the texture limits."""
         data = volume.data
         if data.dtype not in TEXTURE_FORMATS:
             raise VolumeError(f"no texture format for dtype {data.dtype}")
-        too_big = [n for n in data.shape if n > self.max_texture_size]
-        if too_big:
-            raise VolumeError(
-                f"volume {data.shape} exceeds the OpenGL 3-D texture limit of "
-                f"{self.max_texture_size} voxels per axis"
-            )
+        for brick in self.bricks:
+            brick.release()
+        self.bricks = []
         gl_dtype, xor, factor, bias = TEXTURE_FORMATS[data.dtype]
-        for obj in (self.texture, self.cells):
-            if obj is not None:
-                obj.release()
+        plan = plan_bricks(data.shape, data.itemsize, self.max_texture_size, self.max_texture_bytes)
+        for start, stop, own_lo, own_hi in plan:
+            sub = data[start[0] : stop[0], start[1] : stop[1], start[2] : stop[2]]
+            shift = np.eye(4)
+            shift[:3, 3] = start
+            part = Volume(sub, volume.affine @ shift, volume.slope, volume.inter, volume.name)
+            brick = Brick(part, start, own_lo, own_hi)
+            brick.texture = self._upload_texture(sub, gl_dtype, xor)
+            stats = cell_statistics(part, self.cell_size)
+            brick.cells = self.ctx.texture3d(stats.shape[:3], 2, np.ascontiguousarray(
+                stats.transpose(2, 1, 0, 3)), dtype="f4")
+            brick.cells.filter = (moderngl.NEAREST, moderngl.NEAREST)
+            self.bricks.append(brick)
+        # value = texel * factor * slope + (inter - bias * slope)
+        self._value_scale = factor * volume.slope
+        self._value_offset = volume.inter - bias * volume.slope
+        self.volume = volume
+
+    def _upload_texture(self, data: np.ndarray, gl_dtype: str, xor: int | None) -> moderngl.Texture3D:
         tex = self.ctx.texture3d(data.shape, 1, dtype=gl_dtype)
         tex.repeat_x = tex.repeat_y = tex.repeat_z = False
         nx, ny, nz = data.shape
-        per_slice = nx * ny * data.itemsize
-        step = max(1, UPLOAD_CHUNK_BYTES // per_slice)
+        step = max(1, UPLOAD_CHUNK_BYTES // (nx * ny * data.itemsize))
         for k0 in range(0, nz, step):
             # (k, j, i) order is x-fastest: a view, not a copy, for Fortran-ordered data.
             block = data[:, :, k0 : k0 + step].transpose(2, 1, 0)
@@ -257,17 +347,7 @@ class MipRenderer:
                 block = block.view(np.dtype(f"u{data.itemsize}")) ^ xor
             block = np.ascontiguousarray(block)
             tex.write(block, viewport=(0, 0, k0, nx, ny, block.shape[0]))
-        self.texture = tex
-        # value = texel * factor * slope + (inter - bias * slope)
-        self._value_scale = factor * volume.slope
-        self._value_offset = volume.inter - bias * volume.slope
-
-        stats = cell_statistics(volume, self.cell_size)
-        cells = self.ctx.texture3d(stats.shape[:3], 2, np.ascontiguousarray(
-            stats.transpose(2, 1, 0, 3)), dtype="f4")
-        cells.filter = (moderngl.NEAREST, moderngl.NEAREST)
-        self.cells = cells
-        self.volume = volume
+        return tex
 
     # --- rendering ------------------------------------------------------------------------
     def _tiles(self, cols: int, rows: int) -> Iterator[tuple[int, int, int, int]]:
@@ -277,43 +357,23 @@ class MipRenderer:
             for x0 in range(0, cols, t):
                 yield x0, y0, min(t, cols - x0), min(t, rows - y0)
 
-    def _set_projection_uniforms(
-        self,
-        prog: moderngl.Program,
-        frame: Frame,
-        settings: RenderSettings,
-        *,
-        exact_values: bool,
-        seed: int,
-    ) -> None:
+    def _projection_uniforms(self, frame: Frame, settings: RenderSettings, *,
+                             exact_values: bool, seed: int) -> dict:
+        """Uniforms that are the same for every brick (whole-volume geometry and settings)."""
         vol = self.volume
-        assert vol is not None and self.texture is not None and self.cells is not None
+        assert vol is not None
         d = frame.view_dir
-        n = np.array(vol.shape, dtype=np.float64)
-        index_to_tex = np.diag([*(1.0 / n), 1.0])
-        index_to_tex[:3, 3] = 0.5 / n
-        world_to_tex = index_to_tex @ np.linalg.inv(vol.affine)
         step = resolve_sample_distance(vol, settings)
-        plane0 = float(np.min(vol.corners(full_voxel=False) @ d))
         window, level = resolve_window(vol, settings)
         radius = float(np.max(np.linalg.norm(vol.corners() - vol.center, axis=1)))
-        front = float(vol.center @ d) - radius
         slab = (-BIG, BIG)
         if settings.slab is not None:
             mid = float(frame.center @ d) + settings.slab_center
             slab = (mid - settings.slab / 2, mid + settings.slab / 2)
-        crop_lo, crop_hi = np.zeros(3), np.ones(3)
-        if settings.crop is not None:
-            c = np.array(settings.crop, dtype=np.float64).reshape(3, 2)
-            crop_lo = np.clip(c[:, 0] / n, 0, 1)
-            crop_hi = np.clip((c[:, 1] + 1) / n, 0, 1)
         skip = 0 if not settings.skip_empty else (1 if exact_values else 2)
-        values = {
+        return {
             "u_value_scale": self._value_scale,
             "u_value_offset": self._value_offset,
-            "u_volume_size": tuple(n),
-            "u_world_to_tex": tuple(world_to_tex.T.ravel()),  # GL is column-major
-            "u_tex_to_world": tuple(np.linalg.inv(world_to_tex).T.ravel()),
             "u_center": tuple(frame.center),
             "u_pixel_right": tuple(frame.right * frame.pixel_size),
             "u_pixel_up": tuple(frame.up * frame.pixel_size),
@@ -322,13 +382,12 @@ class MipRenderer:
             "u_perspective": frame.eye is not None,
             "u_eye": tuple(frame.eye if frame.eye is not None else frame.center),
             "u_sample_distance": step,
-            "u_plane0": plane0,
+            # Sample planes through the voxel-centre corner nearest the eye (whole volume).
+            "u_plane0": float(np.min(vol.corners(full_voxel=False) @ d)),
             "u_window": (level - window / 2, level + window / 2),
             "u_mode": MODE_IDS[settings.mode],
             "u_slab": slab,
-            "u_crop_lo": tuple(crop_lo),
-            "u_crop_hi": tuple(crop_hi),
-            "u_depth_front": front,
+            "u_depth_front": float(vol.center @ d) - radius,
             "u_depth_length": settings.depth_length or 2 * radius,
             "u_jitter": 1.0 if settings.jitter else 0.0,
             "u_seed": seed,
@@ -338,28 +397,76 @@ class MipRenderer:
             "u_early_exit": settings.early_exit and not exact_values,
             "u_volume": 0,
             "u_cells": 1,
+            "u_previous": 2,
         }
-        for name, value in values.items():
-            if name in prog:
-                prog[name].value = value
-        filt = moderngl.NEAREST if settings.interpolation == "nearest" else moderngl.LINEAR
-        self.texture.filter = (filt, filt)
-        self.texture.use(0)
-        self.cells.use(1)
+
+    def _brick_uniforms(self, brick: Brick, settings: RenderSettings) -> dict | None:
+        """Uniforms of one brick; None when the crop leaves it nothing to sample."""
+        assert self.volume is not None
+        n = np.array(brick.volume.shape, dtype=np.float64)
+        index_to_tex = np.diag([*(1.0 / n), 1.0])
+        index_to_tex[:3, 3] = 0.5 / n
+        world_to_tex = index_to_tex @ np.linalg.inv(brick.volume.affine)
+        lo, hi = brick.own_lo, brick.own_hi
+        open_hi = hi < np.array(self.volume.shape) - 0.5  # an inner face: the next brick's
+        if settings.crop is not None:
+            c = np.array(settings.crop, dtype=np.float64).reshape(3, 2)
+            open_hi = open_hi & (hi <= c[:, 1] + 0.5)
+            lo, hi = np.maximum(lo, c[:, 0] - 0.5), np.minimum(hi, c[:, 1] + 0.5)
+        if (lo > hi).any():
+            return None
+        return {
+            "u_volume_size": tuple(n),
+            "u_brick_start": tuple(brick.start.astype(float)),
+            "u_world_to_index": tuple(np.linalg.inv(self.volume.affine).T.ravel()),  # column-major
+            "u_world_to_tex": tuple(world_to_tex.T.ravel()),
+            "u_tex_to_world": tuple(np.linalg.inv(world_to_tex).T.ravel()),
+            "u_crop_lo": tuple(lo),
+            "u_crop_hi": tuple(hi),
+            "u_open_hi": tuple(open_hi.astype(float)),
+        }
 
     def _project_tile(self, frame: Frame, settings: RenderSettings, tile: tuple[int, int, int, int],
                       *, exact_values: bool, seed: int) -> moderngl.Texture:
+        """Project one tile; with several bricks, each pass combines with the previous one
+        (nearest brick first, so ties keep the sample nearest the eye)."""
         prog, vao = self.program(settings.shader)
-        self._set_projection_uniforms(prog, frame, settings, exact_values=exact_values, seed=seed)
+        if len(self.bricks) > 1 and self.writes_colour(settings.shader):
+            raise VolumeError(f"{settings.shader}: a shader that writes colours (f_color) cannot "
+                              f"render a volume split into {len(self.bricks)} bricks")
+        common = self._projection_uniforms(frame, settings, exact_values=exact_values, seed=seed)
         x0, y0, w, h = tile
-        if "u_pixel_offset" in prog:
-            prog["u_pixel_offset"].value = (x0, y0)
-        tex, fbo = self._target(w, h, "value")
-        fbo.use()
-        fbo.viewport = (0, 0, w, h)
+        common["u_pixel_offset"] = (x0, y0)
+        filt = moderngl.NEAREST if settings.interpolation == "nearest" else moderngl.LINEAR
+        d = frame.view_dir
+        order = sorted(self.bricks, key=lambda b: float(b.volume.center @ d))
+        targets = [self._target(w, h, "value"), self._target(w, h, "value2")]
         self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)
-        vao.render(moderngl.TRIANGLES, vertices=3)
-        return tex
+        drawn = 0
+        for brick in order:
+            uniforms = self._brick_uniforms(brick, settings)
+            if uniforms is None:
+                continue
+            uniforms.update(common, u_has_previous=drawn > 0)
+            for name, value in uniforms.items():
+                if name in prog:
+                    prog[name].value = value
+            assert brick.texture is not None and brick.cells is not None
+            brick.texture.filter = (filt, filt)
+            brick.texture.use(0)
+            brick.cells.use(1)
+            targets[(drawn + 1) % 2][0].use(2)  # the previous pass's result
+            fbo = targets[drawn % 2][1]
+            fbo.use()
+            fbo.viewport = (0, 0, w, h)
+            vao.render(moderngl.TRIANGLES, vertices=3)
+            drawn += 1
+        if drawn == 0:  # everything cropped away: all background
+            fbo = targets[0][1]
+            fbo.use()
+            fbo.clear(0.0, 0.0, 0.0, 0.0)
+            return targets[0][0]
+        return targets[(drawn - 1) % 2][0]
 
     def _display(self, values: moderngl.Texture, settings: RenderSettings,
                  fbo: moderngl.Framebuffer, viewport: tuple[int, int, int, int]) -> None:

@@ -17,37 +17,13 @@
 // top of the window stops (u_early_exit).
 //
 // Output f_value: x = projected real value, y = distance along the ray (mm from the ray origin)
-// of the maximum (MIP/depth) or minimum (MinIP), z = 1 if the ray met any finite sample else 0,
-// w = number of samples taken (for profiling).
+// of the maximum (MIP/depth) or minimum (MinIP) (for mean: the number of finite samples),
+// z = 1 if the ray met any finite sample else 0, w = number of samples taken (for profiling).
 //
-// Uniform contract (also in docs/shaders.md; user shaders receive the same):
-//   sampler3D u_volume        the volume, one channel; real value = texel * u_value_scale + u_value_offset
-//   vec3  u_volume_size       voxels per axis (i, j, k)
-//   mat4  u_world_to_tex      world RAS mm -> texture coordinates (0..1 across the full-voxel box)
-//   mat4  u_tex_to_world      the inverse
-//   vec3  u_center            world point at the image centre, on the plane through the focus
-//   vec3  u_pixel_right       world vector (mm) from one column to the next
-//   vec3  u_pixel_up          world vector (mm) from one row to the one above it
-//   vec3  u_view_dir          unit viewing direction (eye -> scene)
-//   vec2  u_image_size        full image in pixels (cols, rows)
-//   vec2  u_pixel_offset      this tile's lower-left pixel in the full image (0,0 untiled)
-//   bool  u_perspective       perspective rays from u_eye, else parallel rays along u_view_dir
-//   vec3  u_eye               eye position (perspective)
-//   float u_sample_distance   mm between sample planes
-//   float u_plane0            view-axis coordinate (dot(x, u_view_dir)) of one sample plane
-//   vec2  u_window            (lowest, highest) real value of the window
-//   int   u_mode              0 mip, 1 minip, 2 mean, 3 depth-cued mip
-//   vec2  u_slab              allowed range of dot(x, u_view_dir) (slab and the full range)
-//   vec3  u_crop_lo, u_crop_hi  texture-space box that samples must lie in (inclusive)
-//   float u_depth_front       view-axis coordinate of the front of the framing sphere
-//   float u_depth_length      depth cue: mm over which brightness falls to 1/e
-//   float u_jitter            0: exact planes; 1: per-pixel random phase (seeded by u_seed)
-//   int   u_seed              frame number for the jitter
-//   bool  u_refine            refine the maximum between samples
-//   sampler3D u_cells         RG32F per-cell (max, min) real value, dilated by one cell
-//   float u_cell_size         voxels per cell edge
-//   int   u_skip_mode         0 none, 1 raw values, 2 output grey levels
-//   bool  u_early_exit        stop a ray once it reaches the top (MIP) or bottom (MinIP) of the window
+//
+// The uniforms it receives (the contract user shaders are written against) and the ray set-up
+// are in lib/ray.glsl.
+
 
 #if defined VERTEX_SHADER
 
@@ -59,96 +35,23 @@ void main() {
 
 #elif defined FRAGMENT_SHADER
 
-uniform sampler3D u_volume;
-uniform float u_value_scale;
-uniform float u_value_offset;
-uniform vec3 u_volume_size;
-uniform mat4 u_world_to_tex;
-uniform vec3 u_center;
-uniform vec3 u_pixel_right;
-uniform vec3 u_pixel_up;
-uniform vec3 u_view_dir;
-uniform vec2 u_image_size;
-uniform vec2 u_pixel_offset;
-uniform bool u_perspective;
-uniform vec3 u_eye;
-uniform float u_sample_distance;
-uniform float u_plane0;
-uniform vec2 u_window;
-uniform int u_mode;
-uniform vec2 u_slab;
-uniform vec3 u_crop_lo;
-uniform vec3 u_crop_hi;
-uniform float u_depth_front;
-uniform float u_depth_length;
-uniform float u_jitter;
-uniform int u_seed;
-uniform bool u_refine;
-uniform sampler3D u_cells;
-uniform float u_cell_size;
-uniform int u_skip_mode;
-uniform bool u_early_exit;
+#include "lib/ray.glsl"
 
 out vec4 f_value;
 
-const float INF = 1.0 / 0.0;
-
-float real_value(vec3 tc) {
-    return texture(u_volume, tc).r * u_value_scale + u_value_offset;
-}
-
-// Output grey level (0..255) of a real value, as the display pass computes it.
-float grey(float v) {
-    return floor(clamp((v - u_window.x) / (u_window.y - u_window.x), 0.0, 1.0) * 255.0 + 0.5);
-}
-
-float hash(vec2 p, int seed) {
-    vec3 q = fract(vec3(p.xyx + float(seed) * 17.0) * 0.1031);
-    q += dot(q, q.yzx + 33.33);
-    return fract((q.x + q.y) * q.z);
-}
-
-// Range [lo, hi] of k for which a + k*b lies in [box_lo, box_hi] on every axis.
-vec2 box_range(vec3 a, vec3 b, vec3 box_lo, vec3 box_hi) {
-    vec2 r = vec2(-INF, INF);
-    for (int i = 0; i < 3; ++i) {
-        if (abs(b[i]) < 1e-12) {
-            if (a[i] < box_lo[i] || a[i] > box_hi[i]) return vec2(1.0, 0.0);
-        } else {
-            float t0 = (box_lo[i] - a[i]) / b[i];
-            float t1 = (box_hi[i] - a[i]) / b[i];
-            r.x = max(r.x, min(t0, t1));
-            r.y = min(r.y, max(t0, t1));
-        }
-    }
-    return r;
-}
-
 void main() {
-    vec2 pix = gl_FragCoord.xy + u_pixel_offset - 0.5 * u_image_size;
-    vec3 focus = u_center + pix.x * u_pixel_right + pix.y * u_pixel_up;
-    vec3 origin = u_perspective ? u_eye : focus;
-    vec3 dir = u_perspective ? normalize(focus - u_eye) : u_view_dir;
-
-    // Ray parameter t (mm along dir) of sample k: its view-axis coordinate is plane0 + k*step.
-    float cos_d = dot(dir, u_view_dir);
-    float along0 = dot(origin, u_view_dir);
-    float phase = u_jitter * hash(gl_FragCoord.xy, u_seed);
-    float t0 = (u_plane0 + phase * u_sample_distance - along0) / cos_d;
-    float dt = u_sample_distance / cos_d;
-    vec3 a = (u_world_to_tex * vec4(origin + t0 * dir, 1.0)).xyz;
-    vec3 b = (u_world_to_tex * vec4(dir * dt, 0.0)).xyz;
-
-    vec2 kr = box_range(a, b, u_crop_lo, u_crop_hi);
-    // Slab and depth limits: view-axis coordinate plane0 + (k + phase) * step within u_slab.
-    float slab_lo = (u_slab.x - u_plane0) / u_sample_distance - phase;
-    float slab_hi = (u_slab.y - u_plane0) / u_sample_distance - phase;
-    float k_first = ceil(max(kr.x, slab_lo));
-    float k_last = floor(min(kr.y, slab_hi));
-    if (k_first > k_last) {
-        f_value = vec4(0.0, 0.0, 0.0, 0.0);
+    Ray ray = setup_ray();
+    if (ray.k_first > ray.k_last) {
+        f_value = combine(vec4(0.0, 0.0, 0.0, 0.0));
         return;
     }
+    vec3 a = ray.a;
+    vec3 b = ray.b;
+    float k_first = ray.k_first;
+    float k_last = ray.k_last;
+    float phase = ray.phase;
+    float t0 = ray.t0;
+    float dt = ray.dt;
 
     bool minip = (u_mode == 1);
     float best = minip ? INF : -INF;
@@ -218,11 +121,11 @@ void main() {
     }
 
     if (u_mode == 2) {
-        f_value = count > 0.0 ? vec4(sum / count, 0.0, 1.0, taken) : vec4(0.0, 0.0, 0.0, taken);
+        f_value = combine(count > 0.0 ? vec4(sum / count, count, 1.0, taken) : vec4(0.0, 0.0, 0.0, taken));
         return;
     }
     if (isinf(best)) {
-        f_value = vec4(0.0, 0.0, 0.0, taken);
+        f_value = combine(vec4(0.0, 0.0, 0.0, taken));
         return;
     }
     if (u_refine && u_mode == 0) {
@@ -234,7 +137,7 @@ void main() {
             if (v > best) { best = v; best_k = k; }
         }
     }
-    f_value = vec4(best, t0 + best_k * dt, 1.0, taken);
+    f_value = combine(vec4(best, t0 + best_k * dt, 1.0, taken));
 }
 
 #endif

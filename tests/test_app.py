@@ -361,8 +361,10 @@ def test_user_shader_hot_reload_keeps_last_good_on_error(tmp_path):
     assert first.max() > 150
 
     # A valid edit: halve every value -> a darker picture.
-    user.write_text(source.replace("return texture(u_volume, tc).r * u_value_scale + u_value_offset;",
-                                   "return 0.5 * (texture(u_volume, tc).r * u_value_scale + u_value_offset);"))
+    edited = source.replace("f_value = combine(vec4(best, t0 + best_k * dt, 1.0, taken));",
+                            "f_value = combine(vec4(0.5 * best, t0 + best_k * dt, 1.0, taken));")
+    assert edited != source
+    user.write_text(edited)
     os.utime(user, (1e9, 1e9))
     v.poll_shader(1e6)
     v.step()

@@ -99,15 +99,6 @@ def test_skipping_and_early_exit_give_the_plain_image(vessel, rng):
         assert fast.samples.sum() < plain.samples.sum()
 
 
-def test_volume_too_large_for_a_texture_is_a_clear_error(ctx):
-    from glmip.renderer import MipRenderer
-    from glmip.volume import VolumeError
-
-    with MipRenderer(ctx, max_texture_size=16) as r:
-        with pytest.raises(VolumeError, match="texture limit of 16"):
-            r.upload(Volume(np.zeros((8, 8, 20), np.uint8), np.eye(4)))
-
-
 def test_tiled_rendering_equals_one_pass(vessel, ctx):
     from glmip.renderer import MipRenderer
 

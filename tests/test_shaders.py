@@ -18,7 +18,8 @@ from glmip.shaderlab import ShaderWatcher, check_shader
 from glmip.volume import Volume
 
 SHADERS = resource_dir("shaders")
-PROJECTION_SHADERS = sorted(p for p in SHADERS.rglob("*.glsl") if p.name != "display.glsl")
+PROJECTION_SHADERS = sorted(p for p in SHADERS.rglob("*.glsl")
+                            if p.name not in ("display.glsl", "overlay.glsl") and p.parent.name != "lib")
 EXAMPLE = SHADERS / "examples" / "edge_mip.glsl"
 
 
@@ -47,8 +48,9 @@ def test_every_shader_compiles_and_renders(path, ball, renderer):
     assert (grey < 60).mean() > 0.3  # and the rest of the picture is not
 
 
-def test_display_shader_compiles(renderer):
+def test_display_and_overlay_shaders_compile(renderer):
     assert check_shader(renderer, SHADERS / "display.glsl") is None
+    assert check_shader(renderer, SHADERS / "overlay.glsl") is None
 
 
 def test_user_shader_on_the_command_line(ball, tmp_path):
@@ -139,3 +141,30 @@ def test_watcher_starting_broken_falls_back_to_builtin(renderer, tmp_path):
     user.write_text("#version 330 core\nvoid main() { nonsense }\n")
     with ShaderWatcher(renderer, user) as w:
         assert w.shader is None and w.error.startswith(f"{user}:2:")
+
+
+def test_error_in_an_included_file_names_that_file(renderer, tmp_path):
+    lib = tmp_path / "mylib.glsl"
+    lib.write_text("float helper(float x) {\n    return x * ;\n}\n")
+    user = tmp_path / "main.glsl"
+    text = EXAMPLE.read_text().replace('#include "lib/ray.glsl"',
+                                       '#include "lib/ray.glsl"\n#include "mylib.glsl"')
+    user.write_text(text)
+    with pytest.raises(ShaderError) as info:
+        renderer.program(user)
+    assert info.value.path == str(lib) and info.value.line == 2
+
+
+def test_colour_shader_refused_on_bricked_volume(ctx, ball):
+    from glmip.renderer import MipRenderer
+    from glmip.volume import VolumeError
+
+    with MipRenderer(ctx, max_texture_size=12) as r:
+        r.upload(ball)
+        assert len(r.bricks) > 1
+        with pytest.raises(VolumeError, match="bricks"):
+            r.render(glmip.make_camera(), RenderSettings(
+                shader=SHADERS / "examples" / "depth_colour_mip.glsl"), (16, 16))
+        # value-writing user shaders work on bricks
+        img = r.render(glmip.make_camera(), RenderSettings(shader=EXAMPLE), (16, 16))
+        assert img.max() > 200

@@ -1,0 +1,67 @@
+"""Volumes larger than one texture are split into bricks and render exactly as one texture."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from glmip.camera import Camera
+from glmip.renderer import MipRenderer, plan_bricks
+from glmip.settings import RenderSettings
+from glmip.volume import Volume, VolumeError
+
+
+def test_plan_covers_every_voxel_once_with_overlap():
+    shape = (37, 20, 51)
+    plan = plan_bricks(shape, 2, max_axis=16, max_bytes=16 * 16 * 16 * 2)
+    owned = np.zeros(shape, int)
+    for start, stop, own_lo, own_hi in plan:
+        assert (stop - start <= 16).all() and np.prod(stop - start) * 2 <= 16**3 * 2
+        lo = np.ceil(own_lo).astype(int)
+        hi = (own_hi + 0.5).astype(int)
+        owned[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] += 1
+        # The overlap: voxels one beyond the owned box are uploaded (except at the edges).
+        assert (start <= np.maximum(lo - 1, 0)).all() and (stop >= np.minimum(hi + 1, shape)).all()
+    assert (owned == 1).all()
+    assert len(plan_bricks(shape, 1, 2048, 1 << 30)) == 1
+
+
+def test_impossible_limits_are_a_clear_error():
+    with pytest.raises(VolumeError, match="bricks"):
+        plan_bricks((40, 40, 40), 4, max_axis=2, max_bytes=1 << 30)
+
+
+@pytest.fixture
+def volume(rng):
+    data = (rng.random((33, 27, 41)) * 1000).astype(np.int16) - 200
+    data[10:20, 5:9, 3:30] += 1500
+    rot = Camera.standard("anterior").rotated([1, 2, 3], 25).basis()
+    affine = np.eye(4)
+    affine[:3, :3] = np.stack(rot, axis=1) @ np.diag([0.9, 1.1, 0.7])
+    return Volume(data, affine, slope=1.0, inter=0.0)
+
+
+@pytest.mark.parametrize("limits", [dict(max_texture_size=16), dict(max_texture_bytes=12_000)])
+@pytest.mark.parametrize("mode", ["mip", "minip", "mean", "depth"])
+def test_bricked_equals_single_texture(ctx, volume, limits, mode):
+    cams = [Camera.standard("superior"), Camera.from_direction([1, -0.5, 0.3]),
+            Camera(projection="perspective")]
+    settings = [RenderSettings(mode=mode, sample_distance=0.5),
+                RenderSettings(mode=mode, crop=(3, 25, 0, 20, 5, 36), slab=12.0)]
+    with MipRenderer(ctx) as one, MipRenderer(ctx, **limits) as many:
+        one.upload(volume)
+        many.upload(volume)
+        assert len(one.bricks) == 1 and len(many.bricks) > 4
+        for cam in cams:
+            for s in settings:
+                a = one.project(cam, s, (60, 50))
+                b = many.project(cam, s, (60, 50))
+                np.testing.assert_array_equal(np.isnan(a.value), np.isnan(b.value))
+                # Texture coordinates differ per brick, so float rounding differs slightly.
+                np.testing.assert_allclose(a.value, b.value, rtol=1e-5, atol=0.05)
+                if mode != "mean":
+                    hit = np.isfinite(a.value)
+                    np.testing.assert_allclose(a.distance[hit], b.distance[hit], atol=1e-3)
+                diff = np.abs(one.render(cam, s, (60, 50)).astype(int)
+                              - many.render(cam, s, (60, 50)).astype(int))
+                assert diff.max() <= 1 and (diff > 0).mean() < 0.002
