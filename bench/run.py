@@ -111,7 +111,9 @@ def bench_case(name: str, cols: int, rows: int, peers: list[str], runs: int, fra
             t = time.perf_counter()
             r = run_worker(spec, timeout)
             log(f"  {name} {cols}x{rows} run {run + 1}/{runs} {p:10s} "
-                + (f"median {statistics.median(r['times_ms']):7.1f} ms" if r.get("ok")
+                + (f"median {statistics.median(r['times_ms']):7.1f} ms, CPU "
+                   f"{statistics.median(r['cpu_ms']):7.1f} ms, others busy "
+                   f"{100 * r['others_cpu']:3.0f} %" if r.get("ok")
                    else f"FAILED: {r.get('error')}")
                 + f"  ({time.perf_counter() - t:.1f} s)")
             results[p].append(r)
@@ -140,6 +142,8 @@ def bench_case(name: str, cols: int, rows: int, peers: list[str], runs: int, fra
             row.update(
                 status="ok", runs=len(ok), frames=len(times),
                 median_ms=statistics.median(times), min_ms=min(times), max_ms=max(times),
+                cpu_ms=statistics.median(c for r in ok for c in r.get("cpu_ms", [])),
+                others_cpu=max(r.get("others_cpu", 0.0) for r in ok),
                 first_ms=statistics.median(r["first_ms"] for r in ok),
                 spawn_to_first_s=statistics.median(r["spawn_to_first_s"] for r in ok),
                 rss_mb=max(r["rss_mb"] for r in ok),
@@ -161,6 +165,7 @@ def bench_case(name: str, cols: int, rows: int, peers: list[str], runs: int, fra
     for r in rows_out:
         if base and r["status"] == "ok":
             r["ratio"] = base["median_ms"] / r["median_ms"]
+            r["cpu_ratio"] = base["cpu_ms"] / r["cpu_ms"]
     return {"volume": name, "shape": list(data.shape), "dtype": str(data.dtype),
             "cols": cols, "rows": rows, "nominal_samples": statistics.mean(nominal),
             "peers": rows_out}
@@ -170,18 +175,24 @@ def fmt_case(case: dict) -> str:
     label = volumes.LABELS.get(case["volume"], case["volume"])
     head = (f"\n### {label} {tuple(case['shape'])} {case['dtype']} → {case['cols']}×{case['rows']}"
             f"  ({case['nominal_samples'] / 1e6:.1f} M samples/frame on CONVENTIONS' planes)\n")
-    lines = ["| peer | median ms/frame (min–max) | M samples/s | first frame ms | start → 1st image s "
-             "| peak RSS MB | quality (≤1 grey) | glmip/peer |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| peer | median ms/frame (min–max) | CPU ms/frame | M samples/s | first frame ms "
+             "| start → 1st image s | peak RSS MB | quality (≤1 grey) | glmip/peer | "
+             "glmip/peer (CPU) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in case["peers"]:
         if r["status"] != "ok":
-            lines.append(f"| {r['label']} | {r['status']} | | | | | | |")
+            lines.append(f"| {r['label']} | {r['status']} | | | | | | | | |")
             continue
         lines.append(
             f"| {r['label']} | {r['median_ms']:.0f} ({r['min_ms']:.0f}–{r['max_ms']:.0f}) "
-            f"| {r['msamples_s']:.0f} | {r['first_ms']:.0f} | {r['spawn_to_first_s']:.2f} "
-            f"| {r['rss_mb']:.0f} | {r.get('quality', '—')} "
-            f"| {format(r['ratio'], '.2f') if 'ratio' in r else '—'} |")
+            f"| {r['cpu_ms']:.0f} | {r['msamples_s']:.0f} | {r['first_ms']:.0f} "
+            f"| {r['spawn_to_first_s']:.2f} | {r['rss_mb']:.0f} | {r.get('quality', '—')} "
+            f"| {format(r['ratio'], '.2f') if 'ratio' in r else '—'} "
+            f"| {format(r['cpu_ratio'], '.2f') if 'cpu_ratio' in r else '—'} |")
+    others = [r["others_cpu"] for r in case["peers"] if r["status"] == "ok"]
+    if others:
+        lines.append(f"\nCPU used by other processes while frames were timed: up to "
+                     f"{100 * max(others):.0f} % of the machine.")
     return head + "\n".join(lines)
 
 

@@ -17,13 +17,34 @@ import traceback
 T_START = time.perf_counter()
 
 
-def _current_rss_mb() -> float:
-    try:
-        with open("/proc/self/statm") as f:
-            import os
+def _status_mb(key: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process from /proc/self/status, in MiB.
 
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    Not getrusage's ru_maxrss: Linux carries that over exec from the forking parent, so a
+    child of a big parent would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
     except OSError:
+        pass
+    if key == "VmHWM":
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return float("nan")
+
+
+def _busy_seconds() -> float:
+    """CPU seconds all processes have used (from /proc/stat), to see who else was busy."""
+    try:
+        with open("/proc/stat") as f:
+            parts = f.readline().split()[1:]
+        import os
+
+        user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in parts[:8])
+        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
         return float("nan")
 
 
@@ -50,7 +71,7 @@ def main() -> None:
         t = time.perf_counter()
         renderer = mod.Renderer(data, affine, cols, rows, stages)
         stages["setup+upload"] = time.perf_counter() - t
-        out["rss_after_setup_mb"] = _current_rss_mb()
+        out["rss_after_setup_mb"] = _status_mb("VmRSS")
 
         views = [geometry.view(data.shape, affine, k, cols, rows)
                  for k in range(spec["frames"] + 1)]
@@ -59,12 +80,19 @@ def main() -> None:
         first = time.perf_counter() - t
         since_spawn = time.time() - spec["spawned"]
         assert img.shape == (rows, cols) and img.dtype == np.uint8, (img.shape, img.dtype)
-        times = []
+        times, cpu = [], []
+        busy0, own0, wall0 = _busy_seconds(), time.process_time(), time.perf_counter()
         for v in views[1:]:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             renderer.render(v)
             times.append(time.perf_counter() - t)
-        out.update(times_ms=[1000 * x for x in times], first_ms=1000 * first,
+            cpu.append(time.process_time() - c)  # all threads: llvmpipe/lavapipe/VTK's own
+        import os
+
+        others = (_busy_seconds() - busy0) - (time.process_time() - own0)
+        out["others_cpu"] = max(0.0, others) / ((time.perf_counter() - wall0) * os.cpu_count())
+        out.update(times_ms=[1000 * x for x in times], cpu_ms=[1000 * x for x in cpu],
+                   first_ms=1000 * first,
                    spawn_to_first_s=since_spawn, stages=stages)
         if spec.get("quality_view") is not None:
             qv = geometry.view(data.shape, affine, spec["quality_view"], cols, rows)
@@ -81,7 +109,7 @@ def main() -> None:
     except Exception as exc:  # report, do not crash the whole benchmark
         out["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
         out["traceback"] = traceback.format_exc()[-2000:]
-    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["rss_mb"] = _status_mb("VmHWM")
     out["process_s"] = time.perf_counter() - T_START
     sys.stdout.write("BENCH-RESULT " + json.dumps(out) + "\n")
     sys.stdout.flush()
