@@ -24,14 +24,17 @@ def test_bench_glmip_tiny_volume_prints_table(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
-    assert "| peer | median ms/frame" in out
+    header = [line for line in out.splitlines() if line.startswith("| peer | median ms/frame")]
+    assert len(header) == 1, out
+    names = [c.strip() for c in header[0].strip("|").split("|")]
     lines = [line for line in out.splitlines() if line.startswith("| glmip |")]
     assert len(lines) == 1, out
-    cells = [c.strip() for c in lines[0].strip("|").split("|")]
-    float(cells[1].split()[0])            # a median time was measured
-    assert cells[6].endswith("%")         # quality against the numpy reference
-    assert float(cells[6].rstrip(" %")) >= 99.0, out
-    assert cells[7] == "1.00"             # glmip/glmip
+    row = dict(zip(names, (c.strip() for c in lines[0].strip("|").split("|"))))
+    float(row["median ms/frame (min–max)"].split()[0])   # a time was measured
+    float(row["peak RSS MB"])
+    quality = row["quality (≤1 grey)"]                    # against the numpy reference
+    assert quality.endswith("%") and float(quality.rstrip(" %")) >= 99.0, out
+    assert row["glmip/peer"] == "1.00"
     assert any(line.startswith("| plain moderngl shader |") for line in out.splitlines())
 
 
