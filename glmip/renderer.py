@@ -36,7 +36,7 @@ TEXTURE_FORMATS = {
     np.dtype(np.float32): ("f4", None, 1.0, 0.0),
 }
 MODE_IDS = {"mip": 0, "minip": 1, "mean": 2, "depth": 3}
-UPLOAD_CHUNK_BYTES = 16 << 20
+UPLOAD_CHUNK_BYTES = 4 << 20  # converted and uploaded a slab at a time: small temporaries
 DEFAULT_MAX_TEXTURE_BYTES = 1 << 30  # per 3-D texture; Mesa also caps the total
 BIG = 1e30
 

@@ -28,8 +28,8 @@ class VolumeError(ValueError):
 def _gpu_dtype(data: np.ndarray) -> np.ndarray:
     """Return ``data`` in a dtype the renderer uploads natively, converting only if needed."""
     dt = data.dtype
-    if dt.byteorder not in ("=", "|") and dt.byteorder != np.dtype(dt.type).byteorder:
-        data = data.astype(dt.newbyteorder("="))  # big-endian file: one native copy
+    if not dt.isnative:
+        data = data.astype(dt.newbyteorder("="))  # other-endian file: one native copy
         dt = data.dtype
     if any(dt == np.dtype(t) for t in SUPPORTED_DTYPES):
         return data
