@@ -185,6 +185,13 @@ def plan_bricks(shape: tuple[int, int, int], itemsize: int, max_axis: int,
     return bricks
 
 
+def _place(image: np.ndarray, block: np.ndarray, tile: tuple[int, int, int, int]) -> None:
+    """Put a tile read from GL (bottom row first) into a top-first image."""
+    x0, y0, w, h = tile
+    rows = image.shape[0]
+    image[rows - y0 - h : rows - y0, x0 : x0 + w] = block[::-1]
+
+
 class MipRenderer:
     """Renders MIPs of one uploaded volume.
 
@@ -507,9 +514,8 @@ class MipRenderer:
         out = np.empty((rows, cols, 4), np.float32)
         for tile in self._tiles(cols, rows):
             tex = self._project_tile(frame, settings, tile, exact_values=exact_values, seed=seed)
-            x0, y0, w, h = tile
-            block = np.frombuffer(tex.read(), np.float32).reshape(h, w, 4)
-            out[rows - y0 - h : rows - y0, x0 : x0 + w] = block[::-1]
+            block = np.frombuffer(tex.read(), np.float32).reshape(tile[3], tile[2], 4)
+            _place(out, block, tile)
         value = out[..., 0].copy()
         value[out[..., 2] < 0.5] = np.nan
         return Projection(value, out[..., 1].copy(), out[..., 3].astype(np.int64), frame)
@@ -523,11 +529,11 @@ class MipRenderer:
         image = np.empty((rows, cols, 3), np.uint8)
         for tile in self._tiles(cols, rows):
             values = self._project_tile(frame, settings, tile, exact_values=False, seed=seed)
-            x0, y0, w, h = tile
+            w, h = tile[2], tile[3]
             tex, fbo = self._target(w, h, "colour")
             self._display(values, settings, fbo, (0, 0, w, h))
             block = np.frombuffer(fbo.read(components=3, alignment=1), np.uint8).reshape(h, w, 3)
-            image[rows - y0 - h : rows - y0, x0 : x0 + w] = block[::-1]
+            _place(image, block, tile)
         grey = settings.is_grey and not settings.opacity and not self.writes_colour(settings.shader)
         return image[..., 0].copy() if grey else image
 

@@ -18,10 +18,7 @@
 
 #if defined VERTEX_SHADER
 
-void main() {
-    vec2 p = vec2((gl_VertexID << 1) & 2, gl_VertexID & 2);
-    gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
-}
+#include "lib/fullscreen.glsl"
 
 #elif defined FRAGMENT_SHADER
 
