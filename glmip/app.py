@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 import moderngl
 import moderngl_window
+import numpy as np
 from moderngl_window import WindowConfig
 from PIL import Image, ImageDraw, ImageFont
 
@@ -193,6 +194,9 @@ class MipViewer(WindowConfig):
         if self._dirty or self.policy.needs_full_redraw(now):
             self._draw_image(now)
             drew = True
+        elif self._wants_jitter_frame(now):
+            self._draw_image(now, accumulate=True)
+            drew = True
         self._present(now)
         if not self.wnd.is_closing:
             self.wnd.swap_buffers()
@@ -204,7 +208,14 @@ class MipViewer(WindowConfig):
         self.poll_shader(now)
         if self._dirty or self.policy.needs_full_redraw(now):
             self._draw_image(now)
+        elif self._wants_jitter_frame(now):
+            self._draw_image(now, accumulate=True)
         self._present(now)
+
+    def _wants_jitter_frame(self, now: float) -> bool:
+        """With jitter on and nothing moving, keep adding jittered frames to the average."""
+        return (self.settings.jitter and not self._interacting(now)
+                and 0 < self.renderer.accumulated < ia.JITTER_FRAMES)
 
     def poll_shader(self, now: float, every: float = 0.25) -> None:
         """Look at the user shader file a few times a second; rebuild it when it changed."""
@@ -225,7 +236,7 @@ class MipViewer(WindowConfig):
         active = self._drag is not None or (now - self._wheel_time) < self.policy.settle
         return self.policy.interacting(now, active)
 
-    def _draw_image(self, now: float) -> None:
+    def _draw_image(self, now: float, accumulate: bool = False) -> None:
         _, fbo = self._ensure_image()
         cols, rows = self.buffer_size
         settings = self.settings
@@ -236,7 +247,9 @@ class MipViewer(WindowConfig):
             step = resolve_sample_distance(self.volume, settings) * factor
             settings = settings.copy(sample_distance=step)
         t0 = time.perf_counter()
-        self.renderer.draw(self.camera, settings, fbo, (cols, rows), reduction=reduction)
+        seed = self.renderer.accumulated if accumulate else 0
+        self.renderer.draw(self.camera, settings, fbo, (cols, rows), reduction=reduction,
+                           seed=seed, accumulate=accumulate and not coarse)
         self.ctx.finish()
         seconds = time.perf_counter() - t0
         self.policy.measured(seconds, cols * rows, reduction, factor)
@@ -283,6 +296,15 @@ class MipViewer(WindowConfig):
             self.settings.interpolation,
             "persp" if self.camera.projection == "perspective" else "ortho",
         ]
+        st = self.settings
+        if st.slab is not None:
+            parts.append(f"slab {st.slab:.3g} mm @ {st.slab_center:+.3g}")
+        if st.colormap not in ("grey", "gray") or st.gamma != 1.0:
+            parts.append(f"{st.colormap} gamma {st.gamma:g}")
+        if st.refine:
+            parts.append("refined")
+        if st.jitter:
+            parts.append(f"jitter {self.renderer.accumulated}/{ia.JITTER_FRAMES}")
         frames = int(self.volume.meta.get("frames", 1) or 1)
         if frames > 1:
             parts.append(f"volume {int(self.volume.meta.get('frame', 0)) + 1}/{frames}")
@@ -437,9 +459,73 @@ class MipViewer(WindowConfig):
             self.step_volume(1 if arg == "next" else -1)
         elif name == "turntable":
             self.turntable()
+        elif name == "slab":
+            self.slab(arg)
+        elif name == "colormap":
+            maps = ia.COLORMAP_CYCLE
+            cur = self.settings.colormap if self.settings.colormap in maps else maps[-1]
+            self.settings = self.settings.copy(colormap=maps[(maps.index(cur) + 1) % len(maps)])
+            self.say(f"colormap {self.settings.colormap}", echo=False)
+        elif name == "gamma":
+            gammas = ia.GAMMA_CYCLE
+            cur = self.settings.gamma if self.settings.gamma in gammas else gammas[-1]
+            self.settings = self.settings.copy(gamma=gammas[(gammas.index(cur) + 1) % len(gammas)])
+            self.say(f"gamma {self.settings.gamma:g}", echo=False)
+        elif name == "refine":
+            self.settings = self.settings.copy(refine=not self.settings.refine)
+            self.say(f"refinement {'on' if self.settings.refine else 'off'}", echo=False)
+        elif name == "jitter":
+            self.settings = self.settings.copy(jitter=not self.settings.jitter)
+            self.say(f"jitter {'on' if self.settings.jitter else 'off'}", echo=False)
         # A key press asks for a finished picture: end any wheel-zoom "interaction".
         self._wheel_time = self.policy.last_motion = -1e9
         self._dirty = True
+
+    def slab(self, arg: str) -> None:
+        """Thick slab: on/off, thinner/thicker, nearer/farther (mm along the view)."""
+        s = self.settings
+        if arg == "toggle":
+            self.settings = s.copy(slab=None if s.slab else ia.SLAB_DEFAULT_MM, slab_center=0.0)
+        elif s.slab is None:
+            self.say("s: turn the slab on first", echo=False)
+            return
+        elif arg in ("thinner", "thicker"):
+            f = ia.SLAB_FACTOR if arg == "thicker" else 1 / ia.SLAB_FACTOR
+            self.settings = s.copy(slab=s.slab * f)
+        else:
+            move = max(s.slab / 4, 0.5) * (1 if arg == "farther" else -1)
+            self.settings = s.copy(slab_center=s.slab_center + move)
+        s = self.settings
+        self.say("slab off" if s.slab is None else
+                 f"slab {s.slab:.3g} mm at {s.slab_center:+.3g} mm", echo=False)
+
+    def pick(self, x: int, y: int) -> dict[str, Any] | None:
+        """Where is the maximum of the ray through window point (x, y)? Reports world position
+        (RAS mm), voxel index and value, refined between samples; None if the ray missed."""
+        cols, rows = self.buffer_size
+        ratio = self.pixel_ratio
+        r, c = y * ratio, x * ratio  # mouse y grows downwards, like image rows
+        frame = self.camera.frame(self.volume, cols, rows)
+        settings = self.settings.copy(refine=True, jitter=False)
+        if frame.eye is None:
+            # One orthographic ray: a 1x1 image centred on that pixel.
+            cam = self.camera.copy(center=frame.pixel_point(r - 0.5, c - 0.5),
+                                   fit=frame.pixel_size, zoom=1.0)
+            proj = self.renderer.project(cam, settings, (1, 1))
+            value, pos = float(proj.value[0, 0]), proj.positions()[0, 0]
+        else:
+            proj = self.renderer.project(self.camera, settings, (cols, rows))
+            ri, ci = min(int(r), rows - 1), min(int(c), cols - 1)
+            value, pos = float(proj.value[ri, ci]), proj.positions()[ri, ci]
+        if not np.isfinite(value):
+            self.say("no volume under the mouse")
+            return None
+        ijk = np.linalg.solve(self.volume.affine, np.append(pos, 1.0))[:3]
+        what = "minimum" if self.settings.mode == "minip" else "maximum"
+        self.say(f"{what} {value:.6g} at RAS ({pos[0]:.1f}, {pos[1]:.1f}, {pos[2]:.1f}) mm, "
+                 f"voxel ({ijk[0]:.1f}, {ijk[1]:.1f}, {ijk[2]:.1f})", seconds=8)
+        self._dirty = True
+        return {"value": value, "world": pos, "voxel": ijk}
 
     def preset(self, key: str) -> None:
         label, window, level = ia.PRESETS[key]
@@ -492,13 +578,16 @@ class MipViewer(WindowConfig):
             return
         mode = ia.drag_mode(name, shift=bool(mods.shift), ctrl=bool(mods.ctrl), alt=bool(mods.alt))
         wl = resolve_window(self.volume, self.settings)
-        self._drag = {"mode": mode, "x": x, "y": y, "wl": wl}
+        self._drag = {"mode": mode, "x": x, "y": y, "wl": wl, "moved": False, "button": name}
 
     def on_mouse_release_event(self, x: int, y: int, button: int) -> None:
         if self._drag is not None:
+            clicked = not self._drag["moved"] and self._drag["mode"] == "rotate"
             self._drag = None
             if self.policy.last_coarse:
                 self._dirty = True  # full quality at once
+            if clicked:
+                self.pick(x, y)
 
     def on_mouse_drag_event(self, x: int, y: int, dx: int, dy: int) -> None:
         if self._drag is None:
@@ -524,10 +613,15 @@ class MipViewer(WindowConfig):
             drag["wl"] = (window, level)
             self.settings = self.settings.copy(window=window, level=level)
         drag["x"], drag["y"] = x, y
+        drag["moved"] = True
         self.policy.motion(time.perf_counter())
         self._dirty = True
 
     def on_mouse_scroll_event(self, x_offset: float, y_offset: float) -> None:
+        if y_offset and self.wnd.modifiers.shift and self.settings.slab is not None:
+            self.slab("farther" if y_offset < 0 else "nearer")
+            self._dirty = True
+            return
         if y_offset:
             self.camera = ia.wheel_zoom(self.camera, y_offset)
             now = time.perf_counter()

@@ -76,7 +76,22 @@ KEYMAP: dict[str, str] = {
     "a": "preset:a",
     "n": "frame:next",
     "p": "frame:previous",
+    "s": "slab:toggle",
+    "[": "slab:thinner",
+    "]": "slab:thicker",
+    ",": "slab:nearer",
+    ".": "slab:farther",
+    "k": "colormap",
+    "y": "gamma",
+    "e": "refine",
+    "j": "jitter",
 }
+
+COLORMAP_CYCLE = ("grey", "inverted", "hot", "viridis", "magma")
+GAMMA_CYCLE = (1.0, 0.7, 0.5, 1.5)
+SLAB_DEFAULT_MM = 10.0
+SLAB_FACTOR = 1.25  # '[' / ']' divide / multiply the slab thickness by this
+JITTER_FRAMES = 32  # idle jittered frames averaged into the still picture
 
 # key -> (name, window, level) in real units (Hounsfield units for CT); None: computed (MR auto).
 PRESETS: dict[str, tuple[str, float | None, float | None]] = {
@@ -104,6 +119,9 @@ HELP_LINES = (
     "m: Next projection mode (mip, minip, mean, depth).",
     "n/p: Next/previous volume of a 4-D file.",
     "t: Record a turntable movie.",
+    "s: Thick slab on/off; [/]: thinner/thicker; ,/. or shift+wheel: move it.",
+    "k: Next colormap; y: next gamma; e: refine maxima; j: jitter (still image converges).",
+    "Click: where is the maximum of that pixel's ray (position, voxel, value).",
     "Mouse: left rotate, middle or shift+left pan, wheel or right zoom,",
     "  ctrl+left spin, alt+left or ctrl+right window/level.",
 )

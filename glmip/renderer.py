@@ -234,6 +234,8 @@ class MipRenderer:
         self._vaos: dict[str, moderngl.VertexArray] = {}
         self._luts: dict[str, moderngl.Texture] = {}
         self._colour_shaders: dict[tuple[str, int], bool] = {}
+        self._accum: np.ndarray | None = None
+        self.accumulated = 0  # jittered frames in the running mean
         self._targets: dict[tuple[int, int, str], tuple[moderngl.Texture, moderngl.Framebuffer]] = {}
 
     # --- resources ------------------------------------------------------------------------
@@ -537,10 +539,27 @@ class MipRenderer:
         grey = settings.is_grey and not settings.opacity and not self.writes_colour(settings.shader)
         return image[..., 0].copy() if grey else image
 
+    def _accumulate(self, values: moderngl.Texture, more: bool) -> None:
+        """Running mean of projected values over jittered frames (hit = any frame hit)."""
+        new = np.frombuffer(values.read(), np.float32).reshape(values.height, values.width, 4)
+        acc = self._accum
+        if not more or acc is None or acc.shape != new.shape:
+            self._accum, self.accumulated = new.copy(), 1
+            return
+        self.accumulated += 1
+        acc[..., 0] += (new[..., 0] - acc[..., 0]) / self.accumulated
+        acc[..., 2] = np.maximum(acc[..., 2], new[..., 2])
+        values.write(acc.tobytes())
+
     def draw(self, camera: Camera, settings: RenderSettings, fbo: moderngl.Framebuffer,
-             size: tuple[int, int], *, reduction: int = 1, seed: int = 0) -> Frame:
+             size: tuple[int, int], *, reduction: int = 1, seed: int = 0,
+             accumulate: bool = False) -> Frame:
         """Draw into ``fbo`` (a window's screen) at ``size``; ``reduction`` > 1 projects
-        fewer rays (size / reduction) and scales them up, for speed while dragging."""
+        fewer rays (size / reduction) and scales them up, for speed while dragging.
+
+        ``accumulate``: average this frame's projected values with the earlier accumulated
+        frames (jittered frames with seeds 1, 2, ... converge to a picture without wood-grain);
+        False starts a new average."""
         self._check(size)
         cols, rows = size
         pc, pr = max(1, cols // reduction), max(1, rows // reduction)
@@ -549,6 +568,8 @@ class MipRenderer:
         # Keep the same field of view: pixel size of the reduced image follows its width.
         small.pixel_size = frame.pixel_size * cols / pc
         values = self._project_tile(small, settings, (0, 0, pc, pr), exact_values=False, seed=seed)
+        if settings.jitter:
+            self._accumulate(values, accumulate)
         filt = moderngl.LINEAR if reduction > 1 else moderngl.NEAREST
         values.filter = (filt, filt)
         self._display(values, settings, fbo, (0, 0, cols, rows))

@@ -383,3 +383,52 @@ def test_user_shader_hot_reload_keeps_last_good_on_error(tmp_path):
     assert any(f"mine.glsl:{bad_line}" in line for line in d.lines), d.lines
     assert np.array_equal(d.image, darker)
     v.release()
+
+
+def test_projection_tools_in_the_window(tmp_path):
+    """Slab keys and shift+wheel, colormap/gamma/refine/jitter keys change the picture as the
+    same settings do in the renderer; a click reports where the ray's maximum is."""
+    data = np.zeros((30, 30, 30), np.uint8)
+    data[10, 20, 5] = 250   # a bright point low down (far from the eye looking down)
+    data[22, 8, 25] = 180   # a dimmer one near the eye
+    vol = Volume(data, np.diag([1.0, 1.0, 1.0, 1.0]))
+    d = open_viewer(vol, tmp_path, settings=RenderSettings(interpolation="nearest"))
+    v = d.viewer
+    full = d.image
+    d.key("s")
+    assert v.settings.slab == 10.0
+    for _ in range(4):  # move the slab towards the eye (up, +z) until only the near point is in
+        d.key(",")
+    assert v.settings.slab_center == -10.0
+    expected = v.renderer.render(v.camera, v.settings, v.buffer_size)
+    assert np.array_equal(d.image[..., 0], expected) and not np.array_equal(d.image, full)
+    v.wnd.modifiers.shift = True
+    v.on_mouse_scroll_event(0, -1.0)  # shift+wheel moves it back
+    v.wnd.modifiers.shift = False
+    v.step()
+    assert v.settings.slab_center == -7.5
+    d.key("s")
+    assert v.settings.slab is None
+    d.key("k")
+    assert v.settings.colormap == "inverted" and d.image[0, 0, 0] == 0  # background stays black
+    d.key("y")
+    assert v.settings.gamma == 0.7
+    d.key("e")
+    assert v.settings.refine
+    # Click on the bright point: its position, voxel and value are reported.
+    frame = v.frame()
+    r, c = frame.pixel_of(vol.affine[:3, :3] @ [10, 20, 5] + vol.affine[:3, 3])
+    ratio = v.pixel_ratio
+    x, y = (c + 0.5) / ratio, (r + 0.5) / ratio
+    v.on_mouse_press_event(round(x), round(y), 1)
+    v.on_mouse_release_event(round(x), round(y), 1)
+    found = v.pick(x, y)
+    assert found is not None and found["value"] == pytest.approx(250, abs=1)
+    np.testing.assert_allclose(found["voxel"], [10, 20, 5], atol=0.6)
+    assert any("maximum 250" in line for line in d.lines)
+    # Jitter: idle frames accumulate, then stop.
+    d.key("j")
+    for _ in range(40):
+        v.step(now=1e9)
+    assert v.renderer.accumulated == 32
+    v.release()
