@@ -356,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         runs, frames = args.runs or 1, args.frames or 3
         default_cases = [("vessels", 512)]
     else:
-        runs, frames = args.runs or 3, args.frames or 6
+        runs, frames = args.runs or 3, args.frames or 8
         default_cases = [("vessels", 512), ("vessels", 1024), ("cta", 512), ("aorta", 512)]
     if args.volumes or args.size:
         vols = args.volumes.split(",") if args.volumes else ["vessels"]

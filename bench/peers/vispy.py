@@ -44,6 +44,9 @@ class Renderer:
         self.transform = MatrixTransform()
         self.visual.transform = self.transform
         self.visual.transforms.configure(canvas=self.canvas, viewport=(0, 0, cols, rows))
+        # Not ``with canvas:`` per frame: its __enter__ sleeps 0.25 s (the EGL backend's
+        # _vispy_warmup). Make the context current once and draw straight into it.
+        self.canvas.set_current()
         self.affine = np.asarray(affine, float)
         self.cols, self.rows = cols, rows
         self.gloo = gloo
@@ -62,9 +65,9 @@ class Renderer:
         shift[0, 3], shift[1, 3] = self.cols / 2, self.rows / 2
         m = shift @ cam @ rel @ self.affine
         self.transform.matrix = m.T  # vispy multiplies row vectors
-        with self.canvas:
-            self.gloo.set_viewport(0, 0, self.cols, self.rows)
-            self.gloo.clear(color="black", depth=True)
-            self.visual.draw()
-            img = self.gloo.read_pixels((0, 0, self.cols, self.rows), out_type=np.uint8)
+        self.canvas.set_current()
+        self.gloo.set_viewport(0, 0, self.cols, self.rows)
+        self.gloo.clear(color="black", depth=True)
+        self.visual.draw()
+        img = self.gloo.read_pixels((0, 0, self.cols, self.rows), out_type=np.uint8)
         return np.ascontiguousarray(img[:, :, 0])
