@@ -329,6 +329,15 @@ def machine() -> dict:
              "print(c.info['GL_RENDERER'] + ' | ' + c.info['GL_VERSION'])")
     proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
     info["gl"] = proc.stdout.strip() or proc.stderr.strip()[-200:]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "glmip", "shaders"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        info["glmip"] = (head or "?") + (" + uncommitted changes in glmip/ or shaders/"
+                                         if dirty else "")
+    except OSError:
+        info["glmip"] = "?"
     return info
 
 
@@ -392,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     result["seconds"] = time.perf_counter() - t0
     m["load_after"] = os.getloadavg()[0]
 
-    print(f"# glmip benchmark — {m.get('cpu', '?')} ({m['cpus']} CPUs), {m['gl']}")
+    print(f"# glmip benchmark — {m.get('cpu', '?')} ({m['cpus']} CPUs), {m['gl']}; "
+          f"glmip at {m['glmip']}")
     print(f"{runs} fresh process(es) per peer and case, alternating; {frames} timed frames each "
           f"after the first; camera turning 3°/frame; orthographic, trilinear, sample distance "
           f"= smallest spacing; glmip/peer < 1 means glmip is faster. Load average (1 min) "
