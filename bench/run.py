@@ -196,6 +196,38 @@ def fmt_case(case: dict) -> str:
     return head + "\n".join(lines)
 
 
+def fmt_goals(cases: list) -> str:
+    """Issue 5's speed goals: >= 4x faster than the fastest peer, >= 10x faster than VTK's
+    fixed-point mapper, images within 1 grey level on >= 99.9 % of pixels."""
+    lines = ["\n### Goals (issue 5), from this run",
+             "| case | glmip ms | fastest peer (ms) | glmip/fastest (goal ≤ 0.25) "
+             "| glmip/VTK fixed-point (goal ≤ 0.10) | glmip quality (goal ≥ 99.9 %) |",
+             "|---|---|---|---|---|---|"]
+    for c in cases:
+        ok = {r["peer"]: r for r in c["peers"] if r["status"] == "ok"}
+        if "glmip" not in ok:
+            continue
+        g = ok["glmip"]
+        others = [r for p, r in ok.items() if p != "glmip"]
+        if not others:
+            continue
+        fast = min(others, key=lambda r: r["median_ms"])
+        fixed = ok.get("vtk_fixed")
+        q = g.get("quality_raw")
+        lines.append(
+            f"| {c['volume']} → {c['cols']}² | {g['median_ms']:.0f} "
+            f"| {fast['label']} ({fast['median_ms']:.0f}) "
+            f"| {g['median_ms'] / fast['median_ms']:.2f} "
+            f"{'✔' if g['median_ms'] <= 0.25 * fast['median_ms'] else '✘'} "
+            f"(needs ≤ {0.25 * fast['median_ms']:.0f} ms) "
+            + (f"| {g['median_ms'] / fixed['median_ms']:.2f} "
+               f"{'✔' if g['median_ms'] <= 0.1 * fixed['median_ms'] else '✘'} "
+               f"(needs ≤ {0.1 * fixed['median_ms']:.0f} ms) " if fixed else "| — ")
+            + (f"| {100 * q['within1']:.2f} % {'✔' if q['within1'] >= 0.999 else '✘'} |"
+               if q else "| — |"))
+    return "\n".join(lines) if len(lines) > 3 else ""
+
+
 # --- start-up and scale -------------------------------------------------------------------------
 STARTUP_STAGES = r"""
 import sys, time
@@ -421,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
             extra = (f" (raw agreement, not comparable: "
                      f"{', '.join(f'{100 * x:.1f} %' for x in raw)})") if raw else ""
             print(f"- {label}: {why}{extra}")
+    goals = fmt_goals(result["cases"])
+    if goals:
+        print(goals)
     glmip_taken = [(c["volume"], c["cols"], r["samples_taken_per_frame"], c["nominal_samples"])
                    for c in result["cases"] for r in c["peers"]
                    if r["peer"] == "glmip" and "samples_taken_per_frame" in r]
