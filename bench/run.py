@@ -361,6 +361,15 @@ def machine() -> dict:
              "print(c.info['GL_RENDERER'] + ' | ' + c.info['GL_VERSION'])")
     proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
     info["gl"] = proc.stdout.strip() or proc.stderr.strip()[-200:]
+    from importlib import metadata
+
+    found = []
+    for dist in ("moderngl", "vtk", "vispy", "PyOpenGL", "pygfx", "wgpu"):
+        try:
+            found.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            pass
+    info["packages"] = ", ".join(found)
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                               capture_output=True, text=True).stdout.strip()
@@ -434,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     m["load_after"] = os.getloadavg()[0]
 
     print(f"# glmip benchmark — {m.get('cpu', '?')} ({m['cpus']} CPUs), {m['gl']}; "
-          f"glmip at {m['glmip']}")
+          f"glmip at {m['glmip']}; {m['packages']}")
     print(f"{runs} fresh process(es) per peer and case, alternating; {frames} timed frames each "
           f"after the first; camera turning 3°/frame; orthographic, trilinear, sample distance "
           f"= smallest spacing; glmip/peer < 1 means glmip is faster. Load average (1 min) "

@@ -20,7 +20,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_AORTA = ROOT.parent / "shared" / "data" / "aorta.mha"
-CACHE = Path(os.environ.get("GLMIP_BENCH_CACHE", "/tmp/glmip-bench-cache"))
+GENERATOR_VERSION = 1  # bump when a generator changes: cached arrays and references go stale
+CACHE = Path(os.environ.get("GLMIP_BENCH_CACHE", "/tmp/glmip-bench-cache")) / f"v{GENERATOR_VERSION}"
 
 LABELS = {
     "vessels": "256³ uint8 vessels-in-noise",
