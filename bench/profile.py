@@ -8,6 +8,7 @@ Uses only glmip's public API, in one process, camera turning 3°/frame as in ben
   not depend on the number of samples (a: ray set-up, box clipping, display pass, read-back);
 - read-back and display: ``render`` (two passes + uint8 read) against ``project`` (one pass +
   float32 read of 4 channels);
+- dragging: ``draw`` with ``reduction`` 2 and 4 (the window's path while the mouse moves);
 - threads: llvmpipe spreads fragments over LP_NUM_THREADS threads; the same frame with 1 thread
   shows how much the second core gives.
 """
@@ -71,6 +72,12 @@ def measure(volume: str, size: int, frames: int) -> dict:
     s1 = RenderSettings(sample_distance=step)
     out["project_ms"] = timed(lambda k: r.project(cam(k), s1, (size, size), exact_values=False))
     out["render_ms"] = pts[0][1]
+    fbo = ctx.simple_framebuffer((size, size), components=4)
+    for red in (2, 4):
+        def drag(k, red=red):
+            r.draw(cam(k), s1, fbo, (size, size), reduction=red)
+            fbo.read(components=3)  # wait for the frame
+        out[f"draw_reduction_{red}_ms"] = timed(drag)
     hit = np.isfinite(r.project(cam(1), s1, (size, size)).value)
     out["rays_hit"] = float(hit.mean())
     return out
@@ -113,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| fit: ns per sample | {d['ns_per_sample']:.2f} | {one['ns_per_sample']:.2f} |")
     print(f"| fit: ms per frame not proportional to samples | {d['ms_not_per_sample']:.0f} | "
           f"{one['ms_not_per_sample']:.0f} |")
+    for red in (2, 4):
+        key = f"draw_reduction_{red}_ms"
+        print(f"| draw() while dragging, {red}× fewer rays per axis (window path), ms "
+              f"| {d[key]:.0f} | {one[key]:.0f} |")
     print(f"| rays that hit the volume | {100 * d['rays_hit']:.0f} % | |")
     return 0
 
