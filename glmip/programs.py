@@ -52,12 +52,14 @@ def expand_includes(source: str, path: Path, files: list[Path], depth: int = 0) 
     return "\n".join(out)
 
 
-def stage_source(source: str, stage: str) -> str:
-    """The source with ``#define <stage>`` after ``#version``, keeping line numbers."""
+def stage_source(source: str, stage: str, defines: dict[str, object] | None = None) -> str:
+    """The source with ``#define <stage>`` (and ``defines``) after ``#version``, keeping line
+    numbers."""
+    head = "".join(f"#define {k} {v}\n" for k, v in (defines or {}).items())
     lines = source.splitlines()
     if not lines or not lines[0].lstrip().startswith("#version"):
-        return f"#version 330 core\n#define {stage}\n#line 1 0\n{source}\n"
-    return f"{lines[0]}\n#define {stage}\n#line 2 0\n" + "\n".join(lines[1:]) + "\n"
+        return f"#version 330 core\n#define {stage}\n{head}#line 1 0\n{source}\n"
+    return f"{lines[0]}\n#define {stage}\n{head}#line 2 0\n" + "\n".join(lines[1:]) + "\n"
 
 
 def _first_error(log: str) -> tuple[int, int | None, str]:
@@ -71,7 +73,9 @@ def _first_error(log: str) -> tuple[int, int | None, str]:
     return 0, None, (text[0] if text else "unknown error")
 
 
-def build_program(ctx: moderngl.Context, path: str | Path) -> moderngl.Program:
+def build_program(ctx: moderngl.Context, path: str | Path,
+                  defines: dict[str, object] | None = None) -> moderngl.Program:
+    """Build a one-file shader; ``defines`` become ``#define NAME VALUE`` lines."""
     path = Path(path)
     try:
         source = path.read_text()
@@ -81,8 +85,8 @@ def build_program(ctx: moderngl.Context, path: str | Path) -> moderngl.Program:
     source = expand_includes(source, path, files)
     try:
         return ctx.program(
-            vertex_shader=stage_source(source, "VERTEX_SHADER"),
-            fragment_shader=stage_source(source, "FRAGMENT_SHADER"),
+            vertex_shader=stage_source(source, "VERTEX_SHADER", defines),
+            fragment_shader=stage_source(source, "FRAGMENT_SHADER", defines),
         )
     except moderngl.Error as exc:
         number, line, message = _first_error(str(exc))

@@ -100,8 +100,8 @@ _VALIDATORS = {
     "opacity": _opacity,
     "refine": _flag,
     "jitter": _flag,
-    "early_exit": _flag,
-    "skip_empty": _flag,
+    "early_exit": lambda n, v: None if v is None else bool(v),
+    "skip_empty": lambda n, v: None if v is None else bool(v),
     "depth_length": _positive_or_none,
     "shader": _any,
 }
@@ -128,7 +128,9 @@ class RenderSettings:
     refine, jitter
         Refine the maximum between samples; jitter ray starts. Off for exact exports.
     early_exit, skip_empty
-        Speed-ups that never change the 8-bit picture (turned off for quantitative exports).
+        Speed-ups that never change the 8-bit picture (early exit is off for quantitative
+        exports). None (default): used where the data makes them pay (see
+        ``MipRenderer.speedups``).
     depth_length
         Depth cue: mm over which brightness falls to 1/e (None: the framing sphere's diameter).
     shader
@@ -149,8 +151,8 @@ class RenderSettings:
     opacity: tuple[float, float] | None = None
     refine: bool = False
     jitter: bool = False
-    early_exit: bool = True
-    skip_empty: bool = False
+    early_exit: bool | None = None
+    skip_empty: bool | None = None
     depth_length: float | None = None
     shader: Any = None
 

@@ -49,30 +49,35 @@ void main() {
     float t0 = ray.t0;
     float dt = ray.dt;
 
-    bool minip = (u_mode == 1);
+    bool minip = (GLMIP_MODE == 1);
     float best = minip ? INF : -INF;
     float best_k = k_first;
     float sum = 0.0;
     float count = 0.0;
     float taken = 0.0;
     float attenuation = 1.0;
-    // Depth cue: weight exp(-(distance from the sphere front) / length), a factor per sample.
-    float atten_step = exp(-u_sample_distance / u_depth_length);
-    if (u_mode == 3) {
+    float atten_step = 1.0;
+    if (GLMIP_MODE == 3) {
+        // Depth cue: weight exp(-(distance from the sphere front) / length), a factor per sample.
+        atten_step = exp(-u_sample_distance / u_depth_length);
         attenuation = exp(-(u_plane0 + (k_first + phase) * u_sample_distance - u_depth_front)
                           / u_depth_length);
     }
 
-    // Samples per run that stay within reach of one cell (see the header).
-    vec3 b_vox = abs(b * u_volume_size);
-    float run = floor((u_cell_size - 2.0) / max(max(b_vox.x, b_vox.y), max(b_vox.z, 1e-6))) + 1.0;
-    bool skipping = u_skip_mode != 0 && u_mode != 2 && run >= 2.0;
-    float run_end = k_first;
-    vec3 cell_scale = u_volume_size / u_cell_size;
-    ivec3 cell_max = textureSize(u_cells, 0) - 1;
-
-    // Runs of `run` samples: the skip test is made once per run, the inner loop stays tight.
-    if (!skipping) run = u_early_exit ? 64.0 : k_last - k_first + 1.0;
+    // Runs of `run` samples: the skip test (and the early exit) is made once per run, the inner
+    // loop stays tight. A run stays within reach of one cell (see the header).
+    float run = k_last - k_first + 1.0;
+    bool skipping = false;
+    vec3 cell_scale = vec3(0.0);
+    ivec3 cell_max = ivec3(0);
+    if (GLMIP_SKIP != 0 && GLMIP_MODE != 2) {
+        vec3 b_vox = abs(b * u_volume_size);
+        run = floor((u_cell_size - 2.0) / max(max(b_vox.x, b_vox.y), max(b_vox.z, 1e-6))) + 1.0;
+        skipping = run >= 2.0;
+        cell_scale = u_volume_size / u_cell_size;
+        cell_max = textureSize(u_cells, 0) - 1;
+    }
+    if (!skipping && GLMIP_EARLY_EXIT) run = 64.0;
     bool done = false;
     for (float k = k_first; k <= k_last && !done;) {
         float k_end = min(k + run - 1.0, k_last);
@@ -80,8 +85,8 @@ void main() {
             ivec3 c = clamp(ivec3((a + k * b) * cell_scale), ivec3(0), cell_max);
             vec2 cell = texelFetch(u_cells, c, 0).rg;
             bool no_gain = minip
-                ? (u_skip_mode == 2 ? grey(cell.y) >= grey(best) : cell.y >= best)
-                : (u_skip_mode == 2 ? grey(cell.x) <= grey(best) : cell.x <= best);
+                ? (GLMIP_SKIP == 2 ? grey(cell.y) >= grey(best) : cell.y >= best)
+                : (GLMIP_SKIP == 2 ? grey(cell.x) <= grey(best) : cell.x <= best);
             if (no_gain) {
                 attenuation *= pow(atten_step, k_end + 1.0 - k);
                 k = k_end + 1.0;
@@ -90,7 +95,7 @@ void main() {
         }
         // Positions are a + k*b, not a running sum: every path samples the same points.
         float k_start = k;
-        if (u_mode == 0) {  // plain MIP: the hot loop, kept minimal
+        if (GLMIP_MODE == 0) {  // plain MIP: the hot loop, kept minimal
             for (; k <= k_end; k += 1.0) {
                 float v = real_value(a + k * b);
                 if (v > best) { best = v; best_k = k; }
@@ -99,11 +104,11 @@ void main() {
         } else {
             for (; k <= k_end; k += 1.0) {
                 float v = real_value(a + k * b);
-                if (u_mode == 3) {
+                if (GLMIP_MODE == 3) {
                     v = u_window.x + (v - u_window.x) * attenuation;
                     attenuation *= atten_step;
                 }
-                if (u_mode == 2) {
+                if (GLMIP_MODE == 2) {
                     if (!isnan(v)) { sum += v; count += 1.0; }
                 } else if (minip ? v < best : v > best) {  // NaN compares false: ignored
                     best = v;
@@ -112,11 +117,11 @@ void main() {
             }
             taken += k_end + 1.0 - k_start;
         }
-        if (u_early_exit && !isinf(best) && u_mode != 2
+        if (GLMIP_EARLY_EXIT && !isinf(best) && GLMIP_MODE != 2
             && (minip ? grey(best) <= 0.0 : grey(best) >= 255.0)) done = true;
     }
 
-    if (u_mode == 2) {
+    if (GLMIP_MODE == 2) {
         f_value = combine(count > 0.0 ? vec4(sum / count, count, 1.0, taken) : vec4(0.0, 0.0, 0.0, taken));
         return;
     }
@@ -124,7 +129,7 @@ void main() {
         f_value = combine(vec4(0.0, 0.0, 0.0, taken));
         return;
     }
-    if (u_refine && u_mode == 0) {
+    if (GLMIP_REFINE && GLMIP_MODE == 0) {
         // Look between the neighbours of the best sample for a higher value.
         for (float s = -0.875; s <= 0.875; s += 0.125) {
             float k = best_k + s;

@@ -107,3 +107,24 @@ def test_tiled_rendering_equals_one_pass(vessel, ctx):
         tiled.upload(vessel.volume)
         parts = tiled.render(Camera.standard("anterior"), RenderSettings(), (70, 50))
     assert np.array_equal(whole, parts)
+
+
+def test_automatic_speedups_follow_the_data_and_never_change_the_picture(renderer, rng):
+    """Skipping is chosen for a CT-like volume (air around a body), not for visible noise;
+    the early exit when many cells reach the window's top. Pictures are identical."""
+    ct = np.full((96, 96, 30), -1000, np.int16)
+    ct[36:60, 36:60, :] = rng.integers(0, 80, (24, 24, 30))
+    ct[47:49, 47:49, :] = 600  # a contrast vessel
+    renderer.upload(Volume(ct, np.eye(4)))
+    assert renderer.speedups(RenderSettings())[0] is True
+    assert renderer.speedups(RenderSettings(window=100, level=50))[1] is True
+    assert renderer.speedups(RenderSettings(skip_empty=False, early_exit=False)) == (False, False)
+    for kw in ({}, {"window": 100, "level": 50}):
+        for cam in (Camera(), Camera.from_direction([1, 1, -0.3])):
+            auto = renderer.render(cam, RenderSettings(**kw), (50, 40))
+            plain = renderer.render(cam, RenderSettings(skip_empty=False, early_exit=False, **kw),
+                                    (50, 40))
+            assert np.array_equal(auto, plain)
+    noise = rng.integers(0, 60, (40, 40, 30)).astype(np.uint8)
+    renderer.upload(Volume(noise, np.eye(4)))
+    assert renderer.speedups(RenderSettings()) == (False, False)

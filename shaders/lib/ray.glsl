@@ -73,6 +73,31 @@ uniform bool u_early_exit;
 uniform sampler2D u_previous;
 uniform bool u_has_previous;
 
+// Compile-time switches. glmip builds one program per combination it uses, defining these to
+// constants so the driver drops unused code (a software rasteriser such as llvmpipe otherwise
+// runs both sides of every branch). Left undefined, they read the uniforms instead.
+#ifndef GLMIP_MODE
+#define GLMIP_MODE u_mode
+#endif
+#ifndef GLMIP_SKIP
+#define GLMIP_SKIP u_skip_mode
+#endif
+#ifndef GLMIP_EARLY_EXIT
+#define GLMIP_EARLY_EXIT u_early_exit
+#endif
+#ifndef GLMIP_REFINE
+#define GLMIP_REFINE u_refine
+#endif
+#ifndef GLMIP_PERSPECTIVE
+#define GLMIP_PERSPECTIVE u_perspective
+#endif
+#ifndef GLMIP_JITTER
+#define GLMIP_JITTER (u_jitter > 0.0)
+#endif
+#ifndef GLMIP_HAS_PREVIOUS
+#define GLMIP_HAS_PREVIOUS u_has_previous
+#endif
+
 const float INF = 1.0 / 0.0;
 
 float real_value(vec3 tc) {
@@ -94,17 +119,17 @@ float hash(vec2 p, int seed) {
 // combines its rays with the previous pass's result (u_previous), so no sorting of samples is
 // needed. Ties keep the earlier (nearer) brick's sample, as a single pass would.
 vec4 combine(vec4 mine) {
-    if (!u_has_previous) return mine;
+    if (!GLMIP_HAS_PREVIOUS) return mine;
     vec4 prev = texelFetch(u_previous, ivec2(gl_FragCoord.xy), 0);
     float taken = prev.w + mine.w;
-    if (u_mode == 2) {  // mean: x = mean, y = number of finite samples
+    if (GLMIP_MODE == 2) {  // mean: x = mean, y = number of finite samples
         float count = prev.y + mine.y;
         float mean = count > 0.0 ? (prev.x * prev.y + mine.x * mine.y) / count : 0.0;
         return vec4(mean, count, count > 0.0 ? 1.0 : 0.0, taken);
     }
     if (prev.z < 0.5) return vec4(mine.xyz, taken);
     if (mine.z < 0.5) return vec4(prev.xyz, taken);
-    bool better = (u_mode == 1) ? mine.x < prev.x : mine.x > prev.x;
+    bool better = (GLMIP_MODE == 1) ? mine.x < prev.x : mine.x > prev.x;
     return vec4(better ? mine.xyz : prev.xyz, taken);
 }
 
@@ -152,13 +177,18 @@ Ray setup_ray() {
     Ray r;
     vec2 pix = gl_FragCoord.xy + u_pixel_offset - 0.5 * u_image_size;
     vec3 focus = u_center + pix.x * u_pixel_right + pix.y * u_pixel_up;
-    r.origin = u_perspective ? u_eye : focus;
-    r.dir = u_perspective ? normalize(focus - u_eye) : u_view_dir;
+    if (GLMIP_PERSPECTIVE) {
+        r.origin = u_eye;
+        r.dir = normalize(focus - u_eye);
+    } else {
+        r.origin = focus;
+        r.dir = u_view_dir;
+    }
 
     // Ray parameter t (mm along dir) of sample k: its view-axis coordinate is plane0 + k*step.
     float cos_d = dot(r.dir, u_view_dir);
     float along0 = dot(r.origin, u_view_dir);
-    r.phase = u_jitter * hash(gl_FragCoord.xy, u_seed);
+    r.phase = GLMIP_JITTER ? hash(gl_FragCoord.xy, u_seed) : 0.0;
     r.t0 = (u_plane0 + r.phase * u_sample_distance - along0) / cos_d;
     r.dt = u_sample_distance / cos_d;
     // Sample k in global voxel-index coordinates, and in this brick's texture coordinates.
