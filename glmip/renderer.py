@@ -228,6 +228,8 @@ class MipRenderer:
         self.tile_size = min(tile_size or 4096, int(viewport_max), int(ctx.info["GL_MAX_TEXTURE_SIZE"]))
         self.max_texture_bytes = int(max_texture_bytes or DEFAULT_MAX_TEXTURE_BYTES)
         self.volume: Volume | None = None
+        self._gpu_volume: Volume | None = None  # the volume as uploaded (axes maybe reversed)
+        self._axes = (0, 1, 2)  # texture axis a holds volume axis self._axes[a]
         self.bricks: list[Brick] = []
         self._value_scale = 1.0
         self._value_offset = 0.0
@@ -323,7 +325,17 @@ class MipRenderer:
     def upload(self, volume: Volume) -> None:
         """Put ``volume`` on the GPU in its own dtype (replacing any earlier one), in bricks
         when it exceeds the texture limits."""
-        data = volume.data
+        # A texture's x varies fastest in memory. A C-ordered array (numpy's default: k fastest)
+        # goes up as the same volume with its axes reversed, which is a view, not a transposed
+        # copy; geometry is unchanged because the affine is permuted with it.
+        self._axes = (0, 1, 2)
+        gpu = volume
+        if volume.data.flags.c_contiguous and not volume.data.flags.f_contiguous:
+            self._axes = (2, 1, 0)
+            gpu = Volume(volume.data.transpose(2, 1, 0), volume.affine[:, [2, 1, 0, 3]],
+                         volume.slope, volume.inter, volume.name)
+        self._gpu_volume = gpu
+        data = gpu.data
         if data.dtype not in TEXTURE_FORMATS:
             raise VolumeError(f"no texture format for dtype {data.dtype}")
         for brick in self.bricks:
@@ -335,7 +347,7 @@ class MipRenderer:
             sub = data[start[0] : stop[0], start[1] : stop[1], start[2] : stop[2]]
             shift = np.eye(4)
             shift[:3, 3] = start
-            part = Volume(sub, volume.affine @ shift, volume.slope, volume.inter, volume.name)
+            part = Volume(sub, gpu.affine @ shift, volume.slope, volume.inter, volume.name)
             brick = Brick(part, start, own_lo, own_hi)
             brick.texture = self._upload_texture(sub, gl_dtype, xor)
             stats = cell_statistics(part, self.cell_size)
@@ -454,9 +466,10 @@ class MipRenderer:
         index_to_tex[:3, 3] = 0.5 / n
         world_to_tex = index_to_tex @ np.linalg.inv(brick.volume.affine)
         lo, hi = brick.own_lo, brick.own_hi
-        open_hi = hi < np.array(self.volume.shape) - 0.5  # an inner face: the next brick's
+        gpu = self._gpu_volume
+        open_hi = hi < np.array(gpu.shape) - 0.5  # an inner face: the next brick's
         if settings.crop is not None:
-            c = np.array(settings.crop, dtype=np.float64).reshape(3, 2)
+            c = np.array(settings.crop, dtype=np.float64).reshape(3, 2)[list(self._axes)]
             open_hi = open_hi & (hi <= c[:, 1] + 0.5)
             lo, hi = np.maximum(lo, c[:, 0] - 0.5), np.minimum(hi, c[:, 1] + 0.5)
         if (lo > hi).any():
@@ -464,7 +477,7 @@ class MipRenderer:
         return {
             "u_volume_size": tuple(n),
             "u_brick_start": tuple(brick.start.astype(float)),
-            "u_world_to_index": tuple(np.linalg.inv(self.volume.affine).T.ravel()),  # column-major
+            "u_world_to_index": tuple(np.linalg.inv(gpu.affine).T.ravel()),  # column-major
             "u_world_to_tex": tuple(world_to_tex.T.ravel()),
             "u_tex_to_world": tuple(np.linalg.inv(world_to_tex).T.ravel()),
             "u_crop_lo": tuple(lo),
