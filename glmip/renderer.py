@@ -349,9 +349,10 @@ class MipRenderer:
             shift[:3, 3] = start
             part = Volume(sub, gpu.affine @ shift, volume.slope, volume.inter, volume.name)
             brick = Brick(part, start, own_lo, own_hi)
-            brick.texture = self._upload_texture(sub, gl_dtype, xor)
+            # Statistics first: their temporaries come and go before the texture exists.
             stats = cell_statistics(part, self.cell_size)
             brick.stats = stats
+            brick.texture = self._upload_texture(sub, gl_dtype, xor)
             brick.cells = self.ctx.texture3d(stats.shape[:3], 2, np.ascontiguousarray(
                 stats.transpose(2, 1, 0, 3)), dtype="f4")
             brick.cells.filter = (moderngl.NEAREST, moderngl.NEAREST)
@@ -367,12 +368,18 @@ class MipRenderer:
         tex.repeat_x = tex.repeat_y = tex.repeat_z = False
         nx, ny, nz = data.shape
         step = max(1, UPLOAD_CHUNK_BYTES // (nx * ny * data.itemsize))
+        buf: np.ndarray | None = None  # one reused slab buffer: no allocation per slab
         for k0 in range(0, nz, step):
             # (k, j, i) order is x-fastest: a view, not a copy, for Fortran-ordered data.
             block = data[:, :, k0 : k0 + step].transpose(2, 1, 0)
-            if xor is not None:
-                block = block.view(np.dtype(f"u{data.itemsize}")) ^ xor
-            block = np.ascontiguousarray(block)
+            if xor is not None or not block.flags.c_contiguous:
+                if buf is None or buf.shape != block.shape:
+                    buf = np.empty(block.shape, np.dtype(f"u{data.itemsize}") if xor else data.dtype)
+                if xor is not None:
+                    np.bitwise_xor(block.view(buf.dtype), xor, out=buf)
+                else:
+                    np.copyto(buf, block)
+                block = buf
             tex.write(block, viewport=(0, 0, k0, nx, ny, block.shape[0]))
         return tex
 
@@ -498,7 +505,9 @@ class MipRenderer:
         filt = moderngl.NEAREST if settings.interpolation == "nearest" else moderngl.LINEAR
         d = frame.view_dir
         order = sorted(self.bricks, key=lambda b: float(b.volume.center @ d))
-        targets = [self._target(w, h, "value"), self._target(w, h, "value2")]
+        targets = [self._target(w, h, "value")]
+        if len(self.bricks) > 1:  # passes alternate between two targets
+            targets.append(self._target(w, h, "value2"))
         self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)
         switches = {
             "GLMIP_MODE": MODE_IDS[settings.mode],
@@ -523,8 +532,9 @@ class MipRenderer:
             brick.texture.filter = (filt, filt)
             brick.texture.use(0)
             brick.cells.use(1)
-            targets[(drawn + 1) % 2][0].use(2)  # the previous pass's result
-            fbo = targets[drawn % 2][1]
+            if drawn:
+                targets[(drawn + 1) % len(targets)][0].use(2)  # the previous pass's result
+            fbo = targets[drawn % len(targets)][1]
             fbo.use()
             fbo.viewport = (0, 0, w, h)
             vao.render(moderngl.TRIANGLES, vertices=3)
@@ -534,7 +544,7 @@ class MipRenderer:
             fbo.use()
             fbo.clear(0.0, 0.0, 0.0, 0.0)
             return targets[0][0]
-        return targets[(drawn - 1) % 2][0]
+        return targets[(drawn - 1) % len(targets)][0]
 
     def _display(self, values: moderngl.Texture, settings: RenderSettings,
                  fbo: moderngl.Framebuffer, viewport: tuple[int, int, int, int]) -> None:
