@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up glmip in ./.venv. Installs Debian's Mesa EGL (headless OpenGL) when it is missing and
-# we can (root + apt-get); with --test also Xvfb/xdotool/xwd/ImageMagick for the window tests.
+# we can (root + apt-get); with --test also Xvfb/xdotool/xwd/ImageMagick for the window tests;
+# with --bench the peers of the benchmark (VTK, vispy, pygfx on Mesa's software Vulkan).
 set -euo pipefail
 cd "$(dirname "$0")"
 extras="."
@@ -16,6 +17,10 @@ if [ "${1:-}" = "--test" ]; then
   command -v xdotool >/dev/null || pkgs+=(xdotool)
   command -v xwd >/dev/null || pkgs+=(x11-apps)
   [ -x /usr/bin/convert ] || pkgs+=(imagemagick)
+fi
+if [ "${1:-}" = "--bench" ]; then
+  extras=".[bench]"
+  ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || pkgs+=(mesa-vulkan-drivers)
 fi
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
