@@ -16,8 +16,6 @@ window and call :meth:`MipViewer.step` for each frame.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import sys
 import time
@@ -430,7 +428,10 @@ class MipViewer(WindowConfig):
         elif name == "reset":
             self.camera = self.first_camera.copy()
         elif name == "screenshot":
-            self.screenshot()
+            try:
+                self.screenshot()
+            except (OSError, UsageError) as exc:  # e.g. a read-only directory: keep running
+                self.say(f"x: screenshot not saved: {exc}")
         elif name == "help":
             self.show_help = not self.show_help
         elif name == "view":
@@ -548,14 +549,8 @@ class MipViewer(WindowConfig):
         self.say(f"volume {k + 1}/{frames}", echo=False)
 
     def turntable(self) -> None:
-        if importlib.util.find_spec("glmip.movie") is None:
-            self.say("t: turntable movies are not available yet (use glmip turntable later)")
-            return
-        movie = importlib.import_module("glmip.movie")
-        record = getattr(movie, "record_turntable", None)
-        if record is None:
-            self.say("t: glmip.movie has no record_turntable()")
-            return
+        from .movie import record_turntable as record
+
         target = None
         if self.options.screenshot_dir:
             from .pngio import next_free_path
@@ -653,8 +648,6 @@ class MipViewer(WindowConfig):
         self.screenshots.append(path)
         self.options.echo(f"Screenshot written to {path}")
         self.options.echo(f"Reproduce it with: {self.command(frame.pixel_size * size[0], size, path.name)}")
-        if self.camera.center is not None and not _render_has_center():
-            self.options.echo("(the pan is not in that command: glmip render has no --center option)")
         self.say(f"saved {path.name}", echo=False)
         return path
 
@@ -666,7 +659,7 @@ class MipViewer(WindowConfig):
             output, self.camera, width_mm, size, window, level, step,
             self.settings.copy(shader=self.user_shader),
             reader_options=self.options.reader_options,
-            center_option=_render_has_center(),
+            center_option=True,
             default_center=self.volume.center,
         )
 
@@ -682,17 +675,6 @@ class MipViewer(WindowConfig):
         if self.shader_watcher is not None:
             self.shader_watcher.close()
         self.renderer.release()
-
-
-def _render_has_center() -> bool:
-    """Whether ``glmip render`` takes ``--center X Y Z`` (to reproduce a pan)."""
-    import argparse
-
-    from .commands.options import add_render_options
-
-    p = argparse.ArgumentParser(add_help=False)
-    add_render_options(p)
-    return any("--center" in a.option_strings for a in p._actions)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -4,6 +4,8 @@ a maintained source rather than hand-typed tables."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 __all__ = ["colormap_lut", "GREY_NAMES"]
@@ -11,17 +13,20 @@ __all__ = ["colormap_lut", "GREY_NAMES"]
 GREY_NAMES = ("grey", "gray")
 
 
+@lru_cache(maxsize=32)
 def colormap_lut(name: str) -> np.ndarray:
     """(256, 3) float32 table for ``name``; ValueError naming the map if it is unknown."""
     ramp = np.arange(256, dtype=np.float32) / 255.0
     if name in GREY_NAMES:
         return np.repeat(ramp[:, None], 3, axis=1)
     if name in ("inverted", "inverted-grey", "gray_r", "grey_r"):
-        return np.repeat(ramp[::-1, None], 3, axis=1).copy()
+        return np.repeat(ramp[::-1, None], 3, axis=1)
     from cmap import Colormap
 
     try:
         lut = Colormap(name).lut(256)
     except Exception:
         raise ValueError(f"unknown colormap '{name}' (try grey, inverted, hot, viridis, magma)") from None
-    return np.asarray(lut[:, :3], dtype=np.float32)
+    out = np.asarray(lut[:, :3], dtype=np.float32)
+    out.flags.writeable = False  # shared by the cache
+    return out

@@ -144,13 +144,18 @@ def _rgb(image: np.ndarray) -> np.ndarray:
 
 
 def _temp_beside(path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
     os.close(fd)
     return Path(tmp)
 
 
 def _finish(tmp: Path, path: Path) -> None:
-    os.chmod(tmp, 0o644)
+    from .pngio import file_mode
+
+    os.chmod(tmp, file_mode())
     os.replace(tmp, path)
 
 
@@ -231,12 +236,15 @@ def write_movie(path: str | os.PathLike[str], images: Iterable[np.ndarray],
     target = Path(path)
     if kind != "dir" and not (target.parent if str(target.parent) else Path(".")).is_dir():
         raise UsageError(f"{path}: output directory {target.parent} does not exist")
-    if kind == "gif":
-        _write_gif(target, images, fps)
-    elif kind == "mp4":
-        _write_mp4(target, images, fps)
-    else:
-        _write_series(target, images)
+    try:
+        if kind == "gif":
+            _write_gif(target, images, fps)
+        elif kind == "mp4":
+            _write_mp4(target, images, fps)
+        else:
+            _write_series(target, images)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
     return target
 
 
@@ -286,7 +294,7 @@ def record_turntable(
         while True:
             target = _next_free_movie(directory)
             try:
-                fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
                 os.close(fd)
                 break
             except FileExistsError:

@@ -12,7 +12,15 @@ from typing import Mapping
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-__all__ = ["encode_png", "save_png", "atomic_write", "next_free_path"]
+__all__ = ["encode_png", "save_png", "atomic_write", "next_free_path", "save_png_new",
+           "file_mode"]
+
+
+def file_mode() -> int:
+    """Mode for new files: 0o666 less the process's umask (as open() would give)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _pil_image(image: np.ndarray) -> Image.Image:
@@ -34,18 +42,25 @@ def encode_png(image: np.ndarray, text: Mapping[str, object] | None = None) -> b
 
 def atomic_write(path: str | os.PathLike[str], payload: bytes) -> Path:
     """Write ``payload`` to a temporary file beside ``path``, then rename it into place."""
+    from .errors import UsageError
+
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
         raise
     return path
 
@@ -77,7 +92,7 @@ def save_png_new(directory: str | os.PathLike[str], image: np.ndarray,
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, file_mode())
         n = 1
         while True:
             candidate = directory / f"{stem}-{n}.png"

@@ -47,9 +47,19 @@ def expand_includes(source: str, path: Path, files: list[Path], depth: int = 0) 
             raise ShaderError(str(path), lineno, f'#include "{name}": no such file')
         files.append(target)
         number_of_target = len(files) - 1
-        body = expand_includes(target.read_text(), target, files, depth + 1)
+        body = expand_includes(read_source(target), target, files, depth + 1)
         out += [f"#line 1 {number_of_target}", body, f"#line {lineno + 1} {number}"]
     return "\n".join(out)
+
+
+def read_source(path: Path) -> str:
+    """A shader file's text; ShaderError (not a traceback) if unreadable or not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ShaderError(str(path), None, f"cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ShaderError(str(path), None, "not a text file (UTF-8 expected)") from None
 
 
 def stage_source(source: str, stage: str, defines: dict[str, object] | None = None) -> str:
@@ -77,10 +87,7 @@ def build_program(ctx: moderngl.Context, path: str | Path,
                   defines: dict[str, object] | None = None) -> moderngl.Program:
     """Build a one-file shader; ``defines`` become ``#define NAME VALUE`` lines."""
     path = Path(path)
-    try:
-        source = path.read_text()
-    except OSError as exc:
-        raise ShaderError(str(path), None, f"cannot read ({exc.strerror})") from None
+    source = read_source(path)
     files = [path]
     source = expand_includes(source, path, files)
     try:

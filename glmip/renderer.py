@@ -236,7 +236,7 @@ class MipRenderer:
         self._programs: dict[tuple, moderngl.Program] = {}
         self._vaos: dict[tuple, moderngl.VertexArray] = {}
         self._luts: dict[str, moderngl.Texture] = {}
-        self._colour_shaders: dict[tuple[str, int], bool] = {}
+        self._colour_shaders: dict[str, bool] = {}
         self._accum: np.ndarray | None = None
         self._speedup_cache: dict[tuple, tuple[bool, bool]] = {}
         self.accumulated = 0  # jittered frames in the running mean
@@ -260,22 +260,27 @@ class MipRenderer:
         instead of values; the display pass then only copies them."""
         if path is None:
             return False
-        key = (str(path), Path(path).stat().st_mtime_ns)
+        key = str(path)
         if key not in self._colour_shaders:
-            self._colour_shaders[key] = "f_color" in Path(path).read_text()
+            from .programs import read_source
+
+            self._colour_shaders[key] = "f_color" in read_source(Path(path))
         return self._colour_shaders[key]
 
     def forget_program(self, path: str | Path) -> None:
         """Drop the cached programs of a file (e.g. a user shader that changed on disk)."""
+        self._colour_shaders.pop(str(path), None)
         for key in [k for k in self._programs if k[0] == str(path)]:
             self._vaos.pop(key).release()
             self._programs.pop(key).release()
 
     def _target(self, cols: int, rows: int, kind: str) -> tuple[moderngl.Texture, moderngl.Framebuffer]:
         key = (cols, rows, kind)
-        if key not in self._targets:
-            # Keep only a few sizes around (the window resizes).
-            for old in [k for k in self._targets if k[2] == kind][2:]:
+        if key in self._targets:
+            self._targets[key] = self._targets.pop(key)  # most recently used last
+        else:
+            # Keep the three most recently used sizes of each kind (window, dragging, tiles).
+            for old in [k for k in self._targets if k[2] == kind][:-2]:
                 tex, fbo = self._targets.pop(old)
                 fbo.release()
                 tex.release()
@@ -618,7 +623,7 @@ class MipRenderer:
         self.accumulated += 1
         acc[..., 0] += (new[..., 0] - acc[..., 0]) / self.accumulated
         acc[..., 2] = np.maximum(acc[..., 2], new[..., 2])
-        values.write(acc.tobytes())
+        values.write(acc)
 
     def draw(self, camera: Camera, settings: RenderSettings, fbo: moderngl.Framebuffer,
              size: tuple[int, int], *, reduction: int = 1, seed: int = 0,

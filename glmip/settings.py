@@ -70,6 +70,13 @@ def _opacity(name: str, v: Any) -> tuple[float, float] | None:
     return t  # type: ignore[return-value]
 
 
+def _colormap(name: str, v: Any) -> str:
+    from .colormaps import colormap_lut
+
+    colormap_lut(str(v))  # raises ValueError naming the map if it is unknown
+    return str(v)
+
+
 def _positive(name: str, v: Any) -> float:
     out = _positive_or_none(name, v)
     if out is None:
@@ -95,7 +102,7 @@ _VALIDATORS = {
     "slab": _positive_or_none,
     "slab_center": lambda n, v: _finite_or_none(n, v) or 0.0,
     "crop": _crop,
-    "colormap": lambda n, v: str(v),
+    "colormap": lambda n, v: _colormap(n, v),
     "gamma": _positive,
     "opacity": _opacity,
     "refine": _flag,

@@ -130,10 +130,11 @@ void main() {
         return;
     }
     if (GLMIP_REFINE && GLMIP_MODE == 0) {
-        // Look between the neighbours of the best sample for a higher value.
+        // Look between the neighbours of the best sample for a higher value (14 points).
+        float k0 = best_k;
         for (float s = -0.875; s <= 0.875; s += 0.125) {
-            float k = best_k + s;
-            if (k < k_first || k > k_last) continue;
+            float k = k0 + s;
+            if (s == 0.0 || k < k_first || k > k_last) continue;
             float v = real_value(a + k * b);
             if (v > best) { best = v; best_k = k; }
         }

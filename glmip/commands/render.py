@@ -67,6 +67,16 @@ def check_output(output: str, inputs: list[str]) -> Path:
     return out
 
 
+def check_output_dir(out_dir: Path, inputs: list[str]) -> None:
+    """Refuse an output directory that is an input directory or lies inside one (outputs would
+    land among the inputs: a stack of PNGs would grow)."""
+    target = os.path.realpath(out_dir)
+    for src in inputs:
+        real = os.path.realpath(src)
+        if os.path.isdir(real) and (target == real or target.startswith(real + os.sep)):
+            raise UsageError(f"{out_dir}: the output directory is inside the input {src}")
+
+
 def png_metadata(vol: Volume, args: Any, camera, settings, renderer=None) -> dict:
     """Text chunks that say how a PNG was made (``args`` is unused, kept for callers)."""
     from ..settings import resolve_sample_distance, resolve_window
@@ -146,6 +156,11 @@ def run_single(args: argparse.Namespace) -> int:
     for path in extra:
         check_output(path, [args.input])
         value_suffix(path)
+    if args.depth_map and value_suffix(args.depth_map) == ".png":
+        raise UsageError(f"{args.depth_map}: a depth map needs .npy, .nii.gz or .tif")
+    names = [os.path.realpath(p) for p in (args.output, *extra)]
+    if len(set(names)) != len(names):
+        raise UsageError("-o, --values and --depth-map must name different files")
     vol = load_input(args.input, args)
     renderer = _renderer_for(vol)
     camera = views[0][1]
@@ -205,6 +220,7 @@ def run_batch(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     taken = {os.path.realpath(p) for p in inputs}
+    check_output_dir(out_dir, [*args.inputs, *inputs])
     for task in tasks:
         for o in task.outputs:
             if os.path.realpath(o) in taken:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from ..errors import UsageError
 from .options import add_render_options, camera_from_args, load_input, settings_from_args
@@ -52,7 +53,7 @@ def parse_axis_args(values: list[str] | None) -> str | list[float] | None:
 def run(args: argparse.Namespace) -> int:
     from ..movie import movie_kind, parse_axis, record_turntable, turntable_angles
     from ..programs import ShaderError
-    from .render import check_output
+    from .render import check_output, check_output_dir
 
     camera = camera_from_args(args)
     settings = settings_from_args(args)
@@ -63,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     kind = movie_kind(args.output)
     if kind != "dir":
         check_output(args.output, [args.input])
+    else:
+        check_output_dir(Path(args.output), [args.input])
     vol = load_input(args.input, args)
     t0 = time.perf_counter()
     try:
