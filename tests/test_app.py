@@ -432,3 +432,13 @@ def test_projection_tools_in_the_window(tmp_path):
         v.step(now=1e9)
     assert v.renderer.accumulated == 32
     v.release()
+
+
+def test_screenshot_that_cannot_be_written_keeps_the_viewer_running(tmp_path):
+    vol = Volume(np.full((8, 8, 8), 9, np.uint8), np.eye(4))
+    d = open_viewer(vol, tmp_path / "missing-dir")
+    d.key("x")
+    assert any("screenshot not saved" in line for line in d.lines)
+    d.key("1")  # still alive
+    assert d.viewer.camera.view_dir[1] == -1.0
+    d.viewer.release()

@@ -71,6 +71,10 @@ def test_render_rgb_with_background(nifti, tmp_path):
     (["render", "IN", "-o", "OUT.png", "--size", "0"], "size"),
     (["render", "IN", "-o", "OUT.png", "--fit", "huge"], "fit"),
     (["render", "NOTES.txt", "-o", "OUT.png"], "unknown file type"),
+    (["render", "IN", "-o", "OUT.png", "--colormap", "nosuch"], "unknown colormap"),
+    (["render", "IN", "-o", "OUT.png", "--values", "V.npy", "--depth-map", "D.png"],
+     "depth map needs"),
+    (["render", "IN", "-o", "OUT.png", "--values", "OUT.png"], "different files"),
 ])
 def test_bad_arguments_exit_2_one_line_nothing_written(nifti, tmp_path, capsys, argv, needle):
     path, _ = nifti
@@ -78,7 +82,8 @@ def test_bad_arguments_exit_2_one_line_nothing_written(nifti, tmp_path, capsys, 
     subst = {"IN": str(path), "OUT.png": str(tmp_path / "OUT.png"),
              "MISSING.nii.gz": str(tmp_path / "MISSING.nii.gz"),
              "NODIR/out.png": str(tmp_path / "NODIR" / "out.png"),
-             "NOTES.txt": str(tmp_path / "NOTES.txt")}
+             "NOTES.txt": str(tmp_path / "NOTES.txt"),
+             "V.npy": str(tmp_path / "V.npy"), "D.png": str(tmp_path / "D.png")}
     before = path.read_bytes()
     code = main([subst.get(a, a) for a in argv])
     err = capsys.readouterr().err
@@ -126,3 +131,35 @@ def test_api_render_matches_cli(nifti, tmp_path):
     vol = glmip.load(path)
     assert vol.data.dtype == np.int16  # native dtype kept, scaling separate
     assert vol.slope == 0.5 and vol.inter == -100
+
+
+def test_unwritable_output_is_one_line(nifti, capsys):
+    path, _ = nifti
+    assert main(["render", str(path), "-o", "/proc/out.png", "--size", "8"]) == 2
+    err = capsys.readouterr().err
+    assert "/proc/out.png: cannot write" in err and len(err.strip().splitlines()) == 1
+
+
+def test_output_directory_inside_an_input_directory_is_refused(tmp_path, capsys):
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    for k in range(3):
+        Image.fromarray(np.full((6, 5), 40 * k, np.uint8)).save(stack / f"s_{k:03d}.png")
+    before = sorted(p.name for p in stack.iterdir())
+    for argv in (["render", str(stack), "-o", f"{stack}/"],
+                 ["turntable", str(stack), "-o", f"{stack}/frames/", "--frames", "2"]):
+        assert main(argv + ["--size", "8"]) == 2
+        assert "inside the input" in capsys.readouterr().err
+    assert sorted(p.name for p in stack.iterdir()) == before
+
+
+def test_outputs_follow_the_umask(nifti, tmp_path):
+    import os
+
+    path, _ = nifti
+    old = os.umask(0o077)
+    try:
+        assert main(["render", str(path), "-o", str(tmp_path / "private.png"), "--size", "8"]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "private.png").stat().st_mode & 0o777 == 0o600
