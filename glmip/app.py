@@ -115,6 +115,10 @@ class MipViewer(WindowConfig):
         self.message = ""
         self.message_until = 0.0
         self.last_frame_seconds = 0.0
+        self.shown_frame_seconds = 0.0  # the frame time in the status line (steadier)
+        self._shown_at = -1e9
+        self._presented: Any = None
+        self._presented_at = -1e9
         self.last_reduction = 1
         self.frames_drawn = 0
         self.screenshots: list[Path] = []
@@ -195,9 +199,15 @@ class MipViewer(WindowConfig):
         elif self._wants_jitter_frame(now):
             self._draw_image(now, accumulate=True)
             drew = True
-        self._present(now)
-        if not self.wnd.is_closing:
-            self.wnd.swap_buffers()
+        # Present only what changed (the picture or the overlay), and twice a second anyway
+        # (an exposed window may need it): an idle viewer costs next to nothing.
+        self._overlay(now)
+        shown = (self.frames_drawn, self._overlay_key, self.buffer_size)
+        if drew or shown != self._presented or now - self._presented_at > 0.5:
+            self._present(now)
+            if not self.wnd.is_closing:
+                self.wnd.swap_buffers()
+            self._presented, self._presented_at = shown, now
         return drew or self._drag is not None
 
     def on_render(self, time_: float, frame_time: float) -> None:
@@ -253,6 +263,10 @@ class MipViewer(WindowConfig):
         self.policy.measured(seconds, cols * rows, reduction, factor)
         self.policy.last_coarse = coarse
         self.last_frame_seconds = seconds
+        # While dragging, refresh the status line's frame time only twice a second, so the
+        # overlay is not rasterised again on every coarse frame.
+        if not coarse or now - self._shown_at > 0.5:
+            self.shown_frame_seconds, self._shown_at = seconds, now
         self.last_reduction = reduction if coarse else 1
         self.frames_drawn += 1
         self._dirty = False
@@ -284,7 +298,7 @@ class MipViewer(WindowConfig):
     def status_text(self) -> str:
         window, level = resolve_window(self.volume, self.settings)
         step = resolve_sample_distance(self.volume, self.settings)
-        ms = self.last_frame_seconds * 1000
+        ms = self.shown_frame_seconds * 1000
         quality = f" (coarse 1/{self.last_reduction})" if self.last_reduction > 1 else ""
         parts = [
             f"W {window:.5g}  L {level:.5g}",

@@ -225,9 +225,6 @@ def run_task(task: Task) -> Outcome:
         if task.sheet:
             meta["glmip:view"] = ",".join(v for v, _ in task.views)
             save_png(task.outputs[0], contact_sheet(images), meta)
-        # Let the array go now (its textures are replaced by the next upload); the renderer,
-        # with its context and compiled programs, stays for the next task.
-        renderer.volume = None
         return Outcome(task.input, task.outputs, None, time.perf_counter() - t0, t_load,
                        worker=worker)
     except (*BAD_INPUT, ShaderError) as exc:
@@ -243,6 +240,12 @@ def run_task(task: Task) -> Outcome:
         return Outcome(task.input, task.outputs,
                        f"{task.input}: internal error ({type(exc).__name__}: {text})"[:400],
                        time.perf_counter() - t0, worker=worker)
+    finally:
+        # Let the array and its textures go now, whatever happened; the renderer, with its
+        # context and compiled programs, stays for the next task.
+        renderer = getattr(_local, "renderer", None)
+        if renderer is not None:
+            renderer.unload()
 
 
 # --- the driver side -----------------------------------------------------------------------

@@ -300,6 +300,16 @@ class MipRenderer:
             self._luts[name] = tex
         return self._luts[name]
 
+    def unload(self) -> None:
+        """Forget the volume: release its textures and every reference to its array, keeping
+        the programs and targets for the next upload (a batch worker between scans)."""
+        for brick in self.bricks:
+            brick.release()
+            brick.volume = None  # type: ignore[assignment]
+        self.bricks = []
+        self.volume = self._gpu_volume = None
+        self._accum = None
+
     def release(self) -> None:
         """Release every GL object this renderer made."""
         ours = {id(fbo) for _, fbo in self._targets.values()}
