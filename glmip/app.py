@@ -191,14 +191,7 @@ class MipViewer(WindowConfig):
         Returns True when the picture is changing (the caller need not sleep).
         """
         now = time.perf_counter() if now is None else now
-        self.poll_shader(now)
-        drew = False
-        if self._dirty or self.policy.needs_full_redraw(now):
-            self._draw_image(now)
-            drew = True
-        elif self._wants_jitter_frame(now):
-            self._draw_image(now, accumulate=True)
-            drew = True
+        drew = self._update(now)
         # Present only what changed (the picture or the overlay), and twice a second anyway
         # (an exposed window may need it): an idle viewer costs next to nothing.
         self._overlay(now)
@@ -213,12 +206,19 @@ class MipViewer(WindowConfig):
     def on_render(self, time_: float, frame_time: float) -> None:
         """moderngl-window's own loop calls this; :meth:`step` without the buffer swap."""
         now = time.perf_counter()
+        self._update(now)
+        self._present(now)
+
+    def _update(self, now: float) -> bool:
+        """Re-project the picture if anything asks for it; True if it did."""
         self.poll_shader(now)
         if self._dirty or self.policy.needs_full_redraw(now):
             self._draw_image(now)
-        elif self._wants_jitter_frame(now):
+            return True
+        if self._wants_jitter_frame(now):
             self._draw_image(now, accumulate=True)
-        self._present(now)
+            return True
+        return False
 
     def _wants_jitter_frame(self, now: float) -> bool:
         """With jitter on and nothing moving, keep adding jittered frames to the average."""

@@ -24,6 +24,7 @@ import numpy as np
 
 from .camera import Camera
 from .errors import UsageError
+from .pngio import next_free_path
 from .settings import RenderSettings
 
 if TYPE_CHECKING:
@@ -122,14 +123,15 @@ def turntable_frames(
 
 
 # --- writing ------------------------------------------------------------------------------
-def _is_dir_target(path: Path | str) -> bool:
+def is_directory_target(path: Path | str) -> bool:
+    """An output naming a directory: ends with a slash or is one."""
     text = os.fspath(path)
     return text.endswith(("/", os.sep)) or Path(text).is_dir()
 
 
 def movie_kind(path: str | os.PathLike[str]) -> str:
     """``gif``, ``mp4`` or ``dir`` (a PNG series), or UsageError for anything else."""
-    if _is_dir_target(os.fspath(path)):
+    if is_directory_target(path):
         return "dir"
     suffix = Path(path).suffix.lower()
     if suffix not in MOVIE_SUFFIXES:
@@ -248,13 +250,6 @@ def write_movie(path: str | os.PathLike[str], images: Iterable[np.ndarray],
     return target
 
 
-def _next_free_movie(directory: Path, stem: str = "glmip-turntable", suffix: str = ".gif") -> Path:
-    n = 1
-    while (directory / f"{stem}-{n}{suffix}").exists():
-        n += 1
-    return directory / f"{stem}-{n}{suffix}"
-
-
 def _progress(images: Iterable[np.ndarray], total: int, show: bool | None,
               desc: str) -> Iterable[np.ndarray]:
     from tqdm import tqdm
@@ -292,7 +287,7 @@ def record_turntable(
         # Claim the name by creating it empty now, so two recordings never pick the same N.
         directory = Path.cwd()
         while True:
-            target = _next_free_movie(directory)
+            target = next_free_path(directory, "glmip-turntable", ".gif")
             try:
                 fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
                 os.close(fd)

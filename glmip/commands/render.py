@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import UsageError
+from ..movie import is_directory_target
 from ..volume import Volume
 from .options import (add_render_options, camera_from_args, load_input, reader_options,
                       settings_from_args)
@@ -96,10 +97,6 @@ def png_metadata(vol: Volume, args: Any, camera, settings, renderer=None) -> dic
         "glmip:mode": settings.mode,
         "glmip:version": __version__,
     }
-
-
-def is_directory_target(output: str) -> bool:
-    return output.endswith(("/", os.sep)) or Path(output).is_dir()
 
 
 def view_cameras(args: argparse.Namespace) -> list[tuple[str, Any]]:
