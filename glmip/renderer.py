@@ -227,6 +227,9 @@ class MipRenderer:
         viewport_max = min(ctx.info["GL_MAX_VIEWPORT_DIMS"])
         self.tile_size = min(tile_size or 4096, int(viewport_max), int(ctx.info["GL_MAX_TEXTURE_SIZE"]))
         self.max_texture_bytes = int(max_texture_bytes or DEFAULT_MAX_TEXTURE_BYTES)
+        # Built-in shaders, looked up once (not on every frame).
+        self._mip_shader = shader_path("mip.glsl")
+        self._display_shader = shader_path("display.glsl")
         self.volume: Volume | None = None
         self._gpu_volume: Volume | None = None  # the volume as uploaded (axes maybe reversed)
         self._axes = (0, 1, 2)  # texture axis a holds volume axis self._axes[a]
@@ -247,7 +250,7 @@ class MipRenderer:
                 ) -> tuple[moderngl.Program, moderngl.VertexArray]:
         """The program of a shader file (default: the built-in projection) with ``defines``,
         built once."""
-        name = str(path or shader_path("mip.glsl"))
+        name = str(path or self._mip_shader)
         key = (name, tuple(sorted((defines or {}).items())))
         if key not in self._programs:
             prog = build_program(self.ctx, name, defines)
@@ -564,7 +567,7 @@ class MipRenderer:
     def _display(self, values: moderngl.Texture, settings: RenderSettings,
                  fbo: moderngl.Framebuffer, viewport: tuple[int, int, int, int]) -> None:
         assert self.volume is not None
-        prog, vao = self.program(shader_path("display.glsl"))
+        prog, vao = self.program(self._display_shader)
         window, level = resolve_window(self.volume, settings)
         uniforms = {
             "u_window": (level - window / 2, level + window / 2),
