@@ -136,6 +136,14 @@ class Volume:
             return None if lo > hi else (lo, hi)
         return float(d.min()), float(d.max())
 
+    @cached_property
+    def has_nan(self) -> bool:
+        """True if any stored value is NaN (only float volumes can have them)."""
+        d = self.data
+        if d.dtype.kind != "f":
+            return False
+        return any(bool(np.isnan(d[:, :, k0 : k0 + 16]).any()) for k0 in range(0, d.shape[2], 16))
+
     @property
     def value_range(self) -> tuple[float, float] | None:
         """(min, max) of the finite real values (after slope and intercept)."""

@@ -55,43 +55,60 @@ void main() {
     float sum = 0.0;
     float count = 0.0;
     float taken = 0.0;
-    float attenuation = 1.0;
-    float atten_step = 1.0;
-    if (GLMIP_MODE == 3) {
-        // Depth cue: weight exp(-(distance from the sphere front) / length), a factor per sample.
-        atten_step = exp(-u_sample_distance / u_depth_length);
-        attenuation = exp(-(u_plane0 + (k_first + phase) * u_sample_distance - u_depth_front)
-                          / u_depth_length);
-    }
 
-    // Runs of `run` samples: the skip test (and the early exit) is made once per run, the inner
-    // loop stays tight. A run stays within reach of one cell (see the header).
-    float run = k_last - k_first + 1.0;
-    bool skipping = false;
-    vec3 cell_scale = vec3(0.0);
-    ivec3 cell_max = ivec3(0);
-    if (GLMIP_SKIP != 0 && GLMIP_MODE != 2) {
-        vec3 b_vox = abs(b * u_volume_size);
-        run = floor((u_cell_size - 2.0) / max(max(b_vox.x, b_vox.y), max(b_vox.z, 1e-6))) + 1.0;
-        skipping = run >= 2.0;
-        cell_scale = u_volume_size / u_cell_size;
-        cell_max = textureSize(u_cells, 0) - 1;
-    }
-    if (!skipping && GLMIP_EARLY_EXIT) run = 64.0;
+    // The ray is marched in runs: stretches of samples taken in a tight inner loop. Without
+    // skipping a run is the whole ray (or 64 samples when the early exit is checked between
+    // runs). With skipping, the ray walks cell by cell: the cell's (max, min) bound every sample
+    // in it, and a cell that cannot change the ray's grey level (or raw value) is passed over;
+    // consecutive cells that must be sampled are joined into one run (up to MAX_RUN samples).
+    bool skipping = GLMIP_SKIP != 0 && GLMIP_MODE != 2;
+    float run = (!skipping && GLMIP_EARLY_EXIT) ? 64.0 : k_last - k_first + 1.0;
+    const float MAX_RUN = 32.0;
+    // Cell walk in this texture's voxel index p = pa + k*pb (voxel centres at integers).
+    vec3 pa = a * u_volume_size - 0.5;
+    vec3 pb = b * u_volume_size;
+    bvec3 forward = greaterThan(pb, vec3(0.0));
+    bvec3 still = lessThan(abs(pb), vec3(1e-9));
+    vec3 inv_pb = 1.0 / mix(pb, vec3(1.0), still);
+    vec3 cell_hi = vec3(textureSize(u_cells, 0) - 1);
+    // A ray through a volume without NaN is a hit whatever is skipped, so it may skip before
+    // its first sample (its grey level is then the window's end, all it can be).
+    bool unseen_ok = GLMIP_FINITE && GLMIP_SKIP == 2;
+    float g_best = grey(best);  // the ray's grey level so far (updated after each run)
     bool done = false;
     for (float k = k_first; k <= k_last && !done;) {
         float k_end = min(k + run - 1.0, k_last);
-        if (skipping && !isinf(best)) {
-            ivec3 c = clamp(ivec3((a + k * b) * cell_scale), ivec3(0), cell_max);
-            vec2 cell = texelFetch(u_cells, c, 0).rg;
-            bool no_gain = minip
-                ? (GLMIP_SKIP == 2 ? grey(cell.y) >= grey(best) : cell.y >= best)
-                : (GLMIP_SKIP == 2 ? grey(cell.x) <= grey(best) : cell.x <= best);
-            if (no_gain) {
-                attenuation *= pow(atten_step, k_end + 1.0 - k);
-                k = k_end + 1.0;
-                continue;
+        if (skipping) {
+            // The walk is a loop without sampling code because llvmpipe runs a loop body
+            // (texture fetches included) once more after its last lane has left: sampling code
+            // is only reached for runs that are sampled.
+            float k_run = -1.0;  // first sample of the run found so far (-1: none yet)
+            for (float kc = k; ;) {
+                vec3 c = clamp(floor((pa + kc * pb) / u_cell_size), vec3(0.0), cell_hi);
+                // Last sample inside cell c: the ray leaves through the faces it heads for.
+                // Float rounding may misplace a sample lying on a face; the statistics cover
+                // one voxel beyond the cell for that.
+                vec3 t = ((c + vec3(forward)) * u_cell_size - pa) * inv_pb;
+                vec3 last = mix(mix(floor(t), ceil(t) - 1.0, forward), vec3(INF), still);
+                float kc_end = min(k_last, max(kc, min(last.x, min(last.y, last.z))));
+                bool must = !unseen_ok && isinf(best);  // the first sample decides "hit"
+                if (!must) {
+                    vec2 cell = texelFetch(u_cells, ivec3(c), 0).rg;
+                    must = minip
+                        ? (GLMIP_SKIP == 2 ? grey(cell.y) < g_best : cell.y < best)
+                        : (GLMIP_SKIP == 2 ? grey(cell.x) > g_best : cell.x > best);
+                }
+                if (must) {
+                    if (k_run < 0.0) k_run = kc;
+                    k_end = kc_end;
+                } else if (k_run >= 0.0) {
+                    break;
+                }
+                kc = kc_end + 1.0;
+                if (kc > k_last || (k_run >= 0.0 && kc - k_run >= MAX_RUN)) break;
             }
+            if (k_run < 0.0) break;  // nothing left that could change the pixel
+            k = k_run;
         }
         // Positions are a + k*b, not a running sum: every path samples the same points.
         float k_start = k;
@@ -100,13 +117,14 @@ void main() {
                 float v = real_value(a + k * b);
                 if (v > best) { best = v; best_k = k; }
             }
-            taken += k_end + 1.0 - k_start;
         } else {
             for (; k <= k_end; k += 1.0) {
                 float v = real_value(a + k * b);
                 if (GLMIP_MODE == 3) {
-                    v = u_window.x + (v - u_window.x) * attenuation;
-                    attenuation *= atten_step;
+                    // Depth cue: weight exp(-(distance from the sphere front) / length).
+                    float along = u_plane0 + (k + phase) * u_sample_distance;
+                    v = u_window.x + (v - u_window.x)
+                        * exp(-(along - u_depth_front) / u_depth_length);
                 }
                 if (GLMIP_MODE == 2) {
                     if (!isnan(v)) { sum += v; count += 1.0; }
@@ -115,10 +133,11 @@ void main() {
                     best_k = k;
                 }
             }
-            taken += k_end + 1.0 - k_start;
         }
+        taken += k_end + 1.0 - k_start;
+        g_best = grey(best);
         if (GLMIP_EARLY_EXIT && !isinf(best) && GLMIP_MODE != 2
-            && (minip ? grey(best) <= 0.0 : grey(best) >= 255.0)) done = true;
+            && (minip ? g_best <= 0.0 : g_best >= 255.0)) done = true;
     }
 
     if (GLMIP_MODE == 2) {
@@ -126,7 +145,10 @@ void main() {
         return;
     }
     if (isinf(best)) {
-        f_value = combine(vec4(0.0, 0.0, 0.0, taken));
+        // Every sample skipped (a volume without NaN): the window's end is the ray's grey level.
+        f_value = combine(unseen_ok
+                          ? vec4(minip ? u_window.y : u_window.x, t0 + k_first * dt, 1.0, taken)
+                          : vec4(0.0, 0.0, 0.0, taken));
         return;
     }
     if (GLMIP_REFINE && GLMIP_MODE == 0) {

@@ -87,7 +87,12 @@ def test_perspective_differs_but_keeps_the_volume_in_view(vessel):
 def test_skipping_and_early_exit_give_the_plain_image(vessel, rng):
     """Every speed-up path gives exactly the image of the plain loop."""
     for cam in (Camera(), Camera.standard("left"), Camera.from_direction([1, -2, 0.5])):
+        # A coloured background tells "hit, below the window" from "missed": rays whose every
+        # cell is skipped must still be hits.
+        blue = (0.0, 0.0, 1.0)
         for kw in ({}, {"window": 120, "level": 100}, {"window": 60, "level": 40},
+                   {"window": 60, "level": 200, "background": blue},
+                   {"mode": "minip", "window": 60, "level": 10, "background": blue},
                    {"mode": "minip"}, {"mode": "depth", "window": 200, "level": 120}):
             plain = render(vessel, cam, skip_empty=False, early_exit=False, **kw)
             fast = render(vessel, cam, skip_empty=True, **kw)
@@ -128,3 +133,58 @@ def test_automatic_speedups_follow_the_data_and_never_change_the_picture(rendere
     noise = rng.integers(0, 60, (40, 40, 30)).astype(np.uint8)
     renderer.upload(Volume(noise, np.eye(4)))
     assert renderer.speedups(RenderSettings())[0] is False
+
+
+def test_skipping_with_nan_keeps_all_nan_rays_background(renderer):
+    """A volume with NaN may not skip before a ray's first sample: a ray through NaN only is a
+    miss (background), one through low finite values a hit (grey 0)."""
+    data = np.full((24, 20, 16), 5.0, np.float32)
+    data[:6] = np.nan
+    data[12:14, 8:10, :] = 300.0
+    renderer.upload(Volume(data, np.eye(4)))
+    cam = Camera.standard("superior", fit="box")
+    s = dict(window=100, level=200, background=(0.0, 0.0, 1.0))
+    plain = renderer.render(cam, RenderSettings(skip_empty=False, early_exit=False, **s), (24, 20))
+    fast = renderer.render(cam, RenderSettings(skip_empty=True, early_exit=True, **s), (24, 20))
+    assert np.array_equal(plain, fast)
+    assert (plain[:, :5] == (0, 0, 255)).all() and (plain[:, 8:11] == (0, 0, 0)).all()
+
+
+def test_cell_statistics_cover_each_cell_and_one_voxel_around(rng):
+    from glmip.renderer import cell_statistics
+
+    for shape, cell in (((9, 10, 11), 4), ((33, 27, 41), 8), ((5, 5, 5), 4)):
+        data = rng.integers(-500, 1000, shape).astype(np.int16)
+        stats = cell_statistics(Volume(data, np.eye(4), slope=2.0, inter=-3.0), cell)
+        for c in np.ndindex(*stats.shape[:3]):
+            block = data[tuple(slice(max(i * cell - 1, 0), i * cell + cell + 2) for i in c)]
+            assert stats[c][0] == 2.0 * block.max() - 3.0 and stats[c][1] == 2.0 * block.min() - 3.0
+
+
+def test_footprint_draw_equals_whole_viewport(vessel, monkeypatch):
+    """Drawing only the volume's outline gives exactly what drawing every pixel gives."""
+    import glmip.renderer as renderer_module
+
+    cams = [Camera.from_direction([1, -2, 0.5]), Camera(projection="perspective"),
+            Camera.standard("left", zoom=3.0)]
+    settings = [RenderSettings(), RenderSettings(crop=(5, 30, 2, 20, 4, 25), skip_empty=True)]
+    outlined = [vessel.project(c, s, (64, 48)) for c in cams for s in settings]
+    monkeypatch.setattr(renderer_module, "footprint", lambda *a, **k: None)
+    whole = [vessel.project(c, s, (64, 48)) for c in cams for s in settings]
+    for a, b in zip(outlined, whole):
+        np.testing.assert_array_equal(a.value, b.value)
+        np.testing.assert_array_equal(a.samples, b.samples)
+    assert sum(np.isnan(a.value).sum() for a in outlined) > 1000  # some rays did miss
+
+
+def test_footprint_refuses_an_eye_inside_the_depth_range():
+    from glmip.renderer import footprint
+
+    frame = Camera(projection="perspective").frame(Volume(np.zeros((10, 10, 10), np.uint8),
+                                                          np.eye(4)), 32, 32)
+    corners = np.array([[x, y, z] for x in (-1e4, 1e4) for y in (-1e4, 1e4) for z in (-1e4, 1e4)])
+    assert footprint(frame, corners, (0, 0, 32, 32)) is None
+    near = frame.eye + frame.view_dir * 50 + np.array([[x, y, z] for x in (-1, 1)
+                                                       for y in (-1, 1) for z in (-1, 1)])
+    outline = footprint(frame, near, (0, 0, 32, 32))
+    assert outline is not None and np.abs(outline).max() < 1.5

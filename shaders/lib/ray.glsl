@@ -32,8 +32,10 @@
 //   float u_jitter            0: exact planes; 1: per-pixel random phase (seeded by u_seed)
 //   int   u_seed              frame number for the jitter
 //   bool  u_refine            refine the maximum between samples
-//   sampler3D u_cells         RG32F per-cell (max, min) real value, dilated by one cell
+//   sampler3D u_cells         RG32F per-cell (max, min) real value; cell c holds the samples whose
+//                             voxel index lies in c*u_cell_size .. (c+1)*u_cell_size (this brick)
 //   float u_cell_size         voxels per cell edge
+//   bool  u_all_finite        the volume has no NaN (every sample in the box is a finite value)
 //   int   u_skip_mode         0 none, 1 raw values, 2 output grey levels
 //   bool  u_early_exit        stop a ray once it reaches the top (MIP) or bottom (MinIP) of the window
 //   sampler2D u_previous      RGBA32F result of the previous brick's pass (same layout as f_value)
@@ -68,6 +70,7 @@ uniform int u_seed;
 uniform bool u_refine;
 uniform sampler3D u_cells;
 uniform float u_cell_size;
+uniform bool u_all_finite;
 uniform int u_skip_mode;
 uniform bool u_early_exit;
 uniform sampler2D u_previous;
@@ -93,6 +96,9 @@ uniform bool u_has_previous;
 #endif
 #ifndef GLMIP_JITTER
 #define GLMIP_JITTER (u_jitter > 0.0)
+#endif
+#ifndef GLMIP_FINITE
+#define GLMIP_FINITE u_all_finite
 #endif
 #ifndef GLMIP_HAS_PREVIOUS
 #define GLMIP_HAS_PREVIOUS u_has_previous
