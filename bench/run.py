@@ -4,7 +4,10 @@ Every (peer, volume, image size) runs in a fresh process (``bench.worker``); the
 alternate between peers (run 1 of every peer, then run 2 ...), so a slow drift of the machine
 hits all of them alike. Each process renders a first frame (timed on its own: shader compile,
 lazy uploads) and then ``--frames`` frames with the camera turning 3 degrees per frame about +S,
-orthographic, trilinear, sample distance = the smallest voxel spacing, window = full data range.
+orthographic, trilinear, sample distance = the smallest voxel spacing. The window is the case's:
+the full data range for vessels, cta and aorta, the window a reader uses for angiograms for
+vessels-read, cta-read and aorta-read (same arrays; see volumes.READ_CASES), so that speed-ups
+which skip what lies below the window or stop at its top can show.
 
 Printed per volume and image size: median ms/frame over all timed frames of all runs, the
 samples per second that rate means (samples CONVENTIONS.md puts inside the box, i.e. what a
@@ -65,13 +68,16 @@ def run_worker(spec: dict, timeout: float) -> dict:
 
 # --- quality ---------------------------------------------------------------------------------
 def reference_band(name: str, cols: int, rows: int, k: int, band: int) -> tuple[np.ndarray, float, float]:
-    """Numpy reference grey image of the central ``band`` rows of view ``k`` (cached)."""
+    """Numpy reference grey image of case ``name``'s central ``band`` rows of view ``k``, in the
+    case's window (the projected values are cached per volume, so a case's read window reuses
+    them)."""
     sys.path.insert(0, str(ROOT / "tests"))
     from reference import reference_projection, window_grey
 
-    data, affine = volumes.load(name)
-    lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
-    cache = volumes.CACHE / f"ref-{name}-{cols}x{rows}-v{k}-b{band}.npy"
+    volume, window = volumes.case(name)
+    data, affine = volumes.load(volume)
+    lo, hi = window or (float(np.nanmin(data)), float(np.nanmax(data)))
+    cache = volumes.CACHE / f"ref-{volume}-{cols}x{rows}-v{k}-b{band}.npy"
     if cache.is_file():
         values = np.load(cache)
     else:
@@ -96,7 +102,8 @@ def quality(image_path: str, ref: np.ndarray) -> dict:
 # --- the comparison ----------------------------------------------------------------------------
 def bench_case(name: str, cols: int, rows: int, peers: list[str], runs: int, frames: int,
                out_dir: str, with_quality: bool, log) -> dict:
-    data, affine = volumes.load(name, mmap=True)
+    volume, window = volumes.case(name)
+    data, affine = volumes.load(volume, mmap=True)
     nominal = [geometry.nominal_samples(data.shape, affine,
                                         geometry.view(data.shape, affine, k, cols, rows))
                for k in range(1, frames + 1)]
@@ -105,7 +112,8 @@ def bench_case(name: str, cols: int, rows: int, peers: list[str], runs: int, fra
     timeout = 120 + 10 * frames * (cols * rows / 512**2) * (data.size / 256**3)
     for run in range(runs):
         for p in runnable:
-            spec = {"peer": p, "volume": name, "cols": cols, "rows": rows, "frames": frames,
+            spec = {"peer": p, "volume": volume, "case": name, "window": window,
+                    "cols": cols, "rows": rows, "frames": frames,
                     "quality_view": QUALITY_VIEW if (with_quality and run == 0) else None,
                     "out": out_dir}
             t = time.perf_counter()
@@ -166,13 +174,15 @@ def bench_case(name: str, cols: int, rows: int, peers: list[str], runs: int, fra
         if base and r["status"] == "ok":
             r["ratio"] = base["median_ms"] / r["median_ms"]
             r["cpu_ratio"] = base["cpu_ms"] / r["cpu_ms"]
-    return {"volume": name, "shape": list(data.shape), "dtype": str(data.dtype),
+    return {"volume": name, "window": window, "shape": list(data.shape), "dtype": str(data.dtype),
             "cols": cols, "rows": rows, "nominal_samples": statistics.mean(nominal),
             "peers": rows_out}
 
 
 def fmt_case(case: dict) -> str:
     label = volumes.LABELS.get(case["volume"], case["volume"])
+    if not case.get("window"):  # read-window cases name their window in the label
+        label += ", window = full data range"
     head = (f"\n### {label} {tuple(case['shape'])} {case['dtype']} → {case['cols']}×{case['rows']}"
             f"  ({case['nominal_samples'] / 1e6:.1f} M samples/frame on CONVENTIONS' planes)\n")
     lines = ["| peer | median ms/frame (min–max) | CPU ms/frame | M samples/s | first frame ms "
@@ -382,12 +392,22 @@ def machine() -> dict:
     return info
 
 
+def default_cases(quick: bool) -> list[tuple[str, int]]:
+    """(case, image size) run without --volumes/--size: full-range cases, then read windows."""
+    if quick:
+        return [("vessels", 512)]
+    full = [("vessels", 512), ("vessels", 1024), ("cta", 512), ("aorta", 512)]
+    return full + [(c, 512) for c in volumes.READ_CASES]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true",
                     help="one run of 3 frames, 256³ at 512² only, no scale table (< 1 min)")
     ap.add_argument("--peers", help=f"comma-separated subset of {','.join(ORDER)}")
-    ap.add_argument("--volumes", help="comma-separated subset of vessels,cta,aorta (or cubeN)")
+    ap.add_argument("--volumes", "--cases", dest="volumes",
+                    help="comma-separated cases: vessels,cta,aorta (full data range), "
+                         f"{','.join(volumes.READ_CASES)} (reading window) or cubeN")
     ap.add_argument("--size", type=int, action="append", help="image size (repeatable)")
     ap.add_argument("--runs", type=int, help="fresh processes per peer and case")
     ap.add_argument("--frames", type=int, help="timed frames per process (after the first)")
@@ -404,15 +424,13 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unknown peer {p} (known: {', '.join(ORDER)})")
     if args.quick:
         runs, frames = args.runs or 1, args.frames or 3
-        default_cases = [("vessels", 512)]
     else:
         runs, frames = args.runs or 3, args.frames or 8
-        default_cases = [("vessels", 512), ("vessels", 1024), ("cta", 512), ("aorta", 512)]
     if args.volumes or args.size:
         vols = args.volumes.split(",") if args.volumes else ["vessels"]
         cases = [(v, s) for v in vols for s in (args.size or [512])]
     else:
-        cases = default_cases
+        cases = default_cases(args.quick)
     cases = [(v, s) for v, s in cases if volumes.available(v)]
 
     def log(msg: str) -> None:
@@ -429,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="glmip-bench-") as out_dir:
         for v, s in cases:
             t = time.perf_counter()
-            volumes.path(v)
+            volumes.path(volumes.case(v)[0])
             if time.perf_counter() - t > 1:
                 log(f"  made volume {v} in {time.perf_counter() - t:.1f} s")
             result["cases"].append(bench_case(v, s, s, peers, runs, frames, out_dir,
@@ -455,7 +473,8 @@ def main(argv: list[str] | None = None) -> int:
     if notes:
         print("\nQuality: % of pixels within 1 grey level of tests/reference.py (numpy) on the "
               f"{QUALITY_ROWS} central rows of view {QUALITY_VIEW} ({3 * QUALITY_VIEW}° off anterior), "
-              "each image in its own full-range window. Geometry differences:")
+              "each image in its case's window (named in the table's heading). "
+              "Geometry differences:")
         for label, why in notes:
             raw = [r["quality_raw"]["within1"] for c in result["cases"] for r in c["peers"]
                    if r["label"] == label and "quality_raw" in r]

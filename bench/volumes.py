@@ -6,6 +6,9 @@
 ``aorta``    the real CTA ../shared/data/aorta.mha when present (loaded with glmip.load).
 ``cube<N>``  N^3 uint8 vessels-in-noise for the scale table (N = 64 ... 1024).
 
+Those cases render in the full data range. ``READ_CASES`` adds cases on the same arrays in the
+window a reader uses for angiograms (``vessels-read``, ``cta-read``, ``aorta-read``).
+
 Workers load the cached array with ``np.load`` (a full read, as a file reader would), so
 volume generation never counts in a peer's time or memory.
 """
@@ -27,7 +30,23 @@ LABELS = {
     "vessels": "256³ uint8 vessels-in-noise",
     "cta": "512×512×300 int16 CTA-like",
     "aorta": "aorta.mha (real CTA)",
+    "vessels-read": "256³ uint8 vessels-in-noise, window 40..255 (noise below it)",
+    "cta-read": "512×512×300 int16 CTA-like, CTA window W 700 / L 200 (-150..550)",
+    "aorta-read": "aorta.mha (real CTA), CTA window W 700 / L 200 (-150..550)",
 }
+
+# case -> (volume whose cached array it renders, window (lo, hi) in real units mapped to grey
+# 0..255). Every other case is its own volume in the full data range (window None).
+READ_CASES = {
+    "vessels-read": ("vessels", (40.0, 255.0)),
+    "cta-read": ("cta", (-150.0, 550.0)),
+    "aorta-read": ("aorta", (-150.0, 550.0)),
+}
+
+
+def case(name: str) -> tuple[str, tuple[float, float] | None]:
+    """(volume, window) of a benchmark case; window None = full data range."""
+    return READ_CASES.get(name, (name, None))
 
 
 def _curve(rng, n_points, shape, start=None, direction=None, stiffness=0.9):
@@ -137,7 +156,8 @@ def make(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def available(name: str) -> bool:
-    return name != "aorta" or SHARED_AORTA.is_file()
+    """Whether a volume or case can run (the aorta only when its file is there)."""
+    return case(name)[0] != "aorta" or SHARED_AORTA.is_file()
 
 
 def path(name: str) -> Path:

@@ -1,8 +1,10 @@
 """One peer, one volume, one image size, in a fresh process: ``python -m bench.worker SPEC``.
 
 SPEC is JSON: peer, volume, cols, rows, frames, quality_view, quality_rows, out (a directory
-for the quality image), spawned (the parent's time.time() just before it started us). Prints
-one JSON line with the timings, peak RSS and where the quality image is.
+for the quality image), spawned (the parent's time.time() just before it started us), and
+optionally case (names the quality image; default the volume) and window ([lo, hi] in real
+units mapped to grey 0..255; missing or null: full data range). Prints one JSON line with the
+timings, peak RSS and where the quality image is.
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ def main() -> None:
         cols, rows = spec["cols"], spec["rows"]
 
         t = time.perf_counter()
-        renderer = mod.Renderer(data, affine, cols, rows, stages)
+        window = tuple(spec["window"]) if spec.get("window") else None
+        renderer = mod.Renderer(data, affine, cols, rows, stages, window)
         stages["setup+upload"] = time.perf_counter() - t
         out["rss_after_setup_mb"] = _status_mb("VmRSS")
 
@@ -97,7 +100,8 @@ def main() -> None:
         if spec.get("quality_view") is not None:
             qv = geometry.view(data.shape, affine, spec["quality_view"], cols, rows)
             q = renderer.render(qv)
-            path = f"{spec['out']}/{spec['peer']}-{spec['volume']}-{cols}x{rows}.npy"
+            case = spec.get("case", spec["volume"])
+            path = f"{spec['out']}/{spec['peer']}-{case}-{cols}x{rows}.npy"
             np.save(path, q)
             out["quality_image"] = path
         if hasattr(renderer, "samples_taken"):

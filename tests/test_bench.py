@@ -5,9 +5,11 @@ No timing assertions: speed claims live in ``python -m bench.run``'s table, not 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,69 @@ def test_bench_glmip_tiny_volume_prints_table(tmp_path):
     assert quality.endswith("%") and float(quality.rstrip(" %")) >= 99.0, out
     assert row["glmip/peer"] == "1.00"
     assert any(line.startswith("| plain moderngl shader |") for line in out.splitlines())
+
+
+def _table(out: str, heading: str) -> dict[str, dict[str, str]]:
+    """Rows (by peer label) of the table under the first ``###`` heading containing ``heading``."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("###") and heading in line)
+    table = [line for line in lines[start + 1:] if line.startswith("|")]
+    names = [c.strip() for c in table[0].strip("|").split("|")]
+    rows = {}
+    for line in table[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = dict(zip(names, cells))
+    return rows
+
+
+def _glmip_image(env: dict, out: Path, window) -> np.ndarray:
+    """glmip's quality view of ``vessels`` at 64², straight from one bench.worker process."""
+    spec = {"peer": "glmip", "volume": "vessels", "case": f"vessels-{bool(window)}",
+            "window": window, "cols": 64, "rows": 64, "frames": 1, "quality_view": 7,
+            "out": str(out), "spawned": time.time()}
+    proc = subprocess.run([sys.executable, "-m", "bench.worker", json.dumps(spec)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("BENCH-RESULT "))
+    result = json.loads(line[len("BENCH-RESULT "):])
+    assert result["ok"], result
+    return np.load(result["quality_image"])
+
+
+def test_bench_read_window_reaches_the_peers(tmp_path):
+    """vessels-read renders the shared vessels array in the window 40..255: glmip and the plain
+    shader match the numpy reference windowed alike, and glmip's image is not the full-range one."""
+    env = dict(os.environ, GLMIP_BENCH_CACHE=str(tmp_path / "cache"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--peers", "glmip,plain", "--cases",
+         "vessels-read", "--size", "64", "--frames", "1", "--no-startup",
+         "--json", str(tmp_path / "r.json")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    rows = _table(out, "window 40..255")
+    for label in ("glmip", "plain moderngl shader"):
+        quality = rows[label]["quality (≤1 grey)"]  # against the reference in the read window
+        assert quality.endswith("%") and float(quality.rstrip(" %")) >= 99.0, out
+    assert any(line.startswith("| vessels-read → 64² |") for line in out.splitlines()), out
+    case = json.loads((tmp_path / "r.json").read_text())["cases"][0]
+    assert case["volume"] == "vessels-read" and case["window"] == [40.0, 255.0]
+    arrays = sorted(p.name for p in (tmp_path / "cache").rglob("*.npy"))
+    assert [a for a in arrays if not a.startswith("ref-")] == ["vessels.npy"]  # shared data
+
+    read = _glmip_image(env, tmp_path, [40.0, 255.0])
+    full = _glmip_image(env, tmp_path, None)
+    assert not np.array_equal(read, full)
+    assert (read == 0).mean() > (full == 0).mean() + 0.1  # the noise went black
+
+
+def test_bench_default_cases_end_with_the_read_windows():
+    sys.path.insert(0, str(ROOT))
+    from bench import run
+
+    assert run.default_cases(False)[-3:] == [("vessels-read", 512), ("cta-read", 512),
+                                             ("aorta-read", 512)]
+    assert run.default_cases(True) == [("vessels", 512)]
 
 
 def test_bench_camera_matches_glmip():

@@ -31,7 +31,7 @@ def canonical(data: np.ndarray, affine: np.ndarray):
 class VtkRenderer:
     """Subclasses give ``make_mapper(vtk, step)``."""
 
-    def __init__(self, data, affine, cols, rows, stages):
+    def __init__(self, data, affine, cols, rows, stages, window=None):
         t = time.perf_counter()
         import vtkmodules.all as vtk
         from vtkmodules.util import numpy_support
@@ -39,7 +39,8 @@ class VtkRenderer:
         stages["import vtk"] = time.perf_counter() - t
         t = time.perf_counter()
         data, spacing, origin = canonical(data, affine)
-        lo, hi = float(data.min()), float(data.max())
+        # Colour clamps outside [lo, hi] (black below, white above); opacity 1 everywhere.
+        lo, hi = window or (float(data.min()), float(data.max()))
         img = vtk.vtkImageData()
         img.SetDimensions(*data.shape)
         img.SetSpacing(*spacing)

@@ -14,7 +14,7 @@ def setup_env() -> None:
 
 
 class Renderer:
-    def __init__(self, data, affine, cols, rows, stages):
+    def __init__(self, data, affine, cols, rows, stages, window=None):
         t = time.perf_counter()
         import glmip.renderer
         from glmip.camera import Camera
@@ -33,14 +33,19 @@ class Renderer:
         self.ctx.finish()
         stages["upload"] = time.perf_counter() - t
         self.size = (cols, rows)
+        # No window settings: glmip's own full data range.
+        self.window = {} if window is None else {"window": window[1] - window[0],
+                                                 "level": (window[1] + window[0]) / 2}
 
     def _camera(self, v):
         return self.Camera.from_direction(v.d, v.up)
 
+    def _settings(self, v):
+        return self.RenderSettings(sample_distance=v.step, **self.window)
+
     def render(self, v):
-        return self.r.render(self._camera(v), self.RenderSettings(sample_distance=v.step), self.size)
+        return self.r.render(self._camera(v), self._settings(v), self.size)
 
     def samples_taken(self, v) -> int:
-        p = self.r.project(self._camera(v), self.RenderSettings(sample_distance=v.step), self.size,
-                           exact_values=False)
+        p = self.r.project(self._camera(v), self._settings(v), self.size, exact_values=False)
         return int(p.samples.sum())

@@ -3,7 +3,8 @@
 One fragment per pixel; the ray is clipped to the full-voxel box, then a fixed-step loop takes
 every sample on CONVENTIONS.md's sample planes, mapping each sample world -> texture with a
 matrix, one trilinear fetch, max. No skipping, no early exit. Output is windowed straight to
-8-bit grey (window = full data range), read back like every other peer.
+8-bit grey (the case's window, by default the full data range), read back like every other
+peer.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def setup_env() -> None:
 
 
 class Renderer:
-    def __init__(self, data, affine, cols, rows, stages):
+    def __init__(self, data, affine, cols, rows, stages, window=None):
         import moderngl
 
         t = time.perf_counter()
@@ -93,7 +94,7 @@ class Renderer:
         del block
         self.tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self.tex.repeat_x = self.tex.repeat_y = self.tex.repeat_z = False
-        lo, hi = float(data.min()), float(data.max())
+        lo, hi = window or (float(data.min()), float(data.max()))
         n = np.array(data.shape, float)
         index_to_tex = np.diag([*(1 / n), 1.0])
         index_to_tex[:3, 3] = 0.5 / n

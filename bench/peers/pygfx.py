@@ -22,7 +22,7 @@ def setup_env() -> None:
 
 
 class Renderer:
-    def __init__(self, data, affine, cols, rows, stages):
+    def __init__(self, data, affine, cols, rows, stages, window=None):
         t = time.perf_counter()
         import pygfx as gfx
         from rendercanvas.offscreen import RenderCanvas
@@ -32,7 +32,7 @@ class Renderer:
         a = np.asarray(affine, float)
         if np.count_nonzero(a[:3, :3] - np.diag(np.diag(a[:3, :3]))) or np.any(np.diag(a)[:3] <= 0):
             raise ValueError("the pygfx peer takes positive diagonal affines only")
-        lo, hi = float(data.min()), float(data.max())
+        lo, hi = window or (float(data.min()), float(data.max()))
         self.canvas = RenderCanvas(size=(cols, rows), pixel_ratio=1)
         self.renderer = gfx.WgpuRenderer(self.canvas, pixel_ratio=1, pixel_filter=0)
         self.scene = gfx.Scene()

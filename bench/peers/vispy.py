@@ -23,7 +23,7 @@ def setup_env() -> None:
 
 
 class Renderer:
-    def __init__(self, data, affine, cols, rows, stages):
+    def __init__(self, data, affine, cols, rows, stages, window=None):
         t = time.perf_counter()
         import vispy
         from vispy import app, gloo, visuals  # noqa: F401
@@ -33,7 +33,7 @@ class Renderer:
         stages["import vispy"] = time.perf_counter() - t
         t = time.perf_counter()
         self.canvas = app.Canvas(size=(cols, rows), show=False)
-        lo, hi = float(data.min()), float(data.max())
+        lo, hi = window or (float(data.min()), float(data.max()))
         # vispy wants [z, y, x]: visual x = our i, y = j, z = k
         grid = np.transpose(data, (2, 1, 0))
         if grid.dtype == np.int16:  # vispy has no texture format for int16: float32, as users do
