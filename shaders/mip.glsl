@@ -76,7 +76,10 @@ void main() {
     bool unseen_ok = GLMIP_FINITE && GLMIP_SKIP == 2;
     float g_best = grey(best);  // the ray's grey level so far (updated after each run)
     bool done = false;
-    for (float k = k_first; k <= k_last && !done;) {
+    // Loops test at their end (do-while): llvmpipe runs a loop's body once more after its
+    // last lane has left a loop that tests at its top, and here a body means a texture fetch.
+    float k = k_first;
+    do {
         float k_end = min(k + run - 1.0, k_last);
         if (skipping) {
             // The walk is a loop without sampling code because llvmpipe runs a loop body
@@ -111,14 +114,15 @@ void main() {
             k = k_run;
         }
         // Positions are a + k*b, not a running sum: every path samples the same points.
-        float k_start = k;
+        float k_start = k;  // k <= k_end here
         if (GLMIP_MODE == 0) {  // plain MIP: the hot loop, kept minimal
-            for (; k <= k_end; k += 1.0) {
+            do {
                 float v = real_value(a + k * b);
                 if (v > best) { best = v; best_k = k; }
-            }
+                k += 1.0;
+            } while (k <= k_end);
         } else {
-            for (; k <= k_end; k += 1.0) {
+            do {
                 float v = real_value(a + k * b);
                 if (GLMIP_MODE == 3) {
                     // Depth cue: weight exp(-(distance from the sphere front) / length).
@@ -132,13 +136,14 @@ void main() {
                     best = v;
                     best_k = k;
                 }
-            }
+                k += 1.0;
+            } while (k <= k_end);
         }
         taken += k_end + 1.0 - k_start;
         g_best = grey(best);
         if (GLMIP_EARLY_EXIT && !isinf(best) && GLMIP_MODE != 2
             && (minip ? g_best <= 0.0 : g_best >= 255.0)) done = true;
-    }
+    } while (k <= k_last && !done);
 
     if (GLMIP_MODE == 2) {
         f_value = combine(count > 0.0 ? vec4(sum / count, count, 1.0, taken) : vec4(0.0, 0.0, 0.0, taken));
