@@ -32,6 +32,7 @@ from PIL import Image, ImageDraw, ImageFont
 from . import __version__
 from . import interaction as ia
 from .camera import Camera
+from .context import exact_software_sampling
 from .errors import UsageError
 from .io import load
 from .pngio import save_png_new
@@ -709,6 +710,7 @@ def make_window(window_class: str = "pyglet", size: tuple[int, int] = (1024, 768
         cls = moderngl_window.get_local_window_cls(backend)
     except Exception as exc:
         raise UsageError(f"no window backend '{backend}' ({_first_line(exc)}){hint}") from None
+    exact_software_sampling()
     options = dict(title=title, size=size, resizable=True, gl_version=(3, 3), vsync=True,
                    aspect_ratio=None)
     options.update(kwargs)

@@ -3,6 +3,7 @@ moderngl-window). EGL on Linux (no display needed), the platform's default elsew
 
 from __future__ import annotations
 
+import os
 import sys
 
 import moderngl
@@ -16,7 +17,19 @@ class ContextError(UsageError):
     """No OpenGL context could be made; the message says what to install."""
 
 
+def exact_software_sampling() -> None:
+    """Ask Mesa's llvmpipe for full-precision texture filtering. Its default fast path for
+    8-bit textures interpolates with 8-bit weights: up to 2 grey levels off on uint8 volumes in
+    a narrow window (measured against the numpy reference: 0.13 % of pixels beyond 1 grey
+    level). Read when Mesa first compiles a shader, so call before making a context; other
+    drivers ignore it. Costs nothing measurable here."""
+    flags = os.environ.get("GALLIVM_PERF", "")
+    if "no_aos_sampling" not in flags:
+        os.environ["GALLIVM_PERF"] = ",".join(f for f in (flags, "no_aos_sampling") if f)
+
+
 def create_headless_context() -> moderngl.Context:
+    exact_software_sampling()
     kwargs = {"standalone": True, "require": 330}
     if sys.platform.startswith("linux"):
         kwargs["backend"] = "egl"

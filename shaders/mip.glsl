@@ -8,11 +8,13 @@
 // (a straight line), so the loop does no matrix work: the ray/box intersection gives the first
 // and last k analytically, and the loop only adds B and fetches.
 //
-// Speed without changing the picture: the volume is covered by cells of GLMIP cells (a few
-// voxels each) whose maximum and minimum real value, dilated by one cell, live in u_cells. A
-// run of samples that stays within one cell's reach cannot exceed that cell's maximum; if the
-// window maps that maximum to a grey level no higher than the ray's current one, the run is
-// skipped (u_skip_mode 2). For quantitative output the comparison is on raw values instead
+// Speed without changing the picture: the volume is covered by cells of u_cell_size voxels;
+// u_cells holds each cell's maximum and minimum real value over the voxels its samples can read
+// (the cell and the next voxel, which trilinear samples also read, plus one voxel of margin on
+// every side for float rounding at the faces). The ray walks from cell to cell (the last sample in
+// a cell comes from where the ray crosses the cell's faces); a cell whose maximum the window
+// maps to a grey level no higher than the ray's current one cannot change the pixel and is
+// passed over (u_skip_mode 2). For quantitative output the comparison is on raw values instead
 // (u_skip_mode 1), which keeps the exact maximum and its position. A ray that has reached the
 // top of the window stops (u_early_exit).
 //

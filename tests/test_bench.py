@@ -121,3 +121,20 @@ def test_bench_camera_matches_glmip():
         np.testing.assert_allclose(v.right, f.right, atol=1e-12)
         np.testing.assert_allclose(v.center, f.center, atol=1e-12)
         assert abs(v.pixel - f.pixel_size) < 1e-12
+
+
+def test_profile_splits_a_frame_on_a_tiny_volume(tmp_path):
+    env = dict(os.environ, GLMIP_BENCH_CACHE=str(tmp_path / "cache"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.profile", "--case", "cube32", "--size", "48",
+         "--frames", "1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = {line.split("|")[1].strip(): line for line in proc.stdout.splitlines()
+            if line.startswith("| ")}
+    for what in ("render() at full quality, ms",
+                 "same frame, skipping and early exit off (plain loop), ms",
+                 "window above every value: every cell passed over (the walk alone), ms",
+                 "fit: ns per sample"):
+        assert what in rows, proc.stdout
+        float(rows[what].split("|")[2])  # a number in the default-threads column
