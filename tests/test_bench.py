@@ -138,3 +138,16 @@ def test_profile_splits_a_frame_on_a_tiny_volume(tmp_path):
                  "fit: ns per sample"):
         assert what in rows, proc.stdout
         float(rows[what].split("|")[2])  # a number in the default-threads column
+
+
+def test_oracle_counts_what_an_exact_mip_must_sample(tmp_path, monkeypatch):
+    """The oracle's counts on a tiny volume, checked by hand: a window above every value
+    needs no sample at all; a window whose top is the data maximum needs some."""
+    from bench import oracle, volumes
+
+    monkeypatch.setattr(volumes, "CACHE", tmp_path / "cache")
+    res = oracle.necessary_samples("cube32", 48, 8)
+    assert 0 < res["needed"] <= res["group_needed"] <= res["samples"]
+    monkeypatch.setitem(volumes.READ_CASES, "cube32-dark", ("cube32", (1000.0, 2000.0)))
+    dark = oracle.necessary_samples("cube32-dark", 48, 8)
+    assert dark["samples"] == res["samples"] and dark["needed"] == 0
