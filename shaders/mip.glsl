@@ -64,7 +64,15 @@ void main() {
     // in it, and a cell that cannot change the ray's grey level (or raw value) is passed over;
     // consecutive cells that must be sampled are joined into one run (up to MAX_RUN samples).
     bool skipping = GLMIP_SKIP != 0 && GLMIP_MODE != 2;
-    float run = (!skipping && GLMIP_EARLY_EXIT) ? 64.0 : k_last - k_first + 1.0;
+    float run = k_last - k_first + 1.0;
+    // Early exit, tested at every sample: a value at or above the grey-255 threshold (at or
+    // below the grey-0 one for MinIP) ends the ray. The thresholds sit a hair inside, so float
+    // rounding can only make a ray stop later, never change its grey level.
+    float w = u_window.y - u_window.x;
+    float slack = 1e-5 * (abs(u_window.x) + abs(u_window.y) + w);
+    bool exits = GLMIP_EARLY_EXIT && GLMIP_MODE != 2;
+    float stop_above = exits && !minip ? u_window.x + w * (254.5 / 255.0) + slack : INF;
+    float stop_below = exits && minip ? u_window.x + w * (0.5 / 255.0) - slack : -INF;
     const float MAX_RUN = 32.0;
     // Cell walk in this texture's voxel index p = pa + k*pb (voxel centres at integers).
     vec3 pa = a * u_volume_size - 0.5;
@@ -122,7 +130,7 @@ void main() {
                 float v = real_value(a + k * b);
                 if (v > best) { best = v; best_k = k; }
                 k += 1.0;
-            } while (k <= k_end);
+            } while (k <= k_end && best < stop_above);
         } else {
             do {
                 float v = real_value(a + k * b);
@@ -139,9 +147,9 @@ void main() {
                     best_k = k;
                 }
                 k += 1.0;
-            } while (k <= k_end);
+            } while (k <= k_end && best < stop_above && best > stop_below);
         }
-        taken += k_end + 1.0 - k_start;
+        taken += k - k_start;
         g_best = grey(best);
         if (GLMIP_EARLY_EXIT && !isinf(best) && GLMIP_MODE != 2
             && (minip ? g_best <= 0.0 : g_best >= 255.0)) done = true;

@@ -97,6 +97,9 @@ def test_skipping_and_early_exit_give_the_plain_image(vessel, rng):
             plain = render(vessel, cam, skip_empty=False, early_exit=False, **kw)
             fast = render(vessel, cam, skip_empty=True, **kw)
             assert np.array_equal(plain, fast), (cam.view_dir, kw)
+            for skip in (False, True):
+                stops = render(vessel, cam, skip_empty=skip, early_exit=True, **kw)
+                assert np.array_equal(plain, stops), (cam.view_dir, kw, skip)
         plain = vessel.project(cam, RenderSettings(skip_empty=False, early_exit=False), (64, 48))
         fast = vessel.project(cam, RenderSettings(skip_empty=True), (64, 48))
         np.testing.assert_array_equal(plain.value, fast.value)
@@ -188,3 +191,20 @@ def test_footprint_refuses_an_eye_inside_the_depth_range():
                                                        for y in (-1, 1) for z in (-1, 1)])
     outline = footprint(frame, near, (0, 0, 32, 32))
     assert outline is not None and np.abs(outline).max() < 1.5
+
+
+@pytest.mark.parametrize("mode", ["mip", "minip"])
+def test_early_exit_stops_only_at_the_window_end(renderer, mode):
+    """Along each ray a value one grey level short of the window's end comes first and the end
+    itself later: a ray that stopped one level early would show 254 (or 1)."""
+    data = np.full((4, 4, 12), 100.0, np.float32)
+    near, far = (254.2, 255.0) if mode == "mip" else (0.8, 0.0)
+    data[:, :, 9] = near   # superior view: rays go from high k to low k
+    data[:, :, 2] = far
+    renderer.upload(Volume(data, np.eye(4)))
+    cam = Camera.standard("superior", fit="box")
+    for skip in (False, True):
+        s = RenderSettings(mode=mode, window=255, level=127.5, interpolation="nearest",
+                           skip_empty=skip, early_exit=True)
+        img = renderer.render(cam, s, (4, 4))
+        assert (img == (255 if mode == "mip" else 0)).all(), (skip, img)
