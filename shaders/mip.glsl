@@ -59,8 +59,7 @@ void main() {
     float taken = 0.0;
 
     // The ray is marched in runs: stretches of samples taken in a tight inner loop. Without
-    // skipping a run is the whole ray (or 64 samples when the early exit is checked between
-    // runs). With skipping, the ray walks cell by cell: the cell's (max, min) bound every sample
+    // skipping a run is the whole ray. With skipping, the ray walks cell by cell: the cell's (max, min) bound every sample
     // in it, and a cell that cannot change the ray's grey level (or raw value) is passed over;
     // consecutive cells that must be sampled are joined into one run (up to MAX_RUN samples).
     bool skipping = GLMIP_SKIP != 0 && GLMIP_MODE != 2;
