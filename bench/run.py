@@ -186,7 +186,7 @@ def fmt_case(case: dict) -> str:
     head = (f"\n### {label} {tuple(case['shape'])} {case['dtype']} → {case['cols']}×{case['rows']}"
             f"  ({case['nominal_samples'] / 1e6:.1f} M samples/frame on CONVENTIONS' planes)\n")
     lines = ["| peer | median ms/frame (min–max) | CPU ms/frame | M samples/s | first frame ms "
-             "| start → 1st image s | peak RSS MB | quality (≤1 grey) | glmip/peer | "
+             "| start → 1st image s | peak RSS MiB | quality (≤1 grey) | glmip/peer | "
              "glmip/peer (CPU) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in case["peers"]:
@@ -332,7 +332,7 @@ def bench_scale(sizes: list[int], images: list[int], big: int | None, frames: in
         else:
             row["error"] = r.get("error")
         out.append(row)
-        log(f"  scale {name} → {img}²: " + (f"{row['median_ms']:.0f} ms, peak RSS {row['rss_mb']:.0f} MB"
+        log(f"  scale {name} → {img}²: " + (f"{row['median_ms']:.0f} ms, peak RSS {row['rss_mb']:.0f} MiB"
                                            if row["ok"] else f"FAILED {row['error']}")
             + (f" (volume made in {gen:.1f} s)" if gen > 1 else ""))
     return out
@@ -341,7 +341,7 @@ def bench_scale(sizes: list[int], images: list[int], big: int | None, frames: in
 def fmt_scale(rows: list) -> str:
     lines = ["\n### Scale: glmip alone, uint8 vessels-in-noise n³, fresh process per row",
              "| volume | image | median ms/frame | first frame ms | M samples/frame (plain loop) "
-             "| M samples/frame taken | upload s | RSS after upload MB | peak RSS MB | array MB |",
+             "| M samples/frame taken | upload s | RSS after upload MiB | peak RSS MiB | array MiB |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if not r["ok"]:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
-from PIL import Image, PngImagePlugin
 
 __all__ = ["encode_png", "save_png", "atomic_write", "next_free_path", "save_png_new",
            "file_mode"]
@@ -23,7 +22,9 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
-def _pil_image(image: np.ndarray) -> Image.Image:
+def _pil_image(image: np.ndarray):  # -> PIL.Image.Image
+    from PIL import Image  # imported when a PNG is written: not on every glmip import
+
     if image.dtype == np.uint16 and image.ndim == 2:
         return Image.fromarray(image.astype("<u2"))
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
@@ -32,6 +33,8 @@ def _pil_image(image: np.ndarray) -> Image.Image:
 
 
 def encode_png(image: np.ndarray, text: Mapping[str, object] | None = None) -> bytes:
+    from PIL import PngImagePlugin
+
     info = PngImagePlugin.PngInfo()
     for key, value in (text or {}).items():
         info.add_text(str(key), str(value))

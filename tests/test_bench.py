@@ -33,7 +33,7 @@ def test_bench_glmip_tiny_volume_prints_table(tmp_path):
     assert len(lines) == 1, out
     row = dict(zip(names, (c.strip() for c in lines[0].strip("|").split("|"))))
     float(row["median ms/frame (min–max)"].split()[0])   # a time was measured
-    float(row["peak RSS MB"])
+    float(row["peak RSS MiB"])
     quality = row["quality (≤1 grey)"]                    # against the numpy reference
     assert quality.endswith("%") and float(quality.rstrip(" %")) >= 99.0, out
     assert row["glmip/peer"] == "1.00"
