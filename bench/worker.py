@@ -104,6 +104,9 @@ def main() -> None:
             path = f"{spec['out']}/{spec['peer']}-{case}-{cols}x{rows}.npy"
             np.save(path, q)
             out["quality_image"] = path
+        # Peak memory of the rendering, before glmip's own diagnostic below (which reads back
+        # a float projection that no peer makes).
+        out["rss_mb"] = _status_mb("VmHWM")
         if hasattr(renderer, "samples_taken"):
             out["samples_taken"] = renderer.samples_taken(views[len(views) // 2])
         out["ok"] = True
@@ -113,7 +116,7 @@ def main() -> None:
     except Exception as exc:  # report, do not crash the whole benchmark
         out["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
         out["traceback"] = traceback.format_exc()[-2000:]
-    out["rss_mb"] = _status_mb("VmHWM")
+    out.setdefault("rss_mb", _status_mb("VmHWM"))
     out["process_s"] = time.perf_counter() - T_START
     sys.stdout.write("BENCH-RESULT " + json.dumps(out) + "\n")
     sys.stdout.flush()
