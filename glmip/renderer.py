@@ -609,8 +609,10 @@ class MipRenderer:
             "GLMIP_JITTER": "true" if settings.jitter else "false",
             "GLMIP_FINITE": "true" if common["u_all_finite"] else "false",
         }
-        # Draw only the pixels whose rays can meet the (cropped) volume: the box's outline.
-        outline = footprint(frame, self._box_corners(settings), tile)
+        # The built-in shader draws only the pixels whose rays can meet the (cropped) volume:
+        # the box's outline. A user's shader runs on every pixel, as it may paint misses too.
+        outline = (footprint(frame, self._box_corners(settings), tile)
+                   if settings.shader is None else None)
         if outline is not None:
             switches["GLMIP_FOOTPRINT"] = "1"
             fan = np.zeros((16, 2), np.float32)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import glmip
+from glmip.camera import Camera
 from glmip.cli import main
 from glmip.programs import ShaderError
 from glmip.resources import resource_dir
@@ -168,3 +169,21 @@ def test_colour_shader_refused_on_bricked_volume(ctx, ball):
         # value-writing user shaders work on bricks
         img = r.render(glmip.make_camera(), RenderSettings(shader=EXAMPLE), (16, 16))
         assert img.max() > 200
+
+
+def test_user_shaders_run_on_every_pixel(renderer, tmp_path):
+    """A user's shader may paint pixels whose rays miss the volume (only glmip's own shader
+    draws just the volume's outline)."""
+    src = tmp_path / "paint.glsl"
+    src.write_text("""#version 330 core
+#if defined VERTEX_SHADER
+#include "lib/fullscreen.glsl"
+#elif defined FRAGMENT_SHADER
+#include "lib/ray.glsl"
+out vec4 f_color;
+void main() { f_color = vec4(0.0, 1.0, 0.0, 1.0); }
+#endif
+""")
+    renderer.upload(Volume(np.zeros((4, 4, 4), np.uint8), np.eye(4)))
+    img = renderer.render(Camera(), RenderSettings(shader=str(src)), (40, 30))
+    assert (img == (0, 255, 0)).all()

@@ -1,8 +1,8 @@
 // The vertex stage every glmip shader uses. By default one triangle that covers the viewport,
 // made from gl_VertexID alone (no vertex buffer); the fragment stage then runs once per pixel.
-// Projection passes define GLMIP_FOOTPRINT: glmip then draws the volume's outline on screen as
-// a fan of u_footprint_count points (normalised device coordinates), so pixels whose rays
-// miss the volume run no fragment code at all.
+// glmip's built-in projection pass defines GLMIP_FOOTPRINT: it then draws the volume's outline
+// on screen as a fan of points in u_footprint (normalised device coordinates), so pixels whose
+// rays miss the volume run no fragment code at all. User shaders run on every pixel.
 #ifdef GLMIP_FOOTPRINT
 uniform vec2 u_footprint[16];
 void main() {
