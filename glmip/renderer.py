@@ -481,7 +481,9 @@ class MipRenderer:
             mid = float(frame.center @ d) + settings.slab_center
             slab = (mid - settings.slab / 2, mid + settings.slab / 2)
         skip_empty, early_exit = self.speedups(settings)
-        skip = 0 if not skip_empty else (1 if exact_values else 2)
+        # Refinement searches around the best sample's position, which only raw-value skipping
+        # keeps (grey-level skipping keeps the grey level, not where it was found).
+        skip = 0 if not skip_empty else (1 if exact_values or settings.refine else 2)
         return {
             "u_value_scale": self._value_scale,
             "u_value_offset": self._value_offset,
@@ -504,7 +506,8 @@ class MipRenderer:
             "u_seed": seed,
             "u_refine": settings.refine,
             "u_cell_size": float(self.cell_size),
-            "u_all_finite": not vol.has_nan,
+            "u_all_finite": vol.all_finite,
+            "u_grey_out": not exact_values,
             "u_skip_mode": skip,
             "u_early_exit": early_exit and not exact_values,
             "u_volume": 0,
@@ -608,6 +611,7 @@ class MipRenderer:
             "GLMIP_PERSPECTIVE": "true" if frame.eye is not None else "false",
             "GLMIP_JITTER": "true" if settings.jitter else "false",
             "GLMIP_FINITE": "true" if common["u_all_finite"] else "false",
+            "GLMIP_GREY_OUT": "false" if exact_values else "true",
         }
         # The built-in shader draws only the pixels whose rays can meet the (cropped) volume:
         # the box's outline. A user's shader runs on every pixel, as it may paint misses too.

@@ -137,12 +137,12 @@ class Volume:
         return float(d.min()), float(d.max())
 
     @cached_property
-    def has_nan(self) -> bool:
-        """True if any stored value is NaN (only float volumes can have them)."""
+    def all_finite(self) -> bool:
+        """True if no stored value is NaN or infinite (always, for integer volumes)."""
         d = self.data
         if d.dtype.kind != "f":
-            return False
-        return any(bool(np.isnan(d[:, :, k0 : k0 + 16]).any()) for k0 in range(0, d.shape[2], 16))
+            return True
+        return all(bool(np.isfinite(d[:, :, k0 : k0 + 16]).all()) for k0 in range(0, d.shape[2], 16))
 
     @property
     def value_range(self) -> tuple[float, float] | None:

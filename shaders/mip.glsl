@@ -94,7 +94,10 @@ void main() {
             // The walk is a loop without sampling code because llvmpipe runs a loop body
             // (texture fetches included) once more after its last lane has left: sampling code
             // is only reached for runs that are sampled.
-            float k_run = -1.0;  // first sample of the run found so far (-1: none yet)
+            // First sample of the run found so far. k can be negative (the box reaches half a
+            // voxel in front of the first sample plane), so "none yet" is its own flag.
+            float k_run = k;
+            bool found = false;
             for (float kc = k; ;) {
                 vec3 c = clamp(floor((pa + kc * pb) / u_cell_size), vec3(0.0), cell_hi);
                 // Last sample inside cell c: the ray leaves through the faces it heads for.
@@ -106,20 +109,24 @@ void main() {
                 bool must = !unseen_ok && isinf(best);  // the first sample decides "hit"
                 if (!must) {
                     vec2 cell = texelFetch(u_cells, ivec3(c), 0).rg;
+                    // Depth cueing pulls values below the window's bottom up towards it: a
+                    // cued value can exceed its cell's maximum, never max(maximum, bottom).
+                    float top = GLMIP_MODE == 3 ? max(cell.x, u_window.x) : cell.x;
                     must = minip
                         ? (GLMIP_SKIP == 2 ? grey(cell.y) < g_best : cell.y < best)
-                        : (GLMIP_SKIP == 2 ? grey(cell.x) > g_best : cell.x > best);
+                        : (GLMIP_SKIP == 2 ? grey(top) > g_best : top > best);
                 }
                 if (must) {
-                    if (k_run < 0.0) k_run = kc;
+                    if (!found) k_run = kc;
+                    found = true;
                     k_end = kc_end;
-                } else if (k_run >= 0.0) {
+                } else if (found) {
                     break;
                 }
                 kc = kc_end + 1.0;
-                if (kc > k_last || (k_run >= 0.0 && kc - k_run >= MAX_RUN)) break;
+                if (kc > k_last || (found && kc - k_run >= MAX_RUN)) break;
             }
-            if (k_run < 0.0) break;  // nothing left that could change the pixel
+            if (!found) break;  // nothing left that could change the pixel
             k = k_run;
         }
         // Positions are a + k*b, not a running sum: every path samples the same points.
@@ -159,7 +166,7 @@ void main() {
         return;
     }
     if (isinf(best)) {
-        // Every sample skipped (a volume without NaN): the window's end is the ray's grey level.
+        // Every sample skipped (all values finite): the window's end is the ray's grey level.
         f_value = combine(unseen_ok
                           ? vec4(minip ? u_window.y : u_window.x, t0 + k_first * dt, 1.0, taken)
                           : vec4(0.0, 0.0, 0.0, taken));
@@ -174,6 +181,12 @@ void main() {
             float v = real_value(a + k * b);
             if (v > best) { best = v; best_k = k; }
         }
+    }
+    if (GLMIP_GREY_OUT && GLMIP_MODE != 2) {
+        // Pictures only: the value of the ray's grey level. Skipping and the early exit keep
+        // the grey level exact but not the value, so the viewer's scaled-up and averaged
+        // (jittered) frames work on grey levels, the same whichever path a ray took.
+        best = u_window.x + grey(best) / 255.0 * (u_window.y - u_window.x);
     }
     f_value = combine(vec4(best, t0 + best_k * dt, 1.0, taken));
 }

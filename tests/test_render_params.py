@@ -208,3 +208,80 @@ def test_early_exit_stops_only_at_the_window_end(renderer, mode):
                            skip_empty=skip, early_exit=True)
         img = renderer.render(cam, s, (4, 4))
         assert (img == (255 if mode == "mip" else 0)).all(), (skip, img)
+
+
+# Regressions found by a differential review of the fast paths against the plain loop.
+def _plain_and_fast(r, cam, size, project=False, **kw):
+    how = r.project if project else r.render
+    plain = how(cam, RenderSettings(skip_empty=False, early_exit=False, **kw), size)
+    fast = how(cam, RenderSettings(skip_empty=True, early_exit=True, **kw), size)
+    return plain, fast
+
+
+def test_runs_may_start_in_front_of_the_first_sample_plane(vessel):
+    """k counts from the voxel-centre plane nearest the eye; the box reaches half a voxel in
+    front of it, so samples with negative k exist (small steps, jitter, oblique corners)."""
+    for cam in (Camera.standard("inferior"), Camera.from_direction([1, 1, -1])):
+        for kw in ({"sample_distance": 0.4}, {"jitter": True}, {"window": 60, "level": 200}):
+            plain, fast = _plain_and_fast(vessel, cam, (64, 48), **kw)
+            assert np.array_equal(plain, fast), (cam.view_dir, kw)
+
+
+def test_refine_with_skipping_looks_where_the_plain_loop_looks(renderer):
+    prof = np.zeros(40, np.float32)
+    prof[[7, 17, 26]] = [100.3, 99.0, 100.6]  # thin spikes between samples 3 voxels apart
+    renderer.upload(Volume(np.ascontiguousarray(np.broadcast_to(prof, (3, 3, 40))), np.eye(4)))
+    for interp in ("nearest", "linear"):
+        plain, fast = _plain_and_fast(renderer, Camera.standard("inferior", fit="box"), (3, 3),
+                                      window=255.0, level=127.5, refine=True, sample_distance=3.0,
+                                      interpolation=interp)
+        assert np.array_equal(plain, fast), interp
+
+
+def test_depth_cued_exact_values_skip_only_what_cueing_cannot_raise(renderer):
+    """Depth cueing pulls values below the window up towards its bottom: a cell's raw maximum
+    is no bound for its cued values there."""
+    data = np.full((8, 8, 40), -200.0, np.float32)
+    data[:, :, 30:34] = -50.0
+    data[:, :, 4:8] = -80.0
+    renderer.upload(Volume(data, np.eye(4)))
+    plain, fast = _plain_and_fast(renderer, Camera.standard("superior", fit="box"), (8, 8),
+                                  project=True, mode="depth", window=10.0, level=5.0,
+                                  depth_length=10.0)
+    np.testing.assert_array_equal(plain.value, fast.value)
+    np.testing.assert_array_equal(plain.distance, fast.distance)
+
+
+def test_infinite_values_keep_rays_from_skipping_before_their_first_sample(renderer):
+    data = np.full((16, 16, 16), 50.0, np.float32)
+    data[:, :8, :] = -np.inf
+    renderer.upload(Volume(data, np.eye(4)))
+    plain, fast = _plain_and_fast(renderer, Camera.standard("superior", fit="box"), (16, 16),
+                                  window=100.0, level=150.0, background=(0.0, 0.0, 1.0),
+                                  interpolation="nearest")
+    assert np.array_equal(plain, fast)
+
+
+def test_viewer_scaled_and_averaged_frames_equal_the_plain_loop(renderer, ctx, rng):
+    """While dragging the viewer scales a smaller projection up, and at rest it averages
+    jittered frames: both work on grey levels, so skipped rays cannot show."""
+    data = np.full((40, 40, 40), -1000, np.int16)
+    data[8:32, 8:32, 8:32] = 40
+    data[15:25, 15:25, 10:30] = 1500
+    data += rng.integers(0, 20, data.shape).astype(np.int16)
+    renderer.upload(Volume(data, np.eye(4)))
+    target = ctx.texture((64, 48), 3)
+    fbo = ctx.framebuffer([target])
+    cam = Camera.from_direction([1, -2, 0.5])
+    for extra, calls in (({}, [dict(reduction=2)]), ({}, [dict(reduction=4)]),
+                         ({"jitter": True}, [dict(seed=i, accumulate=i > 1) for i in range(1, 5)])):
+        pictures = []
+        for speed in (dict(skip_empty=False, early_exit=False), dict(skip_empty=True, early_exit=True)):
+            s = RenderSettings(window=400, level=40, **extra, **speed)
+            for c in calls:
+                renderer.draw(cam, s, fbo, (64, 48), **c)
+            pictures.append(np.frombuffer(fbo.read(components=3), np.uint8))
+        assert np.array_equal(*pictures), (extra, calls)
+    ctx.detect_framebuffer(0).use()  # never leave a released framebuffer bound
+    fbo.release()
+    target.release()

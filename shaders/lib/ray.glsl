@@ -35,7 +35,8 @@
 //   sampler3D u_cells         RG32F per-cell (max, min) real value; cell c holds the samples whose
 //                             voxel index lies in c*u_cell_size .. (c+1)*u_cell_size (this brick)
 //   float u_cell_size         voxels per cell edge
-//   bool  u_all_finite        the volume has no NaN (every sample in the box is a finite value)
+//   bool  u_all_finite        every value of the volume is finite (no NaN, no infinity)
+//   bool  u_grey_out          pictures only: write the value of the ray's 8-bit grey level
 //   int   u_skip_mode         0 none, 1 raw values, 2 output grey levels
 //   bool  u_early_exit        stop a ray once it reaches the top (MIP) or bottom (MinIP) of the window
 //   sampler2D u_previous      RGBA32F result of the previous brick's pass (same layout as f_value)
@@ -71,6 +72,7 @@ uniform bool u_refine;
 uniform sampler3D u_cells;
 uniform float u_cell_size;
 uniform bool u_all_finite;
+uniform bool u_grey_out;
 uniform int u_skip_mode;
 uniform bool u_early_exit;
 uniform sampler2D u_previous;
@@ -99,6 +101,9 @@ uniform bool u_has_previous;
 #endif
 #ifndef GLMIP_FINITE
 #define GLMIP_FINITE u_all_finite
+#endif
+#ifndef GLMIP_GREY_OUT
+#define GLMIP_GREY_OUT u_grey_out
 #endif
 #ifndef GLMIP_HAS_PREVIOUS
 #define GLMIP_HAS_PREVIOUS u_has_previous
