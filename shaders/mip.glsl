@@ -80,7 +80,7 @@ void main() {
     bvec3 still = lessThan(abs(pb), vec3(1e-9));
     vec3 inv_pb = 1.0 / mix(pb, vec3(1.0), still);
     vec3 cell_hi = vec3(textureSize(u_cells, 0) - 1);
-    // A ray through a volume without NaN is a hit whatever is skipped, so it may skip before
+    // A ray through a volume of finite values is a hit whatever is skipped, so it may skip before
     // its first sample (its grey level is then the window's end, all it can be).
     bool unseen_ok = GLMIP_FINITE && GLMIP_SKIP == 2;
     float g_best = grey(best);  // the ray's grey level so far (updated after each run)
