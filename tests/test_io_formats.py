@@ -288,24 +288,23 @@ def test_vti_and_vtk_we_write_are_read_by_vtk(tmp_path):
     vtkmod = pytest.importorskip("vtk")
     from vtk.util import numpy_support as ns
 
+    def read_with_vtk(reader, path, shape):
+        """VTK's image and its scalars as an (i, j, k) array."""
+        reader.SetFileName(str(path))
+        reader.Update()
+        img = reader.GetOutput()
+        return img, ns.vtk_to_numpy(img.GetPointData().GetScalars()).reshape(shape, order="F")
+
     data = C.ref_data(np.float32)
     save(Volume(data, C.AFFINE), tmp_path / "w.vti")
-    r = vtkmod.vtkXMLImageDataReader()
-    r.SetFileName(str(tmp_path / "w.vti"))
-    r.Update()
-    img = r.GetOutput()
-    arr = ns.vtk_to_numpy(img.GetPointData().GetScalars()).reshape(data.shape, order="F")
+    img, arr = read_with_vtk(vtkmod.vtkXMLImageDataReader(), tmp_path / "w.vti", data.shape)
     np.testing.assert_array_equal(arr, data)
     world = [0.0, 0.0, 0.0]
     img.TransformIndexToPhysicalPoint(4, 3, 2, world)
     np.testing.assert_allclose(world, (C.AFFINE @ [4, 3, 2, 1])[:3], atol=1e-12)
 
     save(Volume(data, C.AXIS_ALIGNED), tmp_path / "w.vtk")
-    r = vtkmod.vtkStructuredPointsReader()
-    r.SetFileName(str(tmp_path / "w.vtk"))
-    r.Update()
-    img = r.GetOutput()
-    arr = ns.vtk_to_numpy(img.GetPointData().GetScalars()).reshape(data.shape, order="F")
+    img, arr = read_with_vtk(vtkmod.vtkStructuredPointsReader(), tmp_path / "w.vtk", data.shape)
     np.testing.assert_array_equal(arr, data)
     assert img.GetSpacing() == (0.5, 1.25, 2.5) and img.GetOrigin() == (-10.5, 20.25, 3.0)
 
