@@ -8,13 +8,9 @@ import sys
 
 import moderngl
 
-from .errors import UsageError
+from .errors import ContextError
 
 _shared: moderngl.Context | None = None
-
-
-class ContextError(UsageError):
-    """No OpenGL context could be made; the message says what to install."""
 
 
 def exact_software_sampling() -> None:

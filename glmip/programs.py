@@ -10,6 +10,7 @@ from pathlib import Path
 
 import moderngl
 
+from .errors import ShaderError
 from .resources import resource_dir
 
 __all__ = ["ShaderError", "build_program", "stage_source", "expand_includes"]
@@ -17,15 +18,6 @@ __all__ = ["ShaderError", "build_program", "stage_source", "expand_includes"]
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
 # Mesa: "0:12(5): error: ..."; NVIDIA: "0(12) : error ..."; others: "ERROR: 0:12: ..."
 _LINE = re.compile(r"(?:^|\s)(\d+)[:(](\d+)[)(:]")
-
-
-class ShaderError(Exception):
-    """A shader that does not compile or link: ``path``, ``line`` and the driver's message."""
-
-    def __init__(self, path: str, line: int | None, message: str) -> None:
-        self.path, self.line, self.message = path, line, message
-        where = f"{path}:{line}" if line else path
-        super().__init__(f"{where}: {message}")
 
 
 def expand_includes(source: str, path: Path, files: list[Path], depth: int = 0) -> str:

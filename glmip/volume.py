@@ -14,15 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from .errors import VolumeError
+
 __all__ = ["Volume", "VolumeError", "SUPPORTED_DTYPES"]
 
 # dtypes that go to the GPU as they are (see renderer.TEXTURE_FORMATS); others are converted
 # once in Volume.__post_init__ to the nearest of these.
 SUPPORTED_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.float32)
-
-
-class VolumeError(ValueError):
-    """A volume that cannot be shown (wrong dimensions, bad affine, unsupported values)."""
 
 
 def _gpu_dtype(data: np.ndarray) -> np.ndarray:

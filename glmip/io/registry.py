@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..volume import Volume, VolumeError
+from ..errors import InputError, VolumeError
+from ..volume import Volume
 
 Reader = Callable[..., Volume]
 Writer = Callable[[Volume, Path], None]
@@ -29,10 +30,6 @@ MAX_BYTES = int(os.environ.get("GLMIP_MAX_BYTES", 2**34))
 # Deflate cannot expand data by more than ~1032:1, so a zlib/gzip stream of n bytes cannot
 # hold more than this many times n: a header promising more is lying (or a bomb).
 DEFLATE_MAX_RATIO = 1100
-
-
-class InputError(Exception):
-    """Bad input: the message is one line naming the file and what is wrong."""
 
 
 _DOUBLE_SUFFIXES = (".nii.gz", ".img.gz", ".hdr.gz", ".mnc.gz", ".nrrd.gz")
