@@ -12,6 +12,7 @@ from .io import load
 from .pngio import save_png
 from .renderer import MipRenderer, Projection
 from .settings import RenderSettings
+from . import volume as volume_module
 from .volume import Volume
 
 __all__ = ["load", "render", "project", "save_png", "make_camera", "make_settings", "Image"]
@@ -113,6 +114,15 @@ def render(
     vol = volume if isinstance(volume, Volume) else load(volume)
     cam, settings = _split(dict(options))
     return _renderer_for(vol).render(camera or cam, settings, _size(size), seed=seed).view(Image)
+
+
+def _preview_png(volume: Volume) -> bytes:
+    from .pngio import encode_png
+
+    return encode_png(render(volume, size=256))
+
+
+volume_module.PREVIEW_PNG = _preview_png
 
 
 def project(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -21,6 +21,9 @@ __all__ = ["Volume", "VolumeError", "SUPPORTED_DTYPES"]
 # dtypes that go to the GPU as they are (see renderer.TEXTURE_FORMATS); others are converted
 # once in Volume.__post_init__ to the nearest of these.
 SUPPORTED_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.float32)
+
+# Draws a volume's preview PNG for Jupyter; set by glmip.api when it is imported.
+PREVIEW_PNG: "Callable[[Volume], bytes] | None" = None
 
 
 def _gpu_dtype(data: np.ndarray) -> np.ndarray:
@@ -169,12 +172,10 @@ class Volume:
             "affine": self.affine,
         }
 
-    def _repr_png_(self) -> bytes:
-        """Jupyter shows a volume as its MIP seen from above (``superior``)."""
-        from .api import render
-        from .pngio import encode_png
-
-        return encode_png(render(self, size=256))
+    def _repr_png_(self) -> bytes | None:
+        """Jupyter shows a volume as its MIP seen from above (``superior``), drawn by the hook
+        :data:`PREVIEW_PNG` that ``glmip.api`` installs (the data model has no renderer)."""
+        return None if PREVIEW_PNG is None else PREVIEW_PNG(self)
 
     def __repr__(self) -> str:
         return (
