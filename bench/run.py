@@ -50,10 +50,17 @@ def peer_info(name: str) -> dict:
     return PEER_INFO[name]
 
 
-def run_worker(spec: dict, timeout: float) -> dict:
+def run_worker(spec: dict, timeout: float, tree: str | None = None) -> dict:
+    """One ``bench.worker`` process. ``tree``: a source checkout whose glmip the worker imports
+    (put first on PYTHONPATH and, since ``python -m`` puts the current folder first, first on
+    the worker's sys.path too); None: the glmip this interpreter imports."""
     spec = dict(spec, spawned=time.time())
     env = dict(os.environ)
     env.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+    if tree is not None:
+        spec["tree"] = str(Path(tree).resolve())
+        env["PYTHONPATH"] = os.pathsep.join(
+            [spec["tree"]] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     try:
         proc = subprocess.run([sys.executable, "-m", "bench.worker", json.dumps(spec)],
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
@@ -100,45 +107,109 @@ def quality(image_path: str, ref: np.ndarray) -> dict:
 
 
 # --- the comparison ----------------------------------------------------------------------------
-def bench_case(name: str, cols: int, rows: int, peers: list[str], runs: int, frames: int,
-               out_dir: str, with_quality: bool, log) -> dict:
-    volume, window = volumes.case(name)
+def case_nominal(name: str, cols: int, rows: int, frames: int) -> tuple[list[float], float]:
+    """Samples a plain loop takes in each timed frame of case ``name``, and a worker's timeout."""
+    volume, _ = volumes.case(name)
     data, affine = volumes.load(volume, mmap=True)
     nominal = [geometry.nominal_samples(data.shape, affine,
                                         geometry.view(data.shape, affine, k, cols, rows))
                for k in range(1, frames + 1)]
-    results: dict[str, list[dict]] = {p: [] for p in peers}
-    runnable = [p for p in peers if not peer_info(p)["missing"]]
     timeout = 120 + 10 * frames * (cols * rows / 512**2) * (data.size / 256**3)
+    return nominal, timeout
+
+
+def run_alternating(name: str, cols: int, rows: int, variants: dict[str, dict], runs: int,
+                    frames: int, out_dir: str, with_quality: bool, log,
+                    timeout: float, swap_order: bool = False) -> dict[str, list[dict]]:
+    """``runs`` fresh worker processes per variant of case ``name``, alternating: run 1 of
+    every variant, then run 2... ``variants`` maps a key to what its spec adds: ``peer``, and
+    optionally ``tree`` (a source checkout, see run_worker). With ``swap_order`` every other
+    run goes through the variants backwards (A B, B A, A B...), so a steady drift of the
+    machine cancels between two variants. A variant whose packages turn out to be missing is
+    not run again."""
+    volume, window = volumes.case(name)
+    results: dict[str, list[dict]] = {k: [] for k in variants}
+    dropped: set[str] = set()
     for run in range(runs):
-        for p in runnable:
-            spec = {"peer": p, "volume": volume, "case": name, "window": window,
+        keys = list(variants)
+        if swap_order and run % 2:
+            keys.reverse()
+        for key in keys:
+            if key in dropped:
+                continue
+            extra = dict(variants[key])
+            tree = extra.pop("tree", None)
+            spec = {"volume": volume, "case": name, "window": window,
                     "cols": cols, "rows": rows, "frames": frames,
                     "quality_view": QUALITY_VIEW if (with_quality and run == 0) else None,
-                    "out": out_dir}
+                    "out": out_dir, "tag": key, **extra}
             t = time.perf_counter()
-            r = run_worker(spec, timeout)
-            log(f"  {name} {cols}x{rows} run {run + 1}/{runs} {p:10s} "
+            r = run_worker(spec, timeout, tree)
+            log(f"  {name} {cols}x{rows} run {run + 1}/{runs} {key:10s} "
                 + (f"median {statistics.median(r['times_ms']):7.1f} ms, CPU "
                    f"{statistics.median(r['cpu_ms']):7.1f} ms, others busy "
                    f"{100 * r['others_cpu']:3.0f} %" if r.get("ok")
                    else f"FAILED: {r.get('error')}")
                 + f"  ({time.perf_counter() - t:.1f} s)")
-            results[p].append(r)
+            results[key].append(r)
             if not r.get("ok") and r.get("not_installed"):
-                break
-    ref = None
-    if with_quality:
-        t = time.perf_counter()
-        band = min(rows, QUALITY_ROWS)
-        ref, _, _ = reference_band(name, cols, rows, QUALITY_VIEW, band)
-        log(f"  numpy reference for {name} {cols}x{band} (central rows): "
-            f"{time.perf_counter() - t:.1f} s")
+                dropped.add(key)
+    return results
+
+
+def case_reference(name: str, cols: int, rows: int, log) -> np.ndarray:
+    """The numpy reference grey image of the quality view's central rows (see reference_band)."""
+    t = time.perf_counter()
+    band = min(rows, QUALITY_ROWS)
+    ref, _, _ = reference_band(name, cols, rows, QUALITY_VIEW, band)
+    log(f"  numpy reference for {name} {cols}x{band} (central rows): "
+        f"{time.perf_counter() - t:.1f} s")
+    return ref
+
+
+def summarize(ok: list[dict], nominal: list[float], ref: np.ndarray | None,
+              geometry_note: str | None = None) -> dict:
+    """Statistics of a variant's successful runs ``ok`` (at least one) of one case."""
+    times = [t for r in ok for t in r["times_ms"]]
+    row = dict(
+        status="ok", runs=len(ok), frames=len(times),
+        median_ms=statistics.median(times), min_ms=min(times), max_ms=max(times),
+        run_medians_ms=[statistics.median(r["times_ms"]) for r in ok],
+        cpu_ms=statistics.median(c for r in ok for c in r.get("cpu_ms", [])),
+        others_cpu=max(r.get("others_cpu", 0.0) for r in ok),
+        first_ms=statistics.median(r["first_ms"] for r in ok),
+        spawn_to_first_s=statistics.median(r["spawn_to_first_s"] for r in ok),
+        rss_mb=max(r["rss_mb"] for r in ok),
+        rss_after_setup_mb=max(r.get("rss_after_setup_mb", float("nan")) for r in ok),
+        stages={k: statistics.median(r["stages"][k] for r in ok) for k in ok[0]["stages"]},
+    )
+    row["msamples_s"] = statistics.mean(nominal) / (row["median_ms"] / 1000) / 1e6
+    taken = [r["samples_taken"] for r in ok if "samples_taken" in r]
+    if taken:
+        row["samples_taken_per_frame"] = statistics.median(taken)
+    qimg = [r["quality_image"] for r in ok if r.get("quality_image")]
+    if ref is not None and qimg:
+        q = quality(qimg[0], ref)
+        row["quality_raw"] = q
+        row["quality"] = (f"{100 * q['within1']:.2f} %" if geometry_note is None
+                          else "n/a (geometry differs)")
+    return row
+
+
+def bench_case(name: str, cols: int, rows: int, peers: list[str], runs: int, frames: int,
+               out_dir: str, with_quality: bool, log) -> dict:
+    volume, window = volumes.case(name)
+    data, _ = volumes.load(volume, mmap=True)
+    nominal, timeout = case_nominal(name, cols, rows, frames)
+    runnable = [p for p in peers if not peer_info(p)["missing"]]
+    results = run_alternating(name, cols, rows, {p: {"peer": p} for p in runnable}, runs,
+                              frames, out_dir, with_quality, log, timeout)
+    ref = case_reference(name, cols, rows, log) if with_quality else None
     rows_out = []
     for p in peers:
         info = peer_info(p)
         row = {"peer": p, "label": info["label"]}
-        ok = [r for r in results[p] if r.get("ok")]
+        ok = [r for r in results.get(p, []) if r.get("ok")]
         if info["missing"]:
             row["status"] = f"not installed ({', '.join(info['missing'])})"
         elif not ok:
@@ -146,28 +217,7 @@ def bench_case(name: str, cols: int, rows: int, peers: list[str], runs: int, fra
             row["status"] = "not installed" if any(r.get("not_installed") for r in results[p]) \
                 else f"failed: {errs[0] if errs else 'no run'}"
         else:
-            times = [t for r in ok for t in r["times_ms"]]
-            row.update(
-                status="ok", runs=len(ok), frames=len(times),
-                median_ms=statistics.median(times), min_ms=min(times), max_ms=max(times),
-                cpu_ms=statistics.median(c for r in ok for c in r.get("cpu_ms", [])),
-                others_cpu=max(r.get("others_cpu", 0.0) for r in ok),
-                first_ms=statistics.median(r["first_ms"] for r in ok),
-                spawn_to_first_s=statistics.median(r["spawn_to_first_s"] for r in ok),
-                rss_mb=max(r["rss_mb"] for r in ok),
-                rss_after_setup_mb=max(r.get("rss_after_setup_mb", float("nan")) for r in ok),
-                stages={k: statistics.median(r["stages"][k] for r in ok) for k in ok[0]["stages"]},
-            )
-            row["msamples_s"] = statistics.mean(nominal) / (row["median_ms"] / 1000) / 1e6
-            taken = [r["samples_taken"] for r in ok if "samples_taken" in r]
-            if taken:
-                row["samples_taken_per_frame"] = statistics.median(taken)
-            qimg = [r["quality_image"] for r in ok if r.get("quality_image")]
-            if ref is not None and qimg:
-                q = quality(qimg[0], ref)
-                row["quality_raw"] = q
-                row["quality"] = (f"{100 * q['within1']:.2f} %" if info["geometry"] is None
-                                  else "n/a (geometry differs)")
+            row.update(summarize(ok, nominal, ref, info["geometry"]))
         rows_out.append(row)
     base = next((r for r in rows_out if r["peer"] == "glmip" and r["status"] == "ok"), None)
     for r in rows_out:

@@ -2,9 +2,11 @@
 
 SPEC is JSON: peer, volume, cols, rows, frames, quality_view, quality_rows, out (a directory
 for the quality image), spawned (the parent's time.time() just before it started us), and
-optionally case (names the quality image; default the volume) and window ([lo, hi] in real
-units mapped to grey 0..255; missing or null: full data range). Prints one JSON line with the
-timings, peak RSS and where the quality image is.
+optionally case (names the quality image; default the volume), tag (too; default the peer),
+window ([lo, hi] in real units mapped to grey 0..255; missing or null: full data range) and
+tree (a source checkout whose glmip to import: it goes first on sys.path, and the worker stops
+unless ``glmip.__file__`` lies under it). Prints one JSON line with the timings, peak RSS,
+where the quality image is and, with a tree, which glmip ran.
 """
 
 from __future__ import annotations
@@ -50,12 +52,41 @@ def _busy_seconds() -> float:
         return float("nan")
 
 
+class WrongTree(RuntimeError):
+    pass
+
+
+def import_glmip_from(tree: str) -> str:
+    """Import glmip from the checkout ``tree`` (first on sys.path: ``python -m`` put the current
+    folder, the benchmark's own checkout, before PYTHONPATH); its ``__file__``."""
+    from pathlib import Path
+
+    root = Path(tree).resolve()
+    if "glmip" in sys.modules:
+        raise WrongTree(f"glmip was imported before the tree {root} was put on sys.path")
+    sys.path.insert(0, str(root))
+    try:
+        import glmip
+    except ImportError as exc:  # not "not installed": the tree's glmip is broken
+        raise WrongTree(f"cannot import glmip from the tree {root}: {exc}") from None
+
+    where = Path(glmip.__file__).resolve()
+    if root not in where.parents:
+        raise WrongTree(f"glmip imported from {where}, not from the tree {root}")
+    print(f"glmip from {where}", file=sys.stderr, flush=True)
+    return str(where)
+
+
 def main() -> None:
     spec = json.loads(sys.argv[1])
     out: dict = {"peer": spec["peer"], "volume": spec["volume"], "cols": spec["cols"],
                  "rows": spec["rows"], "ok": False}
     try:
         stages = {}
+        if spec.get("tree"):
+            t = time.perf_counter()
+            out["glmip_file"] = import_glmip_from(spec["tree"])
+            stages["import glmip (tree)"] = time.perf_counter() - t
         t = time.perf_counter()
         mod = importlib.import_module(f"bench.peers.{spec['peer']}")
         mod.setup_env()
@@ -101,7 +132,7 @@ def main() -> None:
             qv = geometry.view(data.shape, affine, spec["quality_view"], cols, rows)
             q = renderer.render(qv)
             case = spec.get("case", spec["volume"])
-            path = f"{spec['out']}/{spec['peer']}-{case}-{cols}x{rows}.npy"
+            path = f"{spec['out']}/{spec.get('tag', spec['peer'])}-{case}-{cols}x{rows}.npy"
             np.save(path, q)
             out["quality_image"] = path
         # Peak memory of the rendering, before glmip's own diagnostic below (which reads back

@@ -151,3 +151,39 @@ def test_oracle_counts_what_an_exact_mip_must_sample(tmp_path, monkeypatch):
     monkeypatch.setitem(volumes.READ_CASES, "cube32-dark", ("cube32", (1000.0, 2000.0)))
     dark = oracle.necessary_samples("cube32-dark", 48, 8)
     assert dark["samples"] == res["samples"] and dark["needed"] == 0
+
+
+def test_bench_ab_two_trees_tiny_volume(tmp_path):
+    """bench.ab: glmip from each tree (here this checkout twice), alternating, one table row per
+    tree with its ratio to the first and the quality check; a folder without glmip is refused."""
+    env = dict(os.environ, GLMIP_BENCH_CACHE=str(tmp_path / "cache"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.ab", "--tree", f"a={ROOT}", "--tree", f"b={ROOT}",
+         "--runs", "1", "--frames", "1", "--cases", "cube32", "--size", "64",
+         "--json", str(tmp_path / "r.json")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    header = next(line for line in out.splitlines() if line.startswith("| case | tree |"))
+    names = [c.strip() for c in header.strip("|").split("|")]
+    rows = {}
+    for line in out.splitlines():
+        if line.startswith("| cube32 → 64² |"):
+            row = dict(zip(names, (c.strip() for c in line.strip("|").split("|"))))
+            rows[row["tree"]] = row
+    assert set(rows) == {"a", "b"}, out
+    assert rows["a"]["÷ a"] == "1.000"
+    float(rows["b"]["÷ a"])
+    for row in rows.values():
+        float(row["median ms/frame (min–max)"].split()[0])
+        quality = row["quality (≤1 grey)"]
+        assert quality.endswith("%") and float(quality.rstrip(" %")) >= 99.0, out
+    result = json.loads((tmp_path / "r.json").read_text())
+    files = {r["glmip_file"] for c in result["cases"] for r in c["trees"]}
+    assert files == {str(ROOT.resolve() / "glmip" / "__init__.py")}
+    assert f"glmip imported from {ROOT.resolve() / 'glmip' / '__init__.py'}" in out
+
+    bad = subprocess.run([sys.executable, "-m", "bench.ab", "--tree", f"x={tmp_path}"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "not a glmip source checkout" in bad.stderr
