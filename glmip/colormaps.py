@@ -8,16 +8,16 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["colormap_lut", "GREY_NAMES"]
+from .options import COLORMAP_CHOICES, GREY_COLORMAPS
 
-GREY_NAMES = ("grey", "gray")
+__all__ = ["colormap_lut"]
 
 
 @lru_cache(maxsize=32)
 def colormap_lut(name: str) -> np.ndarray:
     """(256, 3) float32 table for ``name``; ValueError naming the map if it is unknown."""
     ramp = np.arange(256, dtype=np.float32) / 255.0
-    if name in GREY_NAMES:
+    if name in GREY_COLORMAPS:
         return np.repeat(ramp[:, None], 3, axis=1)
     if name in ("inverted", "inverted-grey", "gray_r", "grey_r"):
         return np.repeat(ramp[::-1, None], 3, axis=1)
@@ -26,7 +26,8 @@ def colormap_lut(name: str) -> np.ndarray:
     try:
         lut = Colormap(name).lut(256)
     except Exception:
-        raise ValueError(f"unknown colormap '{name}' (try grey, inverted, hot, viridis, magma)") from None
+        known = ", ".join(COLORMAP_CHOICES)
+        raise ValueError(f"unknown colormap '{name}' (try {known})") from None
     out = np.asarray(lut[:, :3], dtype=np.float32)
     out.flags.writeable = False  # shared by the cache
     return out

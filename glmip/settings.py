@@ -1,22 +1,22 @@
 """Render settings: validated on assignment, pure Python (no GL).
 
 Values are in the file's real units (window/level) and world millimetres (sample distance,
-slab). ``None`` means automatic where that makes sense. Definitions: CONVENTIONS.md.
+slab). ``None`` means automatic where that makes sense. Definitions: docs/conventions.md.
+Names, defaults and choices come from the vocabulary in ``glmip/options.py``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+from .options import GREY_COLORMAPS, INTERPOLATIONS, MODES, default
 
 if TYPE_CHECKING:
     from .volume import Volume
 
 __all__ = ["RenderSettings", "MODES", "resolve_window", "resolve_sample_distance"]
-
-MODES = ("mip", "minip", "mean", "depth")
-
 
 def _positive_or_none(name: str, v: Any) -> float | None:
     if v is None:
@@ -98,7 +98,7 @@ _VALIDATORS = {
     "sample_distance": _positive_or_none,
     "background": _colour,
     "mode": _choice(MODES),
-    "interpolation": _choice(("linear", "nearest")),
+    "interpolation": _choice(INTERPOLATIONS),
     "slab": _positive_or_none,
     "slab_center": lambda n, v: _finite_or_none(n, v) or 0.0,
     "crop": _crop,
@@ -144,24 +144,24 @@ class RenderSettings:
         Path of a user projection shader, or None for the built-in one.
     """
 
-    window: float | None = None
-    level: float | None = None
-    sample_distance: float | None = None
-    background: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    mode: str = "mip"
-    interpolation: str = "linear"
-    slab: float | None = None
-    slab_center: float = 0.0
-    crop: tuple[int, ...] | None = None
-    colormap: str = "grey"
-    gamma: float = 1.0
-    opacity: tuple[float, float] | None = None
-    refine: bool = False
-    jitter: bool = False
+    window: float | None = default("window")
+    level: float | None = default("level")
+    sample_distance: float | None = default("sample_distance")
+    background: tuple[float, float, float] = default("background")
+    mode: str = default("mode")
+    interpolation: str = default("interpolation")
+    slab: float | None = default("slab")
+    slab_center: float = default("slab_center")
+    crop: tuple[int, ...] | None = default("crop")
+    colormap: str = default("colormap")
+    gamma: float = default("gamma")
+    opacity: tuple[float, float] | None = default("opacity")
+    refine: bool = default("refine")
+    jitter: bool = default("jitter")
     early_exit: bool | None = None
     skip_empty: bool | None = None
-    depth_length: float | None = None
-    shader: Any = None
+    depth_length: float | None = default("depth_length")
+    shader: Any = default("shader")
 
     def __setattr__(self, name: str, value: Any) -> None:
         check = _VALIDATORS.get(name)
@@ -172,14 +172,11 @@ class RenderSettings:
     def copy(self, **changes: Any) -> "RenderSettings":
         return replace(self, **changes)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
     @property
     def is_grey(self) -> bool:
         """True when the picture is grey (8-bit greyscale PNG)."""
         bg = self.background
-        return self.colormap in ("grey", "gray") and bg[0] == bg[1] == bg[2]
+        return self.colormap in GREY_COLORMAPS and bg[0] == bg[1] == bg[2]
 
 
 def resolve_window(volume: "Volume", settings: RenderSettings) -> tuple[float, float]:
