@@ -9,16 +9,23 @@ stored exactly as ``value - offset``; the mapping is in the text chunk ``glmip:v
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from .errors import UsageError
-from .pngio import atomic_write, encode_png
-from .renderer import Projection
+from typing import TYPE_CHECKING, Mapping
 
-__all__ = ["VALUE_SUFFIXES", "save_values", "save_depth_map", "value_suffix"]
+from .errors import OutputError
+from .outputs import write_file
+from .pngio import encode_png
+
+if TYPE_CHECKING:
+    from .renderer import Projection
+
+__all__ = ["VALUE_SUFFIXES", "values_payload", "depth_map_payload", "save_values",
+           "save_depth_map", "value_suffix"]
 
 VALUE_SUFFIXES = (".npy", ".nii", ".nii.gz", ".tif", ".tiff", ".png")
 
@@ -28,10 +35,10 @@ def value_suffix(path: str | os.PathLike[str]) -> str:
     for s in VALUE_SUFFIXES:
         if name.endswith(s):
             return s
-    raise UsageError(f"{path}: use one of {', '.join(VALUE_SUFFIXES)}")
+    raise OutputError(f"{path}: use one of {', '.join(VALUE_SUFFIXES)}")
 
 
-def _plane_affine(proj: Projection) -> np.ndarray:
+def _plane_affine(proj: "Projection") -> np.ndarray:
     """Pixel (col, row, 0) -> world point on the image plane through the framing centre."""
     f = proj.frame
     affine = np.eye(4)
@@ -42,7 +49,7 @@ def _plane_affine(proj: Projection) -> np.ndarray:
     return affine
 
 
-def _payload(array: np.ndarray, suffix: str, proj: Projection, text: dict) -> bytes:
+def _payload(array: np.ndarray, suffix: str, proj: "Projection", text: Mapping[str, str]) -> bytes:
     """File contents for a (rows, cols[, n]) float32 array."""
     if suffix == ".npy":
         buf = io.BytesIO()
@@ -55,14 +62,17 @@ def _payload(array: np.ndarray, suffix: str, proj: Projection, text: dict) -> by
         vol = np.swapaxes(array, 0, 1)[:, :, None, ...].astype(np.float32)
         img = nib.Nifti1Image(vol, _plane_affine(proj))
         img.header["descrip"] = str(text.get("glmip:what", ""))[:79].encode()
+        if "glmip:recipe" in text:  # the recipe as a NIfTI "comment" extension
+            img.header.extensions.append(
+                nib.nifti1.Nifti1Extension("comment", text["glmip:recipe"].encode()))
         return img.to_bytes() if suffix == ".nii" else _gzip(img.to_bytes())
     if suffix in (".tif", ".tiff"):
         import tifffile
 
         buf = io.BytesIO()
-        tifffile.imwrite(buf, array.astype(np.float32), description=str(text))
+        tifffile.imwrite(buf, array.astype(np.float32), description=json.dumps(dict(text)))
         return buf.getvalue()
-    raise UsageError(f"{suffix} cannot hold this data")
+    raise OutputError(f"{suffix} cannot hold this data")
 
 
 def _gzip(raw: bytes) -> bytes:
@@ -71,12 +81,13 @@ def _gzip(raw: bytes) -> bytes:
     return gzip.compress(raw, compresslevel=6, mtime=0)
 
 
-def save_values(path: str | os.PathLike[str], proj: Projection, text: dict) -> Path:
-    """Write the projected real values (NaN where rays missed; 0 in a 16-bit PNG)."""
+def values_payload(path: str | os.PathLike[str], proj: "Projection",
+                   text: Mapping[str, str]) -> bytes:
+    """File contents of the projected real values (NaN where rays missed; 0 in a 16-bit PNG)."""
     suffix = value_suffix(path)
     values = proj.value
     if suffix != ".png":
-        return atomic_write(path, _payload(values, suffix, proj, {**text, "glmip:what": "values"}))
+        return _payload(values, suffix, proj, {**text, "glmip:what": "values"})
     finite = values[np.isfinite(values)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     integral = finite.size and np.allclose(finite, np.round(finite), atol=1e-3) and hi - lo < 65535
@@ -84,20 +95,31 @@ def save_values(path: str | os.PathLike[str], proj: Projection, text: dict) -> P
         scale, offset = 1.0, float(np.floor(lo) - 1)  # 0 is kept for rays that missed
     else:
         scale, offset = 65534.0 / max(hi - lo, 1e-30), float(lo)
-    png = np.where(np.isfinite(values), np.round((values - offset) * scale) + (0 if integral else 1), 0)
-    png16 = np.clip(png, 0, 65535).astype(np.uint16)
     add = 0 if integral else 1
+    png = np.where(np.isfinite(values), np.round((values - offset) * scale) + add, 0)
+    png16 = np.clip(png, 0, 65535).astype(np.uint16)
     mapping = f"value = (png - {add}) / {scale!r} + {offset!r}; png 0 = no sample"
-    return atomic_write(path, encode_png(png16, {**text, "glmip:value": mapping}))
+    return encode_png(png16, {**text, "glmip:value": mapping})
 
 
-def save_depth_map(path: str | os.PathLike[str], proj: Projection, text: dict) -> Path:
+def depth_map_payload(path: str | os.PathLike[str], proj: "Projection",
+                      text: Mapping[str, str]) -> bytes:
     """Per pixel: world x, y, z (RAS mm) of the ray's maximum and its distance along the view
     axis from the image plane through the framing centre; NaN where the ray missed."""
     suffix = value_suffix(path)
     if suffix == ".png":
-        raise UsageError(f"{path}: a depth map needs .npy, .nii.gz or .tif")
+        raise OutputError(f"{path}: a depth map needs .npy, .nii.gz or .tif")
     pos = proj.positions()
     depth = (pos - proj.frame.center) @ proj.frame.view_dir
     array = np.concatenate([pos, depth[..., None]], axis=-1).astype(np.float32)
-    return atomic_write(path, _payload(array, suffix, proj, {**text, "glmip:what": "x y z depth"}))
+    return _payload(array, suffix, proj, {**text, "glmip:what": "x y z depth"})
+
+
+def save_values(path: str | os.PathLike[str], proj: "Projection",
+                text: Mapping[str, str]) -> Path:
+    return write_file(path, values_payload(path, proj, text))
+
+
+def save_depth_map(path: str | os.PathLike[str], proj: "Projection",
+                   text: Mapping[str, str]) -> Path:
+    return write_file(path, depth_map_payload(path, proj, text))

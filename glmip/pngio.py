@@ -1,25 +1,18 @@
-"""PNG writing (Pillow): rows top-first, 8-bit grey or RGB (16-bit grey for quantitative
-images), parameters as text chunks, written atomically (temporary file, then rename)."""
+"""PNG encoding (Pillow): rows top-first, 8-bit grey or RGB (16-bit grey for quantitative
+images), the recipe as text chunks; files are written through ``glmip/outputs.py``."""
 
 from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 
-__all__ = ["encode_png", "save_png", "atomic_write", "next_free_path", "save_png_new",
-           "file_mode"]
+from .outputs import write_file
 
-
-def file_mode() -> int:
-    """Mode for new files: 0o666 less the process's umask (as open() would give)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+__all__ = ["encode_png", "save_png", "read_text"]
 
 
 def _pil_image(image: np.ndarray):  # -> PIL.Image.Image
@@ -43,66 +36,28 @@ def encode_png(image: np.ndarray, text: Mapping[str, object] | None = None) -> b
     return buf.getvalue()
 
 
-def atomic_write(path: str | os.PathLike[str], payload: bytes) -> Path:
-    """Write ``payload`` to a temporary file beside ``path``, then rename it into place."""
-    from .errors import UsageError
-
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
-        raise
-    return path
-
-
 def save_png(path: str | os.PathLike[str], image: np.ndarray,
              text: Mapping[str, object] | None = None) -> Path:
     """Save ``image`` (uint8 grey/RGB or uint16 grey) as a PNG, atomically."""
-    return atomic_write(path, encode_png(image, text))
+    return write_file(path, encode_png(image, text))
 
 
-def next_free_path(directory: str | os.PathLike[str], stem: str = "glmip-screenshot",
-                   suffix: str = ".png") -> Path:
-    """``<stem>-N<suffix>`` with the first N (from 1) not yet taken."""
-    n = 1
-    while True:
-        candidate = Path(directory) / f"{stem}-{n}{suffix}"
-        if not candidate.exists():
-            return candidate
-        n += 1
+def read_text(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The text chunks of a PNG (where glmip keeps a picture's recipe)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return dict(getattr(img, "text", {}) or {})
 
 
-def save_png_new(directory: str | os.PathLike[str], image: np.ndarray,
-                 text: Mapping[str, object] | None = None, stem: str = "glmip-screenshot") -> Path:
-    """Save as ``<stem>-N.png`` with the first unused N; never overwrites, even in a race
-    (the finished file is hard-linked into place, which fails if the name exists)."""
-    directory = Path(directory)
-    payload = encode_png(image, text)
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.chmod(tmp, file_mode())
-        n = 1
-        while True:
-            candidate = directory / f"{stem}-{n}.png"
-            try:
-                os.link(tmp, candidate)
-                return candidate
-            except FileExistsError:
-                n += 1
-    finally:
-        os.unlink(tmp)
+# TODO(restructure): the viewer's screenshot moves to glmip.pipeline; these two go then.
+def save_png_new(directory, image, text=None, stem="glmip-screenshot"):
+    from .outputs import write_new
+
+    return write_new(directory, stem, ".png", encode_png(image, text))
+
+
+def next_free_path(directory, stem="glmip-screenshot", suffix=".png"):
+    from .outputs import next_free_path as free
+
+    return free(directory, stem, suffix)

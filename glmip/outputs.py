@@ -1,0 +1,195 @@
+"""Every file glmip writes goes through here: checks first, then atomic writing.
+
+Checks: an output's folder must exist, an output is never a directory, never one of the files
+an input was read from, and several outputs of one command never share a name. Writing: each
+file is written to a temporary name beside its target (``.glmip-<name>.<random>.tmp``) and
+renamed into place; a command's files appear together (all renamed after all were written) or
+not at all. New files follow the umask. Nothing here knows about images or GL.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping
+
+from .errors import OutputError
+
+__all__ = ["file_mode", "is_directory_target", "check_output_file", "check_output_dir",
+           "check_distinct", "write_file", "write_together", "write_new", "next_free_path",
+           "claim_new_path", "temporary_beside", "TEMP_PREFIX"]
+
+TEMP_PREFIX = ".glmip-"
+
+
+def file_mode() -> int:
+    """Mode for new files: 0o666 less the process's umask (as open() would give)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def is_directory_target(path: str | os.PathLike[str]) -> bool:
+    """An output naming a directory: ends with a slash or is one."""
+    text = os.fspath(path)
+    return text.endswith(("/", os.sep)) or Path(text).is_dir()
+
+
+def _real(path: str | os.PathLike[str]) -> str:
+    try:
+        return os.path.realpath(path, strict=False)
+    except (OSError, RuntimeError):  # a symlink loop
+        return os.path.abspath(path)
+
+
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    try:
+        if os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b):
+            return True
+    except OSError:
+        pass
+    return _real(a) == _real(b)
+
+
+def check_output_file(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()
+                      ) -> Path:
+    """A new or replaceable file in an existing directory, not a directory, not an input."""
+    out = Path(path)
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{out}: output directory {parent} does not exist")
+    if out.is_dir():
+        raise OutputError(f"{out}: is a directory")
+    for src in inputs:
+        if _same_file(out, src):
+            raise OutputError(f"{out}: the output would overwrite the input {src}")
+    return out
+
+
+def check_output_dir(directory: str | os.PathLike[str],
+                     inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """Refuse an output directory that is an input or lies inside an input directory (outputs
+    would land among the inputs: a stack of PNGs would grow)."""
+    target = _real(directory)
+    for src in inputs:
+        real = _real(src)
+        if target == real or (os.path.isdir(real) and target.startswith(real.rstrip(os.sep) + os.sep)):
+            raise OutputError(f"{directory}: the output directory is inside the input {src}")
+    return Path(directory)
+
+
+def check_distinct(paths: Iterable[str | os.PathLike[str]]) -> None:
+    """Several outputs of one command must name different files."""
+    seen: dict[str, str] = {}
+    for p in paths:
+        key = _real(p)
+        if key in seen:
+            raise OutputError(f"{p} and {seen[key]}: outputs must name different files")
+        seen[key] = str(p)
+
+
+@contextmanager
+def temporary_beside(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary file beside ``path`` for a writer that streams (a movie encoder); renamed
+    to ``path`` when the block ends without an error, removed otherwise."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=path.suffix,
+                                   dir=path.parent if str(path.parent) else ".")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_together(files: Mapping[str | os.PathLike[str], bytes]) -> list[Path]:
+    """Write every ``path: payload``; all appear, or none (temporaries are removed)."""
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, payload in files.items():
+            target = Path(path)
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=".tmp",
+                                           dir=target.parent if str(target.parent) else ".")
+            except OSError as exc:
+                raise OutputError(f"{target}: cannot write ({exc.strerror})") from None
+            temps.append((tmp, target))
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(payload)
+                os.chmod(tmp, file_mode())
+            except OSError as exc:
+                raise OutputError(f"{target}: cannot write ({exc.strerror})") from None
+        for tmp, target in temps:
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                raise OutputError(f"{target}: cannot write ({exc.strerror})") from None
+    finally:
+        for tmp, _ in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return [target for _, target in temps]
+
+
+def write_file(path: str | os.PathLike[str], payload: bytes) -> Path:
+    """Write one file atomically."""
+    return write_together({path: payload})[0]
+
+
+def next_free_path(directory: str | os.PathLike[str], stem: str, suffix: str) -> Path:
+    """``<stem>-N<suffix>`` with the first N (from 1) not yet taken."""
+    n = 1
+    while (candidate := Path(directory) / f"{stem}-{n}{suffix}").exists():
+        n += 1
+    return candidate
+
+
+def claim_new_path(directory: str | os.PathLike[str], stem: str, suffix: str) -> Path:
+    """Like :func:`next_free_path`, but the name is taken by creating the file empty, so two
+    processes never pick the same one."""
+    while True:
+        target = next_free_path(directory, stem, suffix)
+        try:
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return target
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"{target}: cannot write ({exc.strerror})") from None
+
+
+def write_new(directory: str | os.PathLike[str], stem: str, suffix: str, payload: bytes) -> Path:
+    """Save as ``<stem>-N<suffix>`` with the first unused N; never overwrites, even in a race
+    (the finished file is hard-linked into place, which fails if the name exists)."""
+    directory = Path(directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{stem}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise OutputError(f"{directory}: cannot write ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        os.chmod(tmp, file_mode())
+        n = 1
+        while True:
+            candidate = directory / f"{stem}-{n}{suffix}"
+            try:
+                os.link(tmp, candidate)
+                return candidate
+            except FileExistsError:
+                n += 1
+    except OSError as exc:
+        raise OutputError(f"{directory}: cannot write ({exc.strerror})") from None
+    finally:
+        os.unlink(tmp)
