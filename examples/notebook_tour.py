@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 import glmip
-from glmip.movie import record_turntable
+from glmip import record_turntable
 from glmip.resources import sample_path
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else "glmip-tour")
@@ -80,7 +80,7 @@ print("brightest pixel's maximum at world (mm):", where.round(1))
 # ## Several views side by side, and a user shader
 
 # %%
-from glmip.batch import contact_sheet  # noqa: E402
+from glmip.pipeline import contact_sheet  # noqa: E402
 
 views = ["anterior", "left", "superior"]
 show(contact_sheet([glmip.render(vol, view=v, size=256) for v in views]), "contact_sheet")

@@ -8,7 +8,8 @@
 
 __version__ = "0.1.0"
 
-from .api import Image, load, make_camera, make_settings, project, render, save_png  # noqa: E402
+from .api import (Image, load, make_camera, make_settings, project, record_turntable,  # noqa: E402
+                  render, save_png, turntable_frames)
 from .camera import Camera  # noqa: E402
 from .settings import RenderSettings  # noqa: E402
 from .volume import Volume  # noqa: E402
@@ -21,6 +22,8 @@ __all__ = [
     "save_png",
     "make_camera",
     "make_settings",
+    "record_turntable",
+    "turntable_frames",
     "Camera",
     "Image",
     "RenderSettings",

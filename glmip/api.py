@@ -1,21 +1,37 @@
-"""The Python API: ``load``, ``render`` and ``save_png`` with the CLI's option names."""
+"""The Python API: ``load``, ``render``, ``project``, turntables and ``save_png``, with the
+command line's option names (the vocabulary in ``glmip/options.py``).
+
+Every function here is a thin door onto ``glmip/pipeline.py``: options become a
+:class:`~glmip.recipe.Recipe` (or a ready :class:`Camera` / :class:`RenderSettings` is used as
+it is), and the pipeline's renderer draws it.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
+from . import pipeline
+from . import volume as volume_module
 from .camera import Camera
 from .io import load
-from .pngio import save_png
-from .renderer import MipRenderer, Projection
+from .options import names, parse_size
+from .pngio import encode_png, save_png
+from .recipe import Recipe, camera_from_options, settings_from_options
 from .settings import RenderSettings
-from . import volume as volume_module
 from .volume import Volume
 
-__all__ = ["load", "render", "project", "save_png", "make_camera", "make_settings", "Image"]
+if TYPE_CHECKING:
+    from .renderer import Projection
+
+__all__ = ["load", "render", "project", "save_png", "make_camera", "make_settings", "Image",
+           "turntable_frames", "record_turntable"]
+
+_CAMERA_KEYS = (*names("camera"), "zoom")
+_SETTINGS_KEYS = (*names("settings"), "skip_empty", "early_exit")
 
 
 class Image(np.ndarray):
@@ -25,114 +41,108 @@ class Image(np.ndarray):
         a = np.asarray(self)
         if a.dtype != np.uint8 or a.ndim not in (2, 3):
             return None  # e.g. after arithmetic: the plain repr
-        from .pngio import encode_png
-
         return encode_png(a)
 
-_CAMERA_KEYS = ("view", "convention", "view_dir", "up", "fit", "projection", "zoom", "center")
-_renderer_cache: dict[str, Any] = {}
 
-
-def make_camera(
-    view: str | None = None,
-    *,
-    convention: str = "radiological",
-    view_dir: Sequence[float] | None = None,
-    up: Sequence[float] | None = None,
-    fit: str | float = "sphere",
-    projection: str = "orthographic",
-    zoom: float = 1.0,
-    center: Sequence[float] | None = None,
-) -> Camera:
-    """A camera from the CLI's view options (``view`` or ``view_dir``/``up``)."""
-    if view is not None and view_dir is not None:
-        raise ValueError("give either view or view_dir, not both")
-    kw: dict[str, Any] = {"fit": fit, "projection": projection, "zoom": zoom}
-    kw["center"] = None if center is None else np.asarray(center, dtype=np.float64)
-    if view_dir is not None:
-        return Camera.from_direction(view_dir, up, **kw)
-    if up is not None:
-        raise ValueError("up goes with view_dir")
-    return Camera.standard(view or "superior", convention, **kw)
+def make_camera(view: str | None = None, **options: Any) -> Camera:
+    """A camera from the command line's view options (``view`` or ``view_dir``/``up``,
+    ``convention``, ``fit``, ``projection``, ``center``; and ``zoom``)."""
+    unknown = set(options) - set(_CAMERA_KEYS)
+    if unknown:
+        raise TypeError(f"unknown camera option(s): {', '.join(sorted(unknown))}")
+    return camera_from_options({**options, "view": view})
 
 
 def make_settings(**options: Any) -> RenderSettings:
     """RenderSettings from keyword options (``window=``, ``level=``, ``sample_distance=``...)."""
-    window, level = options.get("window"), options.get("level")
-    if window is not None and window > 0 and level is None:
-        raise ValueError("give window and level together")
-    return RenderSettings(**options)
+    unknown = set(options) - set(_SETTINGS_KEYS)
+    if unknown:
+        raise TypeError(f"unknown render option(s): {', '.join(sorted(unknown))}")
+    return settings_from_options(options)
 
 
-def _size(size: int | Sequence[int]) -> tuple[int, int]:
-    if isinstance(size, (int, np.integer)):
-        return int(size), int(size)
-    cols, rows = (int(v) for v in size)
-    return cols, rows
-
-
-def _renderer_for(volume: Volume, ctx: Any = None) -> MipRenderer:
-    """A renderer with ``volume`` uploaded; the last one is kept for repeated calls."""
-    from .context import headless_context
-
-    ctx = ctx or headless_context()
-    cached = _renderer_cache.get("renderer")
-    if cached is not None and cached.ctx is ctx and cached.volume is volume:
-        return cached
-    if cached is not None:
-        cached.release()
-        _renderer_cache.clear()
-    renderer = MipRenderer(ctx)
-    renderer.upload(volume)
-    _renderer_cache["renderer"] = renderer
-    return renderer
-
-
-def _split(options: dict[str, Any]) -> tuple[Camera, RenderSettings]:
+def _split(options: dict[str, Any], camera: Camera | None,
+           settings: RenderSettings | None) -> tuple[Camera, RenderSettings]:
+    """The camera and settings of a call: given ones as they are, else from the options."""
     cam_opts = {k: options.pop(k) for k in _CAMERA_KEYS if k in options}
-    return make_camera(**cam_opts), make_settings(**options)
+    set_opts = {k: options.pop(k) for k in _SETTINGS_KEYS if k in options}
+    if options:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(options))}")
+    if camera is not None and cam_opts:
+        raise TypeError("give camera= or camera options, not both")
+    if settings is not None and set_opts:
+        raise TypeError("give settings= or render options, not both")
+    return (camera or make_camera(**cam_opts),
+            settings if settings is not None else make_settings(**set_opts))
 
 
-def render(
-    volume: Volume | str | os.PathLike[str],
-    *,
-    size: int | Sequence[int] = 512,
-    camera: Camera | None = None,
-    seed: int = 0,
-    **options: Any,
-) -> np.ndarray:
+def _volume(volume: Volume | str | os.PathLike[str]) -> Volume:
+    return volume if isinstance(volume, Volume) else load(volume)
+
+
+def render(volume: Volume | str | os.PathLike[str], *, size: int | Sequence[int] = 512,
+           camera: Camera | None = None, settings: RenderSettings | None = None,
+           seed: int = 0, **options: Any) -> np.ndarray:
     """Render a MIP; returns uint8 ``(rows, cols)`` grey or ``(rows, cols, 3)`` colour.
 
-    ``volume`` is a :class:`Volume` or a path. Options are the CLI's: ``view``, ``view_dir``,
-    ``up``, ``fit``, ``projection``, ``window``, ``level``, ``sample_distance``, ``background``,
-    ``mode``, ``slab``, ``crop``, ``colormap``... ``size`` is N or (cols, rows).
+    ``volume`` is a :class:`Volume` or a path. Options are the command line's: ``view``,
+    ``view_dir``, ``up``, ``fit``, ``projection``, ``window``, ``level``, ``sample_distance``,
+    ``background``, ``mode``, ``slab``, ``crop``, ``colormap``... or a ready ``camera=`` and
+    ``settings=``. ``size`` is N or (cols, rows).
 
     Examples
     --------
     >>> img = glmip.render("aorta.mha", view="anterior", size=(400, 300))  # doctest: +SKIP
     """
-    vol = volume if isinstance(volume, Volume) else load(volume)
-    cam, settings = _split(dict(options))
-    return _renderer_for(vol).render(camera or cam, settings, _size(size), seed=seed).view(Image)
+    vol = _volume(volume)
+    cam, st = _split(dict(options), camera, settings)
+    image = pipeline.renderer_for(vol).render(cam, st, parse_size(size), seed=seed)
+    return image.view(Image)
+
+
+def project(volume: Volume | str | os.PathLike[str], *, size: int | Sequence[int] = 512,
+            camera: Camera | None = None, settings: RenderSettings | None = None,
+            **options: Any) -> "Projection":
+    """Quantitative projection: real values (NaN where rays miss) and where the maximum is."""
+    vol = _volume(volume)
+    cam, st = _split(dict(options), camera, settings)
+    return pipeline.renderer_for(vol).project(cam, st, parse_size(size))
+
+
+def turntable_frames(volume: Volume, camera: Camera, settings: RenderSettings,
+                     size: tuple[int, int], frames: int = 36, axis: Any = None,
+                     start: float = 0.0, end: float = 360.0, back_and_forth: bool = False,
+                     *, renderer: Any = None) -> Iterator[np.ndarray]:
+    """A turntable's frames, one at a time (as ``glmip.render`` returns them)."""
+    recipe = _turntable_recipe(volume, camera, settings, size, frames=frames, axis=axis,
+                               start=start, end=end, back_and_forth=back_and_forth)
+    return pipeline.turntable_frames(recipe, volume=volume, renderer=renderer)
+
+
+def _turntable_recipe(volume: Volume, camera: Camera, settings: RenderSettings,
+                      size: tuple[int, int], **movie: Any) -> Recipe:
+    recipe = Recipe.of_view(volume.name, camera, settings, volume, parse_size(size))
+    axis = movie.get("axis")
+    if axis is not None and not isinstance(axis, str):
+        movie["axis"] = [float(v) for v in np.ravel(axis)]
+    return Recipe(recipe.input, {**recipe.options, **movie}, "turntable")
+
+
+def record_turntable(volume: Volume, camera: Camera, settings: RenderSettings,
+                     size: tuple[int, int], path: str | os.PathLike[str] | None = None,
+                     **movie: Any) -> Path:
+    """Render a turntable and write it (``.gif``, ``.mp4`` or a directory of PNG frames);
+    ``path`` None writes ``glmip-turntable-N.gif`` in the current directory. Keywords:
+    ``frames``, ``axis``, ``start``, ``end``, ``back_and_forth``, ``fps``, ``progress``."""
+    progress = movie.pop("progress", False)
+    renderer = movie.pop("renderer", None)
+    recipe = _turntable_recipe(volume, camera, settings, size, **movie)
+    return pipeline.write_turntable(recipe, path, volume=volume, renderer=renderer,
+                                    progress=progress)
 
 
 def _preview_png(volume: Volume) -> bytes:
-    from .pngio import encode_png
-
     return encode_png(render(volume, size=256))
 
 
 volume_module.PREVIEW_PNG = _preview_png
-
-
-def project(
-    volume: Volume | str | os.PathLike[str],
-    *,
-    size: int | Sequence[int] = 512,
-    camera: Camera | None = None,
-    **options: Any,
-) -> Projection:
-    """Quantitative projection: real values (NaN where rays miss) and where the maximum is."""
-    vol = volume if isinstance(volume, Volume) else load(volume)
-    cam, settings = _split(dict(options))
-    return _renderer_for(vol).project(camera or cam, settings, _size(size))

@@ -1,7 +1,8 @@
 """Batch export: many inputs x several views -> ``DIR/<name>_<view>.png``, on any executor.
 
-The unit of work is one input (:class:`Task`): load it once, upload it once, render every view
-of it, write the PNGs (or one contact sheet). :func:`render_batch` hands tasks to any
+The unit of work is one input (:class:`Task`): load it once, upload it once, then write each of
+its pictures (one per view, or one contact sheet) through :func:`glmip.pipeline.write_picture`,
+the same call a single ``glmip render`` makes: a single render is a batch of one. :func:`render_batch` hands tasks to any
 ``concurrent.futures.Executor``: ``None`` runs them here, a ``ProcessPoolExecutor`` made by
 :func:`process_pool` (the ``spawn`` start method: a forked EGL context is unsafe) runs them on
 this machine's cores, and Dask's ``distributed.Client(...).get_executor()`` runs them on a
@@ -9,7 +10,7 @@ cluster. Each worker process (or thread) keeps one headless context and one rend
 whole life, so the shader is compiled once per worker, not once per scan.
 
 A bad input never stops the batch: its task returns an :class:`Outcome` carrying a one-line
-error, and the caller reports it and exits 2 at the end (CONVENTIONS.md).
+error, and the caller reports it and exits 2 at the end (docs/conventions.md).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .camera import Camera
-from .settings import RenderSettings
+from .errors import BAD_INPUT, UsageError
+from .io import load, readable_suffixes, suffix_of
+from .recipe import Recipe
 
 __all__ = [
     "Task",
@@ -39,33 +41,20 @@ __all__ = [
     "run_task",
     "render_batch",
     "process_pool",
-    "contact_sheet",
 ]
 
 DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
 
 
 # --- inputs and names ----------------------------------------------------------------------
-def _readable_suffixes() -> set[str]:
-    from .io import registry
-
-    return set(registry._READERS)  # the registry's own table: what load() can read
-
-
-def _suffix(path: Path) -> str:
-    from .io import registry
-
-    return registry._suffix(path)
-
-
 def _expand_directory(directory: Path) -> list[str]:
     """The readable files directly inside ``directory``; or the directory itself when it is
     one image (a DICOM series: several DICOM files and nothing else readable, or no readable
     file at all, e.g. DICOM files without a suffix or an image stack)."""
-    known = _readable_suffixes()
-    files = sorted(p for p in directory.iterdir() if p.is_file() and _suffix(p) in known
+    known = readable_suffixes()
+    files = sorted(p for p in directory.iterdir() if p.is_file() and suffix_of(p) in known
                    and not p.name.startswith("."))
-    dicom = [p for p in files if _suffix(p) in DICOM_SUFFIXES]
+    dicom = [p for p in files if suffix_of(p) in DICOM_SUFFIXES]
     if not files or (len(dicom) > 1 and len(dicom) == len(files)):
         return [str(directory)]
     return [str(p) for p in files]
@@ -99,7 +88,7 @@ def expand_inputs(items: Iterable[str]) -> tuple[list[str], list[tuple[str, str]
                 if Path(m).is_dir():
                     for path in _expand_directory(Path(m)):
                         add(path)
-                elif _suffix(Path(m)) in _readable_suffixes():
+                elif suffix_of(Path(m)) in readable_suffixes():
                     add(m)
         else:
             missing.append((item, f"{item}: no such file or directory"))
@@ -111,7 +100,7 @@ def output_name(path: str) -> str:
     p = Path(path.rstrip("/\\") or path)
     if p.is_dir():
         return p.name or "input"
-    suffix = _suffix(p)
+    suffix = suffix_of(p)
     name = p.name
     return name[: -len(suffix)] if suffix and name.lower().endswith(suffix) else p.stem
 
@@ -119,15 +108,15 @@ def output_name(path: str) -> str:
 # --- tasks ---------------------------------------------------------------------------------
 @dataclass
 class Task:
-    """One input and what to make of it (plain data: it travels to worker processes)."""
+    """One input and the pictures to make of it (plain data: it travels to worker processes):
+    ``jobs`` pairs each output path with the recipe of its picture."""
 
     input: str
-    views: list[tuple[str, Camera]]
-    settings: RenderSettings
-    size: tuple[int, int]
-    outputs: list[str]  # one per view, or a single contact sheet
-    sheet: bool = False
-    reader_options: dict[str, Any] = field(default_factory=dict)
+    jobs: list[tuple[Recipe, str]]
+
+    @property
+    def outputs(self) -> list[str]:
+        return [path for _, path in self.jobs]
 
 
 @dataclass
@@ -142,25 +131,31 @@ class Outcome:
 
 
 def make_tasks(inputs: Sequence[str], out_dir: str | os.PathLike[str],
-               views: Sequence[tuple[str, Camera]], settings: RenderSettings,
-               size: tuple[int, int], *, sheet: bool = False,
-               reader_options: dict[str, Any] | None = None) -> list[Task]:
-    """A task per input writing ``out_dir/<name>_<view>.png`` (or ``<name>_sheet.png``).
-    Two inputs that would write the same file are refused (ValueError) before anything runs."""
+               recipe: Recipe) -> list[Task]:
+    """A task per input writing ``out_dir/<name>_<view>.png`` (or ``<name>_sheet.png`` when the
+    recipe asks for a contact sheet). ``recipe`` holds the options; its input is replaced by
+    each input's. Two inputs that would write the same file are refused (UsageError) before
+    anything runs."""
     out_dir = Path(out_dir)
+    labels = [label for label, _ in recipe.cameras()]
+    sheet = bool(recipe.get("contact_sheet"))
     tasks: list[Task] = []
     owner: dict[str, str] = {}
     for path in inputs:
         name = output_name(path)
-        suffixes = ["sheet"] if sheet else [v for v, _ in views]
-        outs = [str(out_dir / f"{name}_{s}.png") for s in suffixes]
-        for o in outs:
+        base = Recipe(str(path), recipe.options, recipe.kind)
+        if sheet:
+            jobs = [(base, str(out_dir / f"{name}_sheet.png"))]
+        elif recipe.options.get("view") is None:
+            jobs = [(base, str(out_dir / f"{name}_{labels[0]}.png"))]
+        else:
+            jobs = [(base.replace(view=v), str(out_dir / f"{name}_{v}.png")) for v in labels]
+        for _, o in jobs:
             if o in owner:
-                raise ValueError(f"{owner[o]} and {path} would both write {o}; "
+                raise UsageError(f"{owner[o]} and {path} would both write {o}; "
                                  "render them to different directories")
             owner[o] = path
-        tasks.append(Task(path, list(views), settings, tuple(size), outs, sheet,  # type: ignore[arg-type]
-                          dict(reader_options or {})))
+        tasks.append(Task(str(path), jobs))
     return tasks
 
 
@@ -186,48 +181,23 @@ def _worker_renderer() -> Any:
     return r
 
 
-def contact_sheet(images: Sequence[np.ndarray], gap: int = 0) -> np.ndarray:
-    """Images of one size side by side, left to right (RGB if any of them is)."""
-    colour = any(im.ndim == 3 for im in images)
-    parts = [np.repeat(im[..., None], 3, 2) if colour and im.ndim == 2 else im for im in images]
-    if gap:
-        pad = np.zeros((parts[0].shape[0], gap) + parts[0].shape[2:], np.uint8)
-        parts = [x for im in parts for x in (im, pad)][:-1]
-    return np.concatenate(parts, axis=1)
-
-
 def run_task(task: Task) -> Outcome:
-    """Render one input (in whatever process or thread runs it). Never raises for a bad
-    input: the error comes back as one line in ``Outcome.error``."""
-    from .commands.render import png_metadata
-    from .errors import BAD_INPUT
-    from .io import load
-    from .pngio import save_png
-    from .programs import ShaderError
+    """Make one input's pictures (in whatever process or thread runs it). Never raises for a
+    bad input: the error comes back as one line in ``Outcome.error``."""
+    from .pipeline import write_picture
 
     t0 = time.perf_counter()
     worker = f"{os.getpid()}"
     try:
-        vol = load(task.input, **task.reader_options)
+        vol = load(task.input, **task.jobs[0][0].reader_options())
         t_load = time.perf_counter() - t0
         renderer = _worker_renderer()
         renderer.upload(vol)
-        images = []
-        outs = [task.outputs[0]] * len(task.views) if task.sheet else task.outputs
-        for (view, cam), out in zip(task.views, outs):
-            img = renderer.render(cam, task.settings, task.size)
-            meta = png_metadata(vol, None, cam, task.settings)
-            meta["glmip:view"] = view
-            if task.sheet:
-                images.append(img)
-            else:
-                save_png(out, img, meta)
-        if task.sheet:
-            meta["glmip:view"] = ",".join(v for v, _ in task.views)
-            save_png(task.outputs[0], contact_sheet(images), meta)
+        for recipe, out in task.jobs:
+            write_picture(recipe, out, volume=vol, renderer=renderer)
         return Outcome(task.input, task.outputs, None, time.perf_counter() - t0, t_load,
                        worker=worker)
-    except (*BAD_INPUT, ShaderError) as exc:
+    except BAD_INPUT as exc:
         msg = " ".join(str(exc).split())
         if task.input not in msg:
             msg = f"{task.input}: {msg}"

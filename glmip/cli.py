@@ -7,14 +7,14 @@ Each command module has ``add_parser(subparsers)`` and ``run(args) -> int``. Exi
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from typing import Sequence
 
 from . import __version__
+from .commands import convert, info, render, turntable, view
 from .errors import BAD_INPUT
 
-COMMANDS = ("render", "view", "info", "convert", "turntable")
+COMMANDS = (render, view, info, convert, turntable)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,14 +26,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="glmip", description="Maximum-intensity projections of 3-D images.")
     parser.add_argument("-V", "--version", action="version", version=f"glmip {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f".commands.{name}", __package__)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.endswith(f"commands.{name}"):
-                continue  # command not built yet
-            raise
-        module.add_parser(sub)
+    for command in COMMANDS:
+        command.add_parser(sub)
     return parser
 
 

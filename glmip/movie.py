@@ -1,46 +1,37 @@
 """Turntable movies: the MIP turning about an axis, written as a GIF, an MP4 or PNG frames.
 
-Angles follow CONVENTIONS.md ("Projection modes, slabs and movies"): frame ``k`` shows the start
+Angles follow docs/conventions.md ("Projection modes, slabs and movies"): frame ``k`` shows the start
 view rotated by ``start + k * (end - start) / frames`` degrees about ``axis`` through the framing
 centre, counter-clockwise seen from the axis tip, end excluded (so a 0 -> 360 loop does not show
 the first picture twice). ``axis`` defaults to the view's up direction. ``back_and_forth`` plays
 the frames forward, then backward without repeating the two ends.
 
-Everything here is headless and deterministic (no jitter unless the settings ask for it): the
-same options give the same bytes. Outputs are written atomically (temporary file, then rename).
-``write_movie`` and ``record_turntable`` are what the viewer's ``t`` key calls.
+Pure camera math and movie writing (no GL): the frames are rendered by
+``glmip/pipeline.py``. Outputs appear whole or not at all (``glmip/outputs.py``), and carry the
+recipe (GIF comment, PNG text chunks).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import sys
+import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Iterable, Sequence, Union
 
 import numpy as np
 
 from .camera import Camera
-from .errors import UsageError
-from .pngio import next_free_path
-from .settings import RenderSettings
+from .errors import OutputError, UsageError
+from .outputs import TEMP_PREFIX, file_mode, is_directory_target, temporary_beside
+from .pngio import encode_png
 
 if TYPE_CHECKING:
-    from .renderer import MipRenderer
-    from .volume import Volume
+    from .recipe import Recipe
 
-__all__ = [
-    "AXES",
-    "MOVIE_SUFFIXES",
-    "parse_axis",
-    "turntable_angles",
-    "turntable_cameras",
-    "turntable_frames",
-    "write_movie",
-    "record_turntable",
-]
+__all__ = ["AXES", "MOVIE_SUFFIXES", "parse_axis", "axis_value", "turntable_angles",
+           "turntable_cameras", "movie_kind", "write_movie"]
 
 AXES = {
     "R": (1.0, 0.0, 0.0), "L": (-1.0, 0.0, 0.0),
@@ -75,9 +66,26 @@ def turntable_angles(frames: int = 36, start: float = 0.0, end: float = 360.0,
     """Degrees of each frame: ``start + k (end - start) / frames``, k < frames; with
     ``back_and_forth`` the same angles again backwards, without the two ends."""
     if frames < 1:
-        raise UsageError(f"--frames must be at least 1, got {frames}")
+        raise UsageError(f"frames must be at least 1, got {frames}")
     forward = [start + k * (end - start) / frames for k in range(frames)]
     return forward + forward[-2:0:-1] if back_and_forth else forward
+
+
+def axis_value(words: AxisLike) -> AxisLike:
+    """The ``axis`` option as given on the command line (``["S"]``, ``["1", "0", "0"]``) or
+    in the API (``"S"``, three numbers, None) -> a letter, three floats or None."""
+    if words is None or isinstance(words, str):
+        return words
+    words = list(np.ravel(words))
+    if len(words) == 1 and isinstance(words[0], str):
+        return words[0]
+    if len(words) == 3:
+        try:
+            return [float(v) for v in words]
+        except ValueError:
+            pass
+    raise UsageError(f"axis takes a letter (S, A, R...) or three numbers, got "
+                     f"{' '.join(map(str, words))}")
 
 
 def turntable_cameras(camera: Camera, frames: int = 36, axis: AxisLike = None,
@@ -88,47 +96,7 @@ def turntable_cameras(camera: Camera, frames: int = 36, axis: AxisLike = None,
     return [camera.rotated(vec, a) for a in turntable_angles(frames, start, end, back_and_forth)]
 
 
-def _renderer(volume: "Volume", renderer: "MipRenderer | None") -> "MipRenderer":
-    if renderer is not None:
-        if renderer.volume is not volume:
-            renderer.upload(volume)
-        return renderer
-    from .api import _renderer_for
-
-    return _renderer_for(volume)
-
-
-def turntable_frames(
-    volume: "Volume",
-    camera: Camera,
-    settings: RenderSettings,
-    size: tuple[int, int],
-    frames: int = 36,
-    axis: AxisLike = None,
-    start: float = 0.0,
-    end: float = 360.0,
-    back_and_forth: bool = False,
-    *,
-    renderer: "MipRenderer | None" = None,
-) -> Iterator[np.ndarray]:
-    """Rendered frames (uint8 images as ``glmip.render`` returns them), one at a time.
-
-    ``size`` is (cols, rows). ``renderer`` lets a caller (the window) use its own; by default
-    the API's cached renderer on the shared headless context is used.
-    """
-    cameras = turntable_cameras(camera, frames, axis, start, end, back_and_forth)
-    r = _renderer(volume, renderer)
-    for k, cam in enumerate(cameras):
-        yield r.render(cam, settings, tuple(size), seed=k)  # type: ignore[arg-type]
-
-
 # --- writing ------------------------------------------------------------------------------
-def is_directory_target(path: Path | str) -> bool:
-    """An output naming a directory: ends with a slash or is one."""
-    text = os.fspath(path)
-    return text.endswith(("/", os.sep)) or Path(text).is_dir()
-
-
 def movie_kind(path: str | os.PathLike[str]) -> str:
     """``gif``, ``mp4`` or ``dir`` (a PNG series), or UsageError for anything else."""
     if is_directory_target(path):
@@ -145,28 +113,12 @@ def _rgb(image: np.ndarray) -> np.ndarray:
     return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
 
 
-def _temp_beside(path: Path) -> Path:
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
-    os.close(fd)
-    return Path(tmp)
-
-
-def _finish(tmp: Path, path: Path) -> None:
-    from .pngio import file_mode
-
-    os.chmod(tmp, file_mode())
-    os.replace(tmp, path)
-
-
 def _gif_delay_ms(fps: float) -> int:
     """GIF delays are whole hundredths of a second (and browsers slow anything under 20 ms)."""
     return max(2, round(100 / fps)) * 10
 
 
-def _write_gif(path: Path, images: Iterable[np.ndarray], fps: float) -> int:
+def _write_gif(path: Path, images: Iterable[np.ndarray], fps: float, comment: str) -> int:
     from PIL import Image
 
     pictures = []
@@ -179,26 +131,22 @@ def _write_gif(path: Path, images: Iterable[np.ndarray], fps: float) -> int:
         pictures.append(pil)
     if not pictures:
         raise UsageError(f"{path}: no frames to write")
-    tmp = _temp_beside(path)
-    try:
+    with temporary_beside(path) as tmp:
         pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:],
-                         duration=_gif_delay_ms(fps), loop=0, optimize=False)
-        _finish(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+                         duration=_gif_delay_ms(fps), loop=0, optimize=False,
+                         comment=comment.encode())
     return len(pictures)
 
 
-def _write_mp4(path: Path, images: Iterable[np.ndarray], fps: float) -> int:
+def _write_mp4(path: Path, images: Iterable[np.ndarray], fps: float, comment: str) -> int:
     import imageio.v2 as imageio
 
-    tmp = _temp_beside(path)
     n = 0
-    try:
+    with temporary_beside(path) as tmp:
         # macro_block_size=2: sizes only need to be even for yuv420p (odd ones are padded).
         writer = imageio.get_writer(tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264",
-                                    quality=8, pixelformat="yuv420p", macro_block_size=2)
+                                    quality=8, pixelformat="yuv420p", macro_block_size=2,
+                                    output_params=["-metadata", f"comment={comment}"])
         try:
             for img in images:
                 rgb = _rgb(img)
@@ -209,102 +157,55 @@ def _write_mp4(path: Path, images: Iterable[np.ndarray], fps: float) -> int:
                 n += 1
         finally:
             writer.close()
-        _finish(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return n
 
 
-def _write_series(directory: Path, images: Iterable[np.ndarray]) -> int:
-    from .pngio import save_png
-
-    directory.mkdir(parents=True, exist_ok=True)
-    n = 0
-    for k, img in enumerate(images):
-        save_png(directory / f"frame_{k:04d}.png", img, {"glmip:frame": k})
-        n += 1
-    return n
+def _write_series(directory: Path, images: Iterable[np.ndarray],
+                  recipe: "Recipe | None") -> int:
+    """PNG frames, written into a temporary folder beside ``directory`` and moved in only when
+    every frame is done (a failed movie leaves no frames behind)."""
+    parent = directory.parent if str(directory.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{directory}: output directory {parent} does not exist")
+    staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{directory.name}.", dir=parent))
+    try:
+        names = []
+        for k, img in enumerate(images):
+            text = {"glmip:frame": str(k)}
+            if recipe is not None:
+                text = recipe.frame(k).to_text(str(directory / f"frame_{k:04d}.png"))
+            name = f"frame_{k:04d}.png"
+            (staging / name).write_bytes(encode_png(img, text))
+            os.chmod(staging / name, file_mode())
+            names.append(name)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            os.replace(staging / name, directory / name)
+        return len(names)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_movie(path: str | os.PathLike[str], images: Iterable[np.ndarray],
-                fps: float = 15.0) -> Path:
+                fps: float = 15.0, recipe: "Recipe | None" = None) -> Path:
     """Write frames to ``path``: ``.gif`` (Pillow, loops forever), ``.mp4`` (H.264 through
-    imageio-ffmpeg) or a directory (``frame_0000.png``...). Frames may be a generator: MP4 and
-    PNG series stream them, GIF keeps them (palette images, one byte a pixel) until the end."""
+    imageio-ffmpeg) or a directory (``frame_0000.png``...), with ``recipe`` inside (GIF
+    comment, MP4 comment, each PNG's text chunks). Frames may be a generator: MP4 and PNG
+    series stream them, GIF keeps them (palette images, one byte a pixel) until the end."""
     if not fps > 0:
-        raise UsageError(f"--fps must be greater than 0, got {fps}")
+        raise UsageError(f"fps must be greater than 0, got {fps}")
     kind = movie_kind(path)
     target = Path(path)
     if kind != "dir" and not (target.parent if str(target.parent) else Path(".")).is_dir():
-        raise UsageError(f"{path}: output directory {target.parent} does not exist")
+        raise OutputError(f"{path}: output directory {target.parent} does not exist")
+    comment = recipe.to_json() if recipe is not None else ""
     try:
         if kind == "gif":
-            _write_gif(target, images, fps)
+            _write_gif(target, images, fps, comment)
         elif kind == "mp4":
-            _write_mp4(target, images, fps)
+            _write_mp4(target, images, fps, comment)
         else:
-            _write_series(target, images)
+            _write_series(target, images, recipe)
     except OSError as exc:
-        raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
+        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
     return target
-
-
-def _progress(images: Iterable[np.ndarray], total: int, show: bool | None,
-              desc: str) -> Iterable[np.ndarray]:
-    from tqdm import tqdm
-
-    if show is None:
-        show = sys.stderr.isatty()
-    if not show:
-        return images
-    return tqdm(images, total=total, desc=desc, unit="frame", leave=False, file=sys.stderr)
-
-
-def record_turntable(
-    volume: "Volume",
-    camera: Camera,
-    settings: RenderSettings,
-    size: tuple[int, int],
-    path: str | os.PathLike[str] | None = None,
-    *,
-    frames: int = 36,
-    axis: AxisLike = None,
-    start: float = 0.0,
-    end: float = 360.0,
-    back_and_forth: bool = False,
-    fps: float = 15.0,
-    renderer: "MipRenderer | None" = None,
-    progress: bool | None = False,
-) -> Path:
-    """Render a turntable and write it; returns the path written.
-
-    With ``path`` None the movie goes to ``glmip-turntable-N.gif`` in the current directory,
-    N the first unused number (never overwrites; the window's ``t`` key). ``progress`` None
-    shows a bar when stderr is a terminal.
-    """
-    if path is None:
-        # Claim the name by creating it empty now, so two recordings never pick the same N.
-        directory = Path.cwd()
-        while True:
-            target = next_free_path(directory, "glmip-turntable", ".gif")
-            try:
-                fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
-                os.close(fd)
-                break
-            except FileExistsError:
-                continue
-        path = target
-        claimed = True
-    else:
-        claimed = False
-        movie_kind(path)  # refuse a bad target before rendering anything
-    n = len(turntable_angles(frames, start, end, back_and_forth))
-    images = turntable_frames(volume, camera, settings, size, frames, axis, start, end,
-                              back_and_forth, renderer=renderer)
-    try:
-        return write_movie(path, _progress(images, n, progress, "turntable"), fps)
-    except BaseException:
-        if claimed:
-            Path(path).unlink(missing_ok=True)
-        raise

@@ -13,7 +13,8 @@ import numpy as np
 from PIL import Image
 
 import glmip
-from glmip.movie import turntable_cameras, turntable_frames
+from glmip.api import turntable_frames
+from glmip.movie import turntable_cameras
 
 ROOT = Path(__file__).resolve().parents[1]
 

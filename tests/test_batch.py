@@ -99,8 +99,7 @@ def test_jobs_use_spawned_worker_processes(scans, tmp_path):
 def test_dask_local_cluster(scans, tmp_path):
     distributed = pytest.importorskip("distributed")
     from glmip.batch import expand_inputs, make_tasks, render_batch
-    from glmip.camera import Camera
-    from glmip.settings import RenderSettings
+    from glmip.recipe import Recipe
 
     src, paths = scans
     with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
@@ -108,8 +107,8 @@ def test_dask_local_cluster(scans, tmp_path):
             distributed.Client(cluster) as client:
         inputs, missing = expand_inputs([str(src), str(src / "more")])
         assert missing == [] and len(inputs) == 4
-        views = [("left", Camera.standard("left")), ("inferior", Camera.standard("inferior"))]
-        tasks = make_tasks(inputs, tmp_path / "dask", views, RenderSettings(), (16, 12))
+        recipe = Recipe.make("", view="left,inferior", size=(16, 12))
+        tasks = make_tasks(inputs, tmp_path / "dask", recipe)
         report = render_batch(tasks, client.get_executor(), progress=False)
         assert len(report.done) == 3 and len(report.failed) == 1, report.outcomes
         assert "broken.nii.gz" in report.failed[0].error

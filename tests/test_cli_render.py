@@ -63,7 +63,7 @@ def test_render_rgb_with_background(nifti, tmp_path):
     (["render", "MISSING.nii.gz", "-o", "OUT.png"], "MISSING.nii.gz: no such file"),
     (["render", "IN", "-o", "NODIR/out.png"], "does not exist"),
     (["render", "IN", "-o", "IN"], "overwrite the input"),
-    (["render", "IN", "-o", "OUT.png", "--window", "100"], "--window and --level together"),
+    (["render", "IN", "-o", "OUT.png", "--window", "100"], "window and level together"),
     (["render", "IN", "-o", "OUT.png", "--sample-distance", "-1"], "greater than 0"),
     (["render", "IN", "-o", "OUT.png", "--view", "sideways"], "unknown view"),
     (["render", "IN", "-o", "OUT.png", "--view-dir", "0", "0", "1", "--up", "0", "0", "2"],

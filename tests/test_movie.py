@@ -10,7 +10,8 @@ from PIL import Image
 
 from glmip.camera import Camera
 from glmip.cli import main
-from glmip.movie import record_turntable, turntable_angles, turntable_cameras
+from glmip.api import record_turntable
+from glmip.movie import turntable_angles, turntable_cameras
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..io import load, save
 from ..io.registry import InputError, writable_suffixes
-from .options import add_input_options, reader_options
+from .arguments import add_input_options, reader_options
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

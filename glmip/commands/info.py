@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_input_options, load_input
+from .arguments import add_input_options, load_input
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

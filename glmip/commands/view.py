@@ -11,8 +11,11 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
-from .options import (add_render_options, camera_from_args, load_input, parse_size,
-                      reader_options, settings_from_args)
+from ..options import parse_size
+from .arguments import add_render_options, recipe_from_args, word
+
+
+WINDOW_SIZE = (1024, 768)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,27 +33,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    action="store_false",
                    help="use the given sample distance for every frame, also while dragging "
                         "(vmtk's -autosampledistance 0)")
-    g.add_argument("--window-size", type=parse_size, default=None, metavar="WxH",
+    g.add_argument("--window-size", type=word(parse_size), default=None, metavar="WxH",
                    help="window size in screen pixels (default: --size, 1024x768)")
-    add_render_options(p, default_size="1024x768")
+    add_render_options(p, exclude=["contact_sheet"])
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..app import ViewerOptions, open_viewer
+    from ..pipeline import load_volume
     from ..resources import sample_path
 
     if args.magnification < 1:
         raise UsageError(f"--magnification must be at least 1, got {args.magnification}")
-    camera = camera_from_args(args)
-    settings = settings_from_args(args)
-    path = args.input or str(sample_path())
-    volume = load_input(path, args)
+    recipe = recipe_from_args(args, args.input or str(sample_path()))
+    camera, settings = recipe.camera(), recipe.settings()
+    volume = load_volume(recipe)
     options = ViewerOptions(
-        input_path=path,
-        reader_options=reader_options(args),
+        input_path=recipe.input,
+        reader_options=recipe.reader_options(),
         magnification=args.magnification,
         auto_sample_distance=args.auto_sample_distance,
     )
-    size = args.window_size or args.size
+    size = args.window_size or (recipe.size if args.size else WINDOW_SIZE)
     return open_viewer(volume, camera, settings, options, backend=args.backend, size=size)

@@ -356,3 +356,11 @@ def save(volume: Volume, path: str | os.PathLike[str]) -> None:
             os.replace(f, dest / f.name)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def readable_suffixes() -> set[str]:
+    """The file types :func:`load` reads (lower-case suffixes, ``.nii.gz`` style)."""
+    return set(_READERS)
+
+
+suffix_of = _suffix

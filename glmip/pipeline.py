@@ -1,0 +1,196 @@
+"""The one pipeline from a volume to pictures on disk; every door calls it.
+
+::
+
+    Recipe ──► load (glmip.io) ──► Volume ──► MipRenderer.upload ──► render / project
+      │                                                                  │
+      └──────────── resolved (window/level, sample distance as numbers) ─┤
+                                                                         ▼
+                        PNG / contact sheet / values / depth map / movie / screenshot,
+                        each carrying its recipe, written through glmip/outputs.py
+
+``glmip render`` (one input or a batch: a batch runs :func:`write_picture` once per output),
+the viewer's ``x`` screenshot and ``t`` turntable, ``glmip turntable``, vmtkimagemipviewer and
+the Python API all come through here, so a picture made by any of them carries the same recipe
+and is reproduced by the same command.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from . import movie
+from .camera import Camera
+from .errors import UsageError
+from .export import depth_map_payload, values_payload
+from .io import load
+from .outputs import claim_new_path, write_new, write_together
+from .pngio import encode_png
+from .recipe import Recipe
+from .volume import Volume
+
+if TYPE_CHECKING:
+    from .renderer import MipRenderer
+
+__all__ = ["renderer_for", "load_volume", "picture", "contact_sheet", "write_picture",
+           "write_screenshot", "turntable_frames", "write_turntable"]
+
+_cached: dict[str, Any] = {}
+
+
+def renderer_for(volume: Volume, ctx: Any = None) -> "MipRenderer":
+    """A renderer with ``volume`` uploaded, on the shared headless context unless ``ctx`` is
+    given; the last one is kept, so repeated calls on one volume upload it once."""
+    from .context import headless_context
+    from .renderer import MipRenderer
+
+    ctx = ctx or headless_context()
+    renderer = _cached.get("renderer")
+    if renderer is not None and renderer.ctx is ctx and renderer.volume is volume:
+        return renderer
+    if renderer is not None:
+        renderer.release()
+        _cached.clear()
+    renderer = MipRenderer(ctx)
+    renderer.upload(volume)
+    _cached["renderer"] = renderer
+    return renderer
+
+
+def _ready(recipe: Recipe, volume: Volume | None,
+           renderer: "MipRenderer | None") -> tuple[Volume, "MipRenderer"]:
+    volume = volume if volume is not None else load_volume(recipe)
+    if renderer is None:
+        renderer = renderer_for(volume)
+    elif renderer.volume is not volume:
+        renderer.upload(volume)
+    return volume, renderer
+
+
+def load_volume(recipe: Recipe) -> Volume:
+    return load(recipe.input, **recipe.reader_options())
+
+
+def contact_sheet(images: Sequence[np.ndarray], gap: int = 0) -> np.ndarray:
+    """Images of one size side by side, left to right (RGB if any of them is)."""
+    colour = any(im.ndim == 3 for im in images)
+    parts = [np.repeat(im[..., None], 3, 2) if colour and im.ndim == 2 else im for im in images]
+    if gap:
+        pad = np.zeros((parts[0].shape[0], gap) + parts[0].shape[2:], np.uint8)
+        parts = [x for im in parts for x in (im, pad)][:-1]
+    return np.concatenate(parts, axis=1)
+
+
+def picture(renderer: "MipRenderer", recipe: Recipe) -> np.ndarray:
+    """The recipe's picture (a contact sheet for several views) as uint8, rows top-first."""
+    views = recipe.cameras()
+    sheet = bool(recipe.get("contact_sheet"))
+    if len(views) > 1 and not sheet:
+        raise UsageError("several views need an output directory or a contact sheet")
+    settings = recipe.settings()
+    seed = recipe.frame_index or 0
+    images = [renderer.render(_turned(recipe, cam), settings, recipe.size, seed=seed)
+              for _, cam in views]
+    return contact_sheet(images) if sheet else images[0]
+
+
+def _turned(recipe: Recipe, camera: Camera) -> Camera:
+    """A turntable frame's camera (``recipe.frame_index``); the camera itself otherwise."""
+    if recipe.kind != "turntable" or recipe.frame_index is None:
+        return camera
+    return turntable_cameras(recipe, camera)[recipe.frame_index]
+
+
+def turntable_cameras(recipe: Recipe, camera: Camera | None = None) -> list[Camera]:
+    m = recipe.movie_options()
+    return movie.turntable_cameras(camera or recipe.camera(), m["frames"],
+                                   movie.axis_value(m["axis"]), m["start"], m["end"],
+                                   m["back_and_forth"])
+
+
+def write_picture(recipe: Recipe, png: str | os.PathLike[str] | None, *,
+                  values: str | os.PathLike[str] | None = None,
+                  depth_map: str | os.PathLike[str] | None = None,
+                  volume: Volume | None = None,
+                  renderer: "MipRenderer | None" = None) -> list[Path]:
+    """Render the recipe and write the PNG (and the projected values and depth map, exact,
+    of the same single view); all files appear together or none. Returns the paths."""
+    volume, renderer = _ready(recipe, volume, renderer)
+    recipe = recipe.resolved(volume)
+    files: dict[str | os.PathLike[str], bytes] = {}
+    if png is not None:
+        files[png] = encode_png(picture(renderer, recipe), recipe.to_text(str(png)))
+    if values is not None or depth_map is not None:
+        proj = renderer.project(recipe.camera(), recipe.settings(), recipe.size,
+                                exact_values=True)
+        if values is not None:
+            files[values] = values_payload(values, proj, recipe.to_text(str(values)))
+        if depth_map is not None:
+            files[depth_map] = depth_map_payload(depth_map, proj, recipe.to_text(str(depth_map)))
+    return write_together(files)
+
+
+def write_screenshot(recipe: Recipe, directory: str | os.PathLike[str], *,
+                     volume: Volume | None = None, renderer: "MipRenderer | None" = None,
+                     stem: str = "glmip-screenshot") -> tuple[Path, Recipe]:
+    """Render the recipe into ``directory/<stem>-N.png``, N the first free number (never
+    overwrites). Returns the path and the resolved recipe (to print its command)."""
+    volume, renderer = _ready(recipe, volume, renderer)
+    recipe = recipe.resolved(volume)
+    image = picture(renderer, recipe)
+    path = write_new(directory, stem, ".png", b"")  # claim the name, then fill it atomically
+    try:
+        write_together({path: encode_png(image, recipe.to_text(str(path)))})
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, recipe
+
+
+def turntable_frames(recipe: Recipe, *, volume: Volume | None = None,
+                     renderer: "MipRenderer | None" = None) -> Iterator[np.ndarray]:
+    """The turntable's frames (uint8 images as ``glmip.render`` returns them), one at a time;
+    frame ``k`` is rendered with jitter seed ``k``."""
+    volume, renderer = _ready(recipe, volume, renderer)
+    settings = recipe.settings()
+    for k, cam in enumerate(turntable_cameras(recipe)):
+        yield renderer.render(cam, settings, recipe.size, seed=k)
+
+
+def _progress(images: Iterable[np.ndarray], total: int, show: bool | None) -> Iterable[np.ndarray]:
+    from tqdm import tqdm
+
+    if show is None:
+        show = sys.stderr.isatty()
+    if not show:
+        return images
+    return tqdm(images, total=total, desc="turntable", unit="frame", leave=False, file=sys.stderr)
+
+
+def write_turntable(recipe: Recipe, path: str | os.PathLike[str] | None = None, *,
+                    volume: Volume | None = None, renderer: "MipRenderer | None" = None,
+                    progress: bool | None = False) -> Path:
+    """Render a turntable (``recipe.kind == 'turntable'``) and write it: ``.gif``, ``.mp4`` or
+    a directory of PNG frames, with the recipe inside. ``path`` None: ``glmip-turntable-N.gif``
+    in the current directory, N the first unused number (never overwrites)."""
+    recipe = Recipe(recipe.input, recipe.options, "turntable")
+    m = recipe.movie_options()
+    movie.turntable_angles(m["frames"], m["start"], m["end"], m["back_and_forth"])  # validate
+    claimed = path is None
+    target = claim_new_path(Path.cwd(), "glmip-turntable", ".gif") if claimed else path
+    try:
+        movie.movie_kind(target)  # refuse a bad target before rendering anything
+        volume, renderer = _ready(recipe, volume, renderer)
+        recipe = recipe.resolved(volume)
+        n = len(turntable_cameras(recipe))
+        frames = _progress(turntable_frames(recipe, volume=volume, renderer=renderer), n, progress)
+        return movie.write_movie(target, frames, m["fps"], recipe)
+    except BaseException:
+        if claimed:
+            Path(target).unlink(missing_ok=True)
+        raise
