@@ -173,7 +173,7 @@ def _write_series(directory: Path, images: Iterable[np.ndarray],
         for k, img in enumerate(images):
             text = {"glmip:frame": str(k)}
             if recipe is not None:
-                text = recipe.frame(k).to_text(str(directory / f"frame_{k:04d}.png"))
+                text = recipe.frame(k).to_text(f"{directory}{os.sep}")
             name = f"frame_{k:04d}.png"
             (staging / name).write_bytes(encode_png(img, text))
             os.chmod(staging / name, file_mode())

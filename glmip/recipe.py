@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,7 +100,11 @@ def settings_from_options(options: Mapping[str, Any]) -> RenderSettings:
 
 
 def reproduction_path(path: str | Path) -> str:
-    """Where a reproduction of ``path`` goes: beside it, never over it."""
+    """Where a reproduction of ``path`` goes: beside it, never over it (a folder of frames,
+    named with its trailing slash, stays a folder)."""
+    text = str(path)
+    if text.endswith(("/", os.sep)):
+        return text.rstrip("/" + os.sep) + "-reproduced/"
     p = Path(path)
     name = p.name
     for suffix in (".nii.gz", p.suffix):
