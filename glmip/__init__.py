@@ -6,7 +6,7 @@
 >>> glmip.save_png("aorta.png", img)                     # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 
 from .api import (Image, load, make_camera, make_settings, project, record_turntable,  # noqa: E402
                   render, save_png, turntable_frames)

@@ -29,7 +29,7 @@ import numpy as np
 from moderngl_window import WindowConfig
 from PIL import Image, ImageDraw, ImageFont
 
-from . import __version__
+from .version import __version__
 from . import interaction as ia
 from .camera import Camera
 from .context import exact_software_sampling

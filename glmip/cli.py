@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from . import __version__
+from .version import __version__
 from .commands import convert, info, render, turntable, view
 from .errors import BAD_INPUT
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from . import __version__
+from .version import __version__
 from .camera import Camera
 from .errors import UsageError
 from .options import OPTIONS, default, names, option
