@@ -78,6 +78,24 @@ class ViewerOptions:
     echo: Callable[[str], None] = print
 
 
+def ray_maximum(renderer: MipRenderer, camera: Camera, volume: Volume,
+                settings: RenderSettings, r: float, c: float, size: tuple[int, int]
+                ) -> tuple[float, np.ndarray]:
+    """(value, world position) of the projected value along the ray through framebuffer point
+    (row ``r``, column ``c``) of a ``size`` picture (mouse y grows downwards, like rows).
+    Orthographic: one ray, a 1x1 picture centred there; perspective: the pixel's ray."""
+    cols, rows = size
+    frame = camera.frame(volume, cols, rows)
+    if frame.eye is None:
+        cam = camera.copy(center=frame.pixel_point(r - 0.5, c - 0.5), fit=frame.pixel_size,
+                          zoom=1.0)
+        proj = renderer.project(cam, settings, (1, 1))
+        return float(proj.value[0, 0]), proj.positions()[0, 0]
+    proj = renderer.project(camera, settings, (cols, rows))
+    ri, ci = min(int(r), rows - 1), min(int(c), cols - 1)
+    return float(proj.value[ri, ci]), proj.positions()[ri, ci]
+
+
 class _OverlayLayer:
     """The GL half of the overlay: :class:`~glmip.overlay.Overlay` pictures uploaded to a
     texture (only when their key changed) and blended over the window's framebuffer."""
@@ -120,7 +138,120 @@ class _OverlayLayer:
                 obj.release()
 
 
-class MipViewer(WindowConfig):
+class _LiveShader:
+    """The user shader (--shader), watched: saving the file recompiles it live; a broken
+    version is reported and the last good one keeps running (docs/shaders.md)."""
+
+    def __init__(self, renderer: MipRenderer, path: str) -> None:
+        from .shaderlab import ShaderWatcher
+
+        self.watcher = ShaderWatcher(renderer, path)
+        self.generation = self.watcher.generation
+        self.polled = 0.0
+
+    @property
+    def shader(self) -> Any:
+        return self.watcher.shader
+
+    @property
+    def path(self) -> Any:
+        return self.watcher.path
+
+    @property
+    def error(self) -> str | None:
+        return self.watcher.error
+
+    def poll(self, now: float, every: float) -> tuple[str | None, bool]:
+        """Look at the file if ``every`` seconds have passed since the last look:
+        (error message or None, whether a new version was built)."""
+        if now - self.polled < every:
+            return None, False
+        self.polled = now
+        error = self.watcher.poll()
+        rebuilt = self.watcher.generation != self.generation
+        self.generation = self.watcher.generation
+        return error, rebuilt
+
+    def close(self) -> None:
+        self.watcher.close()
+
+
+class _ViewerOutputs:
+    """What the viewer writes: the ``x`` screenshot, the ``glmip render`` command that
+    reproduces it, the ``t`` turntable movie. Part of :class:`MipViewer`; uses its ``renderer``,
+    ``camera``, ``settings``, ``volume``, ``options``, ``user_shader``, ``window_pixels``,
+    ``screenshots`` and ``say``."""
+
+    renderer: MipRenderer
+    camera: Camera
+    settings: RenderSettings
+    volume: Volume
+    options: ViewerOptions
+    user_shader: str | None
+    screenshots: list[Path]
+    window_pixels: tuple[int, int]
+    say: Callable[..., None]
+
+    def _screenshot_key(self) -> None:
+        try:
+            self.screenshot()
+        except (OSError, UsageError) as exc:  # e.g. a read-only directory: keep running
+            self.say(f"x: screenshot not saved: {exc}")
+
+    def screenshot(self) -> Path:
+        """Render the view at window size x magnification, save it, print path and command."""
+        mag = max(1, int(self.options.magnification))
+        cols, rows = self.window_pixels
+        size = (cols * mag, rows * mag)
+        image = self.renderer.render(self.camera, self.settings, size)
+        width_mm = self.camera.frame(self.volume, *size).pixel_size * size[0]
+        window, level = resolve_window(self.volume, self.settings)
+        text = {
+            "Software": f"glmip {__version__}",
+            "glmip:input": self.volume.name,
+            "glmip:window": f"{window:.10g}",
+            "glmip:level": f"{level:.10g}",
+            "glmip:sample_distance": f"{resolve_sample_distance(self.volume, self.settings):.10g}",
+            "glmip:command": self.command(width_mm, size, "OUT.png"),
+        }
+        path = save_png_new(self.options.screenshot_dir or os.getcwd(), image, text)
+        self.screenshots.append(path)
+        self.options.echo(f"Screenshot written to {path}")
+        self.options.echo(f"Reproduce it with: {self.command(width_mm, size, path.name)}")
+        self.say(f"saved {path.name}", echo=False)
+        return path
+
+    def command(self, width_mm: float, size: tuple[int, int], output: str) -> str:
+        """The ``glmip render`` command line that draws this view at ``size`` into ``output``."""
+        window, level = resolve_window(self.volume, self.settings)
+        step = resolve_sample_distance(self.volume, self.settings)
+        return ia.render_command(
+            self.options.input_path or self.volume.name or "INPUT",
+            output, self.camera, width_mm, size, window, level, step,
+            self.settings.copy(shader=self.user_shader),
+            reader_options=self.options.reader_options,
+            center_option=True,
+            default_center=self.volume.center,
+        )
+
+    def turntable(self) -> None:
+        """``t``: record a turntable movie of the current view (:mod:`glmip.movie`)."""
+        from .movie import record_turntable as record
+
+        target = None
+        if self.options.screenshot_dir:
+            target = next_free_path(self.options.screenshot_dir, "glmip-turntable", ".gif")
+        self.options.echo("Recording a turntable movie...")
+        try:
+            path = record(self.volume, self.camera.copy(), self.settings.copy(),
+                          self.window_pixels, target, renderer=self.renderer)
+        except Exception as exc:  # report, keep the window alive
+            self.say(f"t: turntable failed: {exc}")
+            return
+        self.say(f"turntable written: {path}")
+
+
+class MipViewer(_ViewerOutputs, WindowConfig):
     """The MIP window. Create with a window (``wnd``) and its context, plus what to show."""
 
     gl_version = (3, 3)
@@ -162,7 +293,7 @@ class MipViewer(WindowConfig):
         self.last_reduction = 1
         self.frames_drawn = 0
         self.screenshots: list[Path] = []
-        self._drag: dict[str, Any] | None = None
+        self._drag: ia.Drag | None = None
         self._wheel_time = -1e9
         self._dirty = True
         self._image_tex: moderngl.Texture | None = None
@@ -172,21 +303,14 @@ class MipViewer(WindowConfig):
         self._watch_shader(settings)
 
     def _watch_shader(self, settings: RenderSettings) -> None:
-        """A user shader (--shader) is watched: saving the file recompiles it live; a broken
-        version is reported and the last good one keeps running (docs/shaders.md)."""
+        """Watch a user shader (--shader): see :class:`_LiveShader`."""
         self.user_shader = settings.shader
         self.shader_watcher = None
-        self._shader_generation = 0
-        self._shader_polled = 0.0
-        if not settings.shader:
-            return
-        from .shaderlab import ShaderWatcher
-
-        self.shader_watcher = watcher = ShaderWatcher(self.renderer, settings.shader)
-        self.settings = settings.copy(shader=watcher.shader)
-        self._shader_generation = watcher.generation
-        if watcher.error:
-            self.say(watcher.error, seconds=10)
+        if settings.shader:
+            self.shader_watcher = live = _LiveShader(self.renderer, settings.shader)
+            self.settings = settings.copy(shader=live.shader)
+            if live.error:
+                self.say(live.error, seconds=10)
 
     # --- sizes -----------------------------------------------------------------------------
     @property
@@ -278,17 +402,15 @@ class MipViewer(WindowConfig):
 
     def poll_shader(self, now: float, every: float = 0.25) -> None:
         """Look at the user shader file a few times a second; rebuild it when it changed."""
-        w = self.shader_watcher
-        if w is None or now - self._shader_polled < every:
+        live = self.shader_watcher
+        if live is None:
             return
-        self._shader_polled = now
-        error = w.poll()
+        error, rebuilt = live.poll(now, every)
         if error:
             self.say(error, seconds=10)
-        if w.generation != self._shader_generation:
-            self._shader_generation = w.generation
-            self.settings = self.settings.copy(shader=w.shader)
-            self.say(f"shader reloaded: {w.path}", seconds=2)
+        if rebuilt:
+            self.settings = self.settings.copy(shader=live.shader)
+            self.say(f"shader reloaded: {live.path}", seconds=2)
             self._dirty = True
 
     def _interacting(self, now: float) -> bool:
@@ -467,12 +589,11 @@ class MipViewer(WindowConfig):
         if name is None:
             return
         mode = ia.drag_mode(name, shift=bool(mods.shift), ctrl=bool(mods.ctrl), alt=bool(mods.alt))
-        wl = resolve_window(self.volume, self.settings)
-        self._drag = {"mode": mode, "x": x, "y": y, "wl": wl, "moved": False, "button": name}
+        self._drag = ia.Drag(mode, x, y, resolve_window(self.volume, self.settings))
 
     def on_mouse_release_event(self, x: int, y: int, button: int) -> None:
         if self._drag is not None:
-            clicked = not self._drag["moved"] and self._drag["mode"] == "rotate"
+            clicked = self._drag.is_click
             self._drag = None
             if self.policy.last_coarse:
                 self._dirty = True  # full quality at once
@@ -480,33 +601,16 @@ class MipViewer(WindowConfig):
                 self.pick(x, y)
 
     def on_mouse_drag_event(self, x: int, y: int, dx: int, dy: int) -> None:
-        """Apply the gesture chosen at the press (:func:`~glmip.interaction.drag_mode`)."""
+        """Apply the gesture chosen at the press (:class:`~glmip.interaction.Drag`)."""
         if self._drag is None:
             return
-        drag = self._drag
-        x0, y0 = drag["x"], drag["y"]
-        dx, dy = x - x0, y - y0
-        if dx == 0 and dy == 0:
-            return
-        w, h = self.window_pixels
-        mode = drag["mode"]
-        if mode == "rotate":
-            self.camera = ia.rotate(self.camera, dx, dy, w, h)
-        elif mode == "pan":
-            pixel_mm = self.frame().pixel_size * self.pixel_ratio
-            self.camera = ia.pan(self.camera, dx, dy, pixel_mm, self.volume.center)
-        elif mode == "zoom":
-            self.camera = ia.zoom_drag(self.camera, dy, h)
-        elif mode == "spin":
-            self.camera = ia.spin(self.camera, x0, y0, x, y, w, h)
-        elif mode == "window":
-            window, level = ia.window_level_drag(*drag["wl"], dx, dy, w, h)
-            drag["wl"] = (window, level)
-            self.settings = self.settings.copy(window=window, level=level)
-        drag["x"], drag["y"] = x, y
-        drag["moved"] = True
-        self.policy.motion(time.perf_counter())
-        self._dirty = True
+        pixel_mm = self.frame().pixel_size * self.pixel_ratio
+        moved = self._drag.move(x, y, self.camera, self.settings, *self.window_pixels,
+                                pixel_mm, self.volume.center)
+        if moved is not None:
+            self.camera, self.settings = moved
+            self.policy.motion(time.perf_counter())
+            self._dirty = True
 
     def on_mouse_scroll_event(self, x_offset: float, y_offset: float) -> None:
         """Wheel zooms; Shift + wheel moves a slab that is on."""
@@ -524,21 +628,10 @@ class MipViewer(WindowConfig):
     def pick(self, x: int, y: int) -> dict[str, Any] | None:
         """Where is the maximum of the ray through window point (x, y)? Reports world position
         (RAS mm), voxel index and value, refined between samples; None if the ray missed."""
-        cols, rows = self.buffer_size
         ratio = self.pixel_ratio
-        r, c = y * ratio, x * ratio  # mouse y grows downwards, like image rows
-        frame = self.camera.frame(self.volume, cols, rows)
-        settings = self.settings.copy(refine=True, jitter=False)
-        if frame.eye is None:
-            # One orthographic ray: a 1x1 image centred on that pixel.
-            cam = self.camera.copy(center=frame.pixel_point(r - 0.5, c - 0.5),
-                                   fit=frame.pixel_size, zoom=1.0)
-            proj = self.renderer.project(cam, settings, (1, 1))
-            value, pos = float(proj.value[0, 0]), proj.positions()[0, 0]
-        else:
-            proj = self.renderer.project(self.camera, settings, (cols, rows))
-            ri, ci = min(int(r), rows - 1), min(int(c), cols - 1)
-            value, pos = float(proj.value[ri, ci]), proj.positions()[ri, ci]
+        value, pos = ray_maximum(self.renderer, self.camera, self.volume,
+                                 self.settings.copy(refine=True, jitter=False),
+                                 y * ratio, x * ratio, self.buffer_size)
         if not np.isfinite(value):
             self.say("no volume under the mouse")
             return None
@@ -548,65 +641,6 @@ class MipViewer(WindowConfig):
                  f"voxel ({ijk[0]:.1f}, {ijk[1]:.1f}, {ijk[2]:.1f})", seconds=8)
         self._dirty = True
         return {"value": value, "world": pos, "voxel": ijk}
-
-    # --- outputs: screenshot, its command, turntable ---------------------------------------
-    def _screenshot_key(self) -> None:
-        try:
-            self.screenshot()
-        except (OSError, UsageError) as exc:  # e.g. a read-only directory: keep running
-            self.say(f"x: screenshot not saved: {exc}")
-
-    def screenshot(self) -> Path:
-        """Render the view at window size x magnification, save it, print path and command."""
-        mag = max(1, int(self.options.magnification))
-        cols, rows = self.window_pixels
-        size = (cols * mag, rows * mag)
-        image = self.renderer.render(self.camera, self.settings, size)
-        width_mm = self.camera.frame(self.volume, *size).pixel_size * size[0]
-        window, level = resolve_window(self.volume, self.settings)
-        text = {
-            "Software": f"glmip {__version__}",
-            "glmip:input": self.volume.name,
-            "glmip:window": f"{window:.10g}",
-            "glmip:level": f"{level:.10g}",
-            "glmip:sample_distance": f"{resolve_sample_distance(self.volume, self.settings):.10g}",
-            "glmip:command": self.command(width_mm, size, "OUT.png"),
-        }
-        path = save_png_new(self.options.screenshot_dir or os.getcwd(), image, text)
-        self.screenshots.append(path)
-        self.options.echo(f"Screenshot written to {path}")
-        self.options.echo(f"Reproduce it with: {self.command(width_mm, size, path.name)}")
-        self.say(f"saved {path.name}", echo=False)
-        return path
-
-    def command(self, width_mm: float, size: tuple[int, int], output: str) -> str:
-        """The ``glmip render`` command line that draws this view at ``size`` into ``output``."""
-        window, level = resolve_window(self.volume, self.settings)
-        step = resolve_sample_distance(self.volume, self.settings)
-        return ia.render_command(
-            self.options.input_path or self.volume.name or "INPUT",
-            output, self.camera, width_mm, size, window, level, step,
-            self.settings.copy(shader=self.user_shader),
-            reader_options=self.options.reader_options,
-            center_option=True,
-            default_center=self.volume.center,
-        )
-
-    def turntable(self) -> None:
-        """``t``: record a turntable movie of the current view (:mod:`glmip.movie`)."""
-        from .movie import record_turntable as record
-
-        target = None
-        if self.options.screenshot_dir:
-            target = next_free_path(self.options.screenshot_dir, "glmip-turntable", ".gif")
-        self.options.echo("Recording a turntable movie...")
-        try:
-            path = record(self.volume, self.camera.copy(), self.settings.copy(),
-                          self.window_pixels, target, renderer=self.renderer)
-        except Exception as exc:  # report, keep the window alive
-            self.say(f"t: turntable failed: {exc}")
-            return
-        self.say(f"turntable written: {path}")
 
     # --- window events and teardown --------------------------------------------------------
     def on_resize(self, width: int, height: int) -> None:

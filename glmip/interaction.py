@@ -40,6 +40,7 @@ __all__ = [
     "wheel_zoom",
     "spin",
     "window_level_drag",
+    "Drag",
     "standard_view",
     "toggle_projection",
     "auto_window",
@@ -222,6 +223,46 @@ def window_level_drag(window: float, level: float, dx: float, dy: float, width: 
     new_window = window * 2.0 ** (4.0 * dx / max(width, 1))
     new_level = level - window * dy / max(height, 1)
     return max(new_window, 1e-6 * max(abs(window), 1e-12)), new_level
+
+
+@dataclass
+class Drag:
+    """One mouse drag from press to release: the gesture (:func:`drag_mode`), where the mouse
+    was last, and the window/level it carries along (a window/level drag accumulates)."""
+
+    mode: str
+    x: float
+    y: float
+    wl: tuple[float, float]
+    moved: bool = False
+
+    @property
+    def is_click(self) -> bool:
+        """A left press released without moving: a click (the viewer picks the maximum)."""
+        return self.mode == "rotate" and not self.moved
+
+    def move(self, x: float, y: float, camera: Camera, settings: Any, width: float,
+             height: float, pixel_mm: float, default_center: Sequence[float]
+             ) -> tuple[Camera, Any] | None:
+        """(camera, settings) after the mouse moved to window point (x, y); None if it did not
+        move. ``pixel_mm``: mm per window pixel on the plane through the centre (for pan)."""
+        x0, y0 = self.x, self.y
+        dx, dy = x - x0, y - y0
+        if dx == 0 and dy == 0:
+            return None
+        if self.mode == "rotate":
+            camera = rotate(camera, dx, dy, width, height)
+        elif self.mode == "pan":
+            camera = pan(camera, dx, dy, pixel_mm, default_center)
+        elif self.mode == "zoom":
+            camera = zoom_drag(camera, dy, height)
+        elif self.mode == "spin":
+            camera = spin(camera, x0, y0, x, y, width, height)
+        elif self.mode == "window":
+            self.wl = window_level_drag(*self.wl, dx, dy, width, height)
+            settings = settings.copy(window=self.wl[0], level=self.wl[1])
+        self.x, self.y, self.moved = x, y, True
+        return camera, settings
 
 
 # --- keys: pure state changes ---------------------------------------------------------------
