@@ -1,14 +1,22 @@
-"""The viewer window: a moderngl-window ``WindowConfig`` (the only module importing moderngl_window).
+"""The viewer window: moderngl-window glue (the only module importing moderngl_window).
 
-Events go through :mod:`glmip.interaction` (pure camera/settings changes), pictures through the
-one renderer (:class:`~glmip.renderer.MipRenderer`). The MIP is drawn into an offscreen image
-only when something changed; every displayed frame copies that image to the window and blends an
-overlay on top (help, status line, orientation letters, scale bar), rasterised with Pillow.
+Where things are:
 
-While the mouse drags, frames are coarse (fewer rays, longer step: :class:`QualityPolicy`);
-``settle`` seconds after the last motion a full-quality frame replaces them. The ``x``
-screenshot re-renders offscreen at the window size times the magnification, exactly as
-``glmip render`` would, and prints the command that reproduces it.
+* the main loop: :meth:`MipViewer.run` calls :meth:`MipViewer.step` until the window closes;
+  moderngl-window's own loop, when it drives the window, calls the same step through
+  ``on_render``. A step re-projects the MIP into an offscreen image only when something changed
+  (:meth:`~MipViewer._update`) and shows it with the overlay on top (:meth:`~MipViewer._present`);
+* mouse and keys: the gestures and the pure camera/settings changes are in
+  :mod:`glmip.interaction`; the keys' action table is :meth:`MipViewer._action_table`;
+* the overlay (help, status line, orientation letters, scale bar) is rasterised by
+  :mod:`glmip.overlay`; here it is only uploaded and blended;
+* pictures come from the one renderer (:class:`~glmip.renderer.MipRenderer`).
+
+While the mouse drags, frames are coarse (fewer rays, longer step:
+:class:`~glmip.interaction.QualityPolicy`); ``settle`` seconds after the last motion a
+full-quality frame replaces them. The ``x`` screenshot re-renders offscreen at the window size
+times the magnification, exactly as ``glmip render`` would, and prints the command that
+reproduces it (docs/viewer.md).
 
 Run it with :func:`open_viewer`; tests drive :class:`MipViewer` on moderngl-window's headless
 window and call :meth:`MipViewer.step` for each frame.
@@ -27,7 +35,6 @@ import moderngl
 import moderngl_window
 import numpy as np
 from moderngl_window import WindowConfig
-from PIL import Image, ImageDraw, ImageFont
 
 from .version import __version__
 from . import interaction as ia
@@ -35,7 +42,8 @@ from .camera import Camera
 from .context import exact_software_sampling
 from .errors import UsageError
 from .io import load
-from .pngio import save_png_new
+from .overlay import Overlay, OverlayState, status_line
+from .pngio import next_free_path, save_png_new
 from .programs import build_program
 from .renderer import MipRenderer
 from .resources import shader_path
@@ -70,7 +78,180 @@ class ViewerOptions:
     echo: Callable[[str], None] = print
 
 
-class MipViewer(WindowConfig):
+def ray_maximum(renderer: MipRenderer, camera: Camera, volume: Volume,
+                settings: RenderSettings, r: float, c: float, size: tuple[int, int]
+                ) -> tuple[float, np.ndarray]:
+    """(value, world position) of the projected value along the ray through framebuffer point
+    (row ``r``, column ``c``) of a ``size`` picture (mouse y grows downwards, like rows).
+    Orthographic: one ray, a 1x1 picture centred there; perspective: the pixel's ray."""
+    cols, rows = size
+    frame = camera.frame(volume, cols, rows)
+    if frame.eye is None:
+        cam = camera.copy(center=frame.pixel_point(r - 0.5, c - 0.5), fit=frame.pixel_size,
+                          zoom=1.0)
+        proj = renderer.project(cam, settings, (1, 1))
+        return float(proj.value[0, 0]), proj.positions()[0, 0]
+    proj = renderer.project(camera, settings, (cols, rows))
+    ri, ci = min(int(r), rows - 1), min(int(c), cols - 1)
+    return float(proj.value[ri, ci]), proj.positions()[ri, ci]
+
+
+class _OverlayLayer:
+    """The GL half of the overlay: :class:`~glmip.overlay.Overlay` pictures uploaded to a
+    texture (only when their key changed) and blended over the window's framebuffer."""
+
+    def __init__(self, ctx: moderngl.Context) -> None:
+        self.ctx = ctx
+        self.painter = Overlay()
+        self.key: Any = None
+        self.tex: moderngl.Texture | None = None
+        self.prog = build_program(ctx, shader_path("overlay.glsl"))
+        self.vao = ctx.vertex_array(self.prog, [])
+
+    def update(self, state: OverlayState) -> None:
+        """Rasterise and upload ``state`` unless it is what the texture already holds."""
+        if state.key == self.key and self.tex is not None:
+            return
+        data = self.painter.draw(state).tobytes()
+        if self.tex is None or self.tex.size != state.size:
+            if self.tex is not None:
+                self.tex.release()
+            self.tex = self.ctx.texture(state.size, 4, data)
+            self.tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        else:
+            self.tex.write(data)
+        self.key = state.key
+
+    def blend(self) -> None:
+        """Draw the texture over the bound framebuffer (alpha blending, one triangle)."""
+        assert self.tex is not None
+        self.ctx.enable(moderngl.BLEND)
+        self.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+        self.tex.use(0)
+        self.prog["u_overlay"].value = 0
+        self.vao.render(moderngl.TRIANGLES, vertices=3)
+        self.ctx.disable(moderngl.BLEND)
+
+    def release(self) -> None:
+        for obj in (self.tex, self.vao, self.prog):
+            if obj is not None:
+                obj.release()
+
+
+class _LiveShader:
+    """The user shader (--shader), watched: saving the file recompiles it live; a broken
+    version is reported and the last good one keeps running (docs/shaders.md)."""
+
+    def __init__(self, renderer: MipRenderer, path: str) -> None:
+        from .shaderlab import ShaderWatcher
+
+        self.watcher = ShaderWatcher(renderer, path)
+        self.generation = self.watcher.generation
+        self.polled = 0.0
+
+    @property
+    def shader(self) -> Any:
+        return self.watcher.shader
+
+    @property
+    def path(self) -> Any:
+        return self.watcher.path
+
+    @property
+    def error(self) -> str | None:
+        return self.watcher.error
+
+    def poll(self, now: float, every: float) -> tuple[str | None, bool]:
+        """Look at the file if ``every`` seconds have passed since the last look:
+        (error message or None, whether a new version was built)."""
+        if now - self.polled < every:
+            return None, False
+        self.polled = now
+        error = self.watcher.poll()
+        rebuilt = self.watcher.generation != self.generation
+        self.generation = self.watcher.generation
+        return error, rebuilt
+
+    def close(self) -> None:
+        self.watcher.close()
+
+
+class _ViewerOutputs:
+    """What the viewer writes: the ``x`` screenshot, the ``glmip render`` command that
+    reproduces it, the ``t`` turntable movie. Part of :class:`MipViewer`; uses its ``renderer``,
+    ``camera``, ``settings``, ``volume``, ``options``, ``user_shader``, ``window_pixels``,
+    ``screenshots`` and ``say``."""
+
+    renderer: MipRenderer
+    camera: Camera
+    settings: RenderSettings
+    volume: Volume
+    options: ViewerOptions
+    user_shader: str | None
+    screenshots: list[Path]
+    window_pixels: tuple[int, int]
+    say: Callable[..., None]
+
+    def _screenshot_key(self) -> None:
+        try:
+            self.screenshot()
+        except (OSError, UsageError) as exc:  # e.g. a read-only directory: keep running
+            self.say(f"x: screenshot not saved: {exc}")
+
+    def screenshot(self) -> Path:
+        """Render the view at window size x magnification, save it, print path and command."""
+        mag = max(1, int(self.options.magnification))
+        cols, rows = self.window_pixels
+        size = (cols * mag, rows * mag)
+        image = self.renderer.render(self.camera, self.settings, size)
+        width_mm = self.camera.frame(self.volume, *size).pixel_size * size[0]
+        window, level = resolve_window(self.volume, self.settings)
+        text = {
+            "Software": f"glmip {__version__}",
+            "glmip:input": self.volume.name,
+            "glmip:window": f"{window:.10g}",
+            "glmip:level": f"{level:.10g}",
+            "glmip:sample_distance": f"{resolve_sample_distance(self.volume, self.settings):.10g}",
+            "glmip:command": self.command(width_mm, size, "OUT.png"),
+        }
+        path = save_png_new(self.options.screenshot_dir or os.getcwd(), image, text)
+        self.screenshots.append(path)
+        self.options.echo(f"Screenshot written to {path}")
+        self.options.echo(f"Reproduce it with: {self.command(width_mm, size, path.name)}")
+        self.say(f"saved {path.name}", echo=False)
+        return path
+
+    def command(self, width_mm: float, size: tuple[int, int], output: str) -> str:
+        """The ``glmip render`` command line that draws this view at ``size`` into ``output``."""
+        window, level = resolve_window(self.volume, self.settings)
+        step = resolve_sample_distance(self.volume, self.settings)
+        return ia.render_command(
+            self.options.input_path or self.volume.name or "INPUT",
+            output, self.camera, width_mm, size, window, level, step,
+            self.settings.copy(shader=self.user_shader),
+            reader_options=self.options.reader_options,
+            center_option=True,
+            default_center=self.volume.center,
+        )
+
+    def turntable(self) -> None:
+        """``t``: record a turntable movie of the current view (:mod:`glmip.movie`)."""
+        from .movie import record_turntable as record
+
+        target = None
+        if self.options.screenshot_dir:
+            target = next_free_path(self.options.screenshot_dir, "glmip-turntable", ".gif")
+        self.options.echo("Recording a turntable movie...")
+        try:
+            path = record(self.volume, self.camera.copy(), self.settings.copy(),
+                          self.window_pixels, target, renderer=self.renderer)
+        except Exception as exc:  # report, keep the window alive
+            self.say(f"t: turntable failed: {exc}")
+            return
+        self.say(f"turntable written: {path}")
+
+
+class MipViewer(_ViewerOutputs, WindowConfig):
     """The MIP window. Create with a window (``wnd``) and its context, plus what to show."""
 
     gl_version = (3, 3)
@@ -100,18 +281,7 @@ class MipViewer(WindowConfig):
         self.policy = ia.QualityPolicy(auto=self.options.auto_sample_distance)
         self.renderer = MipRenderer(ctx)
         self.renderer.upload(volume)
-        # A user shader (--shader) is watched: saving the file recompiles it live; a broken
-        # version is reported and the last good one keeps running.
-        self.user_shader = settings.shader
-        self.shader_watcher = None
-        self._shader_generation = 0
-        self._shader_polled = 0.0
-        if settings.shader:
-            from .shaderlab import ShaderWatcher
-
-            self.shader_watcher = ShaderWatcher(self.renderer, settings.shader)
-            self.settings = settings = settings.copy(shader=self.shader_watcher.shader)
-            self._shader_generation = self.shader_watcher.generation
+        self.actions = self._action_table()
         self.show_help = True
         self.message = ""
         self.message_until = 0.0
@@ -123,20 +293,24 @@ class MipViewer(WindowConfig):
         self.last_reduction = 1
         self.frames_drawn = 0
         self.screenshots: list[Path] = []
-        self._drag: dict[str, Any] | None = None
+        self._drag: ia.Drag | None = None
         self._wheel_time = -1e9
         self._dirty = True
         self._image_tex: moderngl.Texture | None = None
         self._image_fbo: moderngl.Framebuffer | None = None
-        self._overlay_tex: moderngl.Texture | None = None
-        self._overlay_key: Any = None
-        self._overlay_prog = build_program(ctx, shader_path("overlay.glsl"))
-        self._overlay_vao = ctx.vertex_array(self._overlay_prog, [])
-        self._font_cache: dict[int, Any] = {}
-        self._patches: dict[Any, tuple[Image.Image, tuple[int, int]]] = {}
+        self._overlay = _OverlayLayer(ctx)
         self._released = False
-        if self.shader_watcher is not None and self.shader_watcher.error:
-            self.say(self.shader_watcher.error, seconds=10)
+        self._watch_shader(settings)
+
+    def _watch_shader(self, settings: RenderSettings) -> None:
+        """Watch a user shader (--shader): see :class:`_LiveShader`."""
+        self.user_shader = settings.shader
+        self.shader_watcher = None
+        if settings.shader:
+            self.shader_watcher = live = _LiveShader(self.renderer, settings.shader)
+            self.settings = settings.copy(shader=live.shader)
+            if live.error:
+                self.say(live.error, seconds=10)
 
     # --- sizes -----------------------------------------------------------------------------
     @property
@@ -170,9 +344,9 @@ class MipViewer(WindowConfig):
         """The current full-quality :class:`~glmip.camera.Frame` of the window's picture."""
         return self.camera.frame(self.volume, *self.buffer_size)
 
-    # --- the loop --------------------------------------------------------------------------
+    # --- the main loop: run() -> step() -> _update() + _present() --------------------------
     def run(self) -> int:
-        """Show the window until ``q`` or close; returns the exit status (0)."""
+        """The main loop: show the window until ``q`` or close; returns the exit status (0)."""
         try:
             while not self.wnd.is_closing:
                 busy = self.step()
@@ -186,29 +360,29 @@ class MipViewer(WindowConfig):
                 pass
         return 0
 
-    def step(self, now: float | None = None) -> bool:
-        """Draw one frame (re-projecting the MIP only if needed) and pump events.
+    def step(self, now: float | None = None, *, swap: bool = True) -> bool:
+        """One turn of the loop: re-project the MIP if needed, show it with its overlay.
 
-        Returns True when the picture is changing (the caller need not sleep).
+        The window is presented only when the picture or the overlay changed, and twice a
+        second anyway (an exposed window may need it): an idle viewer costs next to nothing.
+        ``swap=False`` presents every time and leaves the buffer swap to the caller (what
+        moderngl-window's own loop wants). Returns True when the picture is changing (the
+        caller need not sleep).
         """
         now = time.perf_counter() if now is None else now
         drew = self._update(now)
-        # Present only what changed (the picture or the overlay), and twice a second anyway
-        # (an exposed window may need it): an idle viewer costs next to nothing.
-        self._overlay(now)
-        shown = (self.frames_drawn, self._overlay_key, self.buffer_size)
-        if drew or shown != self._presented or now - self._presented_at > 0.5:
-            self._present(now)
-            if not self.wnd.is_closing:
+        self._overlay.update(self.overlay_state(now))
+        shown = (self.frames_drawn, self._overlay.key, self.buffer_size)
+        if not swap or drew or shown != self._presented or now - self._presented_at > 0.5:
+            self._present()
+            if swap and not self.wnd.is_closing:
                 self.wnd.swap_buffers()
             self._presented, self._presented_at = shown, now
         return drew or self._drag is not None
 
     def on_render(self, time_: float, frame_time: float) -> None:
-        """moderngl-window's own loop calls this; :meth:`step` without the buffer swap."""
-        now = time.perf_counter()
-        self._update(now)
-        self._present(now)
+        """moderngl-window's own loop calls this: the same :meth:`step`; that loop swaps."""
+        self.step(swap=False)
 
     def _update(self, now: float) -> bool:
         """Re-project the picture if anything asks for it; True if it did."""
@@ -228,17 +402,15 @@ class MipViewer(WindowConfig):
 
     def poll_shader(self, now: float, every: float = 0.25) -> None:
         """Look at the user shader file a few times a second; rebuild it when it changed."""
-        w = self.shader_watcher
-        if w is None or now - self._shader_polled < every:
+        live = self.shader_watcher
+        if live is None:
             return
-        self._shader_polled = now
-        error = w.poll()
+        error, rebuilt = live.poll(now, every)
         if error:
             self.say(error, seconds=10)
-        if w.generation != self._shader_generation:
-            self._shader_generation = w.generation
-            self.settings = self.settings.copy(shader=w.shader)
-            self.say(f"shader reloaded: {w.path}", seconds=2)
+        if rebuilt:
+            self.settings = self.settings.copy(shader=live.shader)
+            self.say(f"shader reloaded: {live.path}", seconds=2)
             self._dirty = True
 
     def _interacting(self, now: float) -> bool:
@@ -246,6 +418,8 @@ class MipViewer(WindowConfig):
         return self.policy.interacting(now, active)
 
     def _draw_image(self, now: float, accumulate: bool = False) -> None:
+        """Project the MIP into the offscreen image: coarse while interacting (fewer rays,
+        longer step, :class:`~glmip.interaction.QualityPolicy`), else full quality."""
         _, fbo = self._ensure_image()
         cols, rows = self.buffer_size
         settings = self.settings
@@ -272,137 +446,30 @@ class MipViewer(WindowConfig):
         self.frames_drawn += 1
         self._dirty = False
 
-    def _present(self, now: float) -> None:
-        tex, fbo = self._ensure_image()
+    def _present(self) -> None:
+        """Copy the offscreen MIP to the window and blend the overlay over it."""
+        _, fbo = self._ensure_image()
         screen = self.wnd.fbo
-        cols, rows = self.buffer_size
         self.ctx.copy_framebuffer(screen, fbo)
-        overlay = self._overlay(now)
         screen.use()
-        screen.viewport = (0, 0, cols, rows)
-        self.ctx.enable(moderngl.BLEND)
-        self.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
-        overlay.use(0)
-        self._overlay_prog["u_overlay"].value = 0
-        self._overlay_vao.render(moderngl.TRIANGLES, vertices=3)
-        self.ctx.disable(moderngl.BLEND)
+        screen.viewport = (0, 0, *self.buffer_size)
+        self._overlay.blend()
 
     # --- overlay ---------------------------------------------------------------------------
-    def _font(self, px: int) -> Any:
-        if px not in self._font_cache:
-            try:
-                self._font_cache[px] = ImageFont.load_default(size=px)
-            except TypeError:  # Pillow without FreeType sizes
-                self._font_cache[px] = ImageFont.load_default()
-        return self._font_cache[px]
-
     def status_text(self) -> str:
-        window, level = resolve_window(self.volume, self.settings)
-        step = resolve_sample_distance(self.volume, self.settings)
-        ms = self.shown_frame_seconds * 1000
-        quality = f" (coarse 1/{self.last_reduction})" if self.last_reduction > 1 else ""
-        parts = [
-            f"W {window:.5g}  L {level:.5g}",
-            f"step {step:.3g} mm",
-            f"{ms:.0f} ms{quality}",
-            self.settings.mode,
-            self.settings.interpolation,
-            "persp" if self.camera.projection == "perspective" else "ortho",
-        ]
-        st = self.settings
-        if st.slab is not None:
-            parts.append(f"slab {st.slab:.3g} mm @ {st.slab_center:+.3g}")
-        if st.colormap not in ("grey", "gray") or st.gamma != 1.0:
-            parts.append(f"{st.colormap} gamma {st.gamma:g}")
-        if st.refine:
-            parts.append("refined")
-        if st.jitter:
-            parts.append(f"jitter {self.renderer.accumulated}/{ia.JITTER_FRAMES}")
-        frames = int(self.volume.meta.get("frames", 1) or 1)
-        if frames > 1:
-            parts.append(f"volume {int(self.volume.meta.get('frame', 0)) + 1}/{frames}")
-        return "   ".join(parts)
+        return status_line(self.volume, self.settings, self.camera.projection,
+                           self.shown_frame_seconds, self.last_reduction,
+                           self.renderer.accumulated)
 
-    def _overlay(self, now: float) -> moderngl.Texture:
-        cols, rows = self.buffer_size
-        ratio = self.pixel_ratio
-        frame = self.frame()
+    def overlay_state(self, now: float) -> OverlayState:
+        """What the overlay shows now (see :mod:`glmip.overlay`)."""
         labels = ia.edge_labels(self.camera)
-        message = self.message if now < self.message_until else ""
-        key = (cols, rows, ratio, self.status_text(), self.show_help, tuple(labels.values()),
-               round(frame.pixel_size, 9), message)
-        if key == self._overlay_key and self._overlay_tex is not None:
-            return self._overlay_tex
-        img = Image.new("RGBA", (cols, rows), (0, 0, 0, 0))
-        draw = ImageDraw.Draw(img)
-        size = max(8, round(14 * ratio))
-        font, big = self._font(size), self._font(round(size * 1.3))
-        pad = round(8 * ratio)
-        stroke = max(1, round(ratio))
-        white, black = (255, 255, 255, 255), (0, 0, 0, 255)
-
-        def text(xy: tuple[float, float], s: str, f: Any = font, anchor: str = "la",
-                 fill: tuple[int, ...] = white) -> None:
-            patch, (left, top) = self._text_patch(s, f, anchor, fill, stroke)
-            img.paste(patch, (round(xy[0] + left), round(xy[1] + top)), patch)
-
-        line = round(size * 1.25)
-        # Help bottom-left (vmtk's place), status line above it or at the bottom.
-        lines = list(ia.HELP_LINES) if self.show_help else ["h: Show help."]
-        y = help_top = rows - pad - line * len(lines)
-        help_right = 0
-        for s in lines:
-            text((pad, y), s)
-            help_right = max(help_right, pad + self._text_patch(s, font, "la", white, stroke)[0].width)
-            y += line
-        text((pad, pad), self.status_text())
-        if message:
-            text((pad, pad + line), message, fill=(255, 230, 120, 255))
-        # Orientation letters at the middle of each edge.
-        text((pad, rows / 2), labels["left"], big, "lm")
-        text((cols - pad, rows / 2), labels["right"], big, "rm")
-        text((cols / 2, pad + 2 * line), labels["top"], big, "ma")
-        text((cols / 2, rows - pad), labels["bottom"], big, "md")
-        # Scale bar bottom-right (mm on the plane through the centre).
-        length_mm, length_px = ia.scale_bar(frame.pixel_size, target_px=120 * ratio)
-        x1, yb = cols - pad - round(20 * ratio), rows - pad - line - round(6 * ratio)
-        x0 = x1 - length_px
-        if x0 < help_right + pad and yb > help_top - line:  # would cover the help: go up
-            yb = pad + 4 * line
-        thick = max(2, round(2 * ratio))
-        for colour, grow in ((black, stroke), (white, 0)):
-            draw.rectangle([x0 - grow, yb - thick - grow, x1 + grow, yb + grow], fill=colour)
-            for x in (x0, x1):
-                draw.rectangle([x - thick / 2 - grow, yb - 4 * thick - grow, x + thick / 2 + grow,
-                                yb + grow], fill=colour)
-        label = f"{length_mm:g} mm"
-        text(((x0 + x1) / 2, yb + round(4 * ratio)), label, font, "ma")
-        data = img.tobytes()
-        if self._overlay_tex is None or self._overlay_tex.size != (cols, rows):
-            if self._overlay_tex is not None:
-                self._overlay_tex.release()
-            self._overlay_tex = self.ctx.texture((cols, rows), 4, data)
-            self._overlay_tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
-        else:
-            self._overlay_tex.write(data)
-        self._overlay_key = key
-        return self._overlay_tex
-
-    def _text_patch(self, s: str, font: Any, anchor: str, fill: tuple[int, ...],
-                    stroke: int) -> tuple[Image.Image, tuple[int, int]]:
-        """White text with a black outline on a transparent patch, cached (rasterising text
-        is the slow part of the overlay), and the patch's offset from the anchor point."""
-        key = (s, id(font), anchor, fill, stroke)
-        cached = self._patches.get(key)
-        if cached is None:
-            left, top, right, bottom = font.getbbox(s, anchor=anchor, stroke_width=stroke)
-            patch = Image.new("RGBA", (max(1, right - left), max(1, bottom - top)), (0, 0, 0, 0))
-            ImageDraw.Draw(patch).text((-left, -top), s, font=font, fill=fill, anchor=anchor,
-                                       stroke_width=stroke, stroke_fill=(0, 0, 0, 255))
-            if len(self._patches) > 256:
-                self._patches.clear()
-            cached = self._patches[key] = (patch, (left, top))
-        return cached
+        return OverlayState(
+            size=self.buffer_size, ratio=self.pixel_ratio, status=self.status_text(),
+            show_help=self.show_help,
+            labels=(labels["left"], labels["right"], labels["top"], labels["bottom"]),
+            pixel_size=self.frame().pixel_size,
+            message=self.message if now < self.message_until else "")
 
     def say(self, message: str, seconds: float = 4.0, echo: bool = True) -> None:
         """Show ``message`` in the window for a few seconds (and print it)."""
@@ -411,13 +478,7 @@ class MipViewer(WindowConfig):
         if echo:
             self.options.echo(message)
 
-    # --- events ----------------------------------------------------------------------------
-    def on_resize(self, width: int, height: int) -> None:
-        self._dirty = True
-
-    def on_close(self) -> None:
-        self.wnd.is_closing = True
-
+    # --- keys ------------------------------------------------------------------------------
     def on_unicode_char_entered(self, char: str) -> None:
         action = ia.KEYMAP.get(char) or ia.KEYMAP.get(char.lower()) if char else None
         if action:
@@ -434,123 +495,81 @@ class MipViewer(WindowConfig):
         elif minus not in (None, "undefined") and key == minus:
             self.do("step:finer")
 
+    def _action_table(self) -> dict[str, Callable[[str], None]]:
+        """Action name (a :data:`~glmip.interaction.KEYMAP` value before ':') -> what it does
+        with the argument after ':'. A new key is a KEYMAP entry plus one line here."""
+        change = self._settings_action
+        return {
+            "quit": lambda arg: self.quit(),
+            "reset": lambda arg: self._set_camera(self.first_camera.copy()),
+            "screenshot": lambda arg: self._screenshot_key(),
+            "help": lambda arg: setattr(self, "show_help", not self.show_help),
+            "view": lambda arg: self._set_camera(ia.standard_view(self.camera, arg)),
+            "projection": lambda arg: self._set_camera(ia.toggle_projection(self.camera)),
+            "auto-window": change(ia.auto_window),
+            "step": self.change_step,
+            "interpolation": change(ia.toggle_interpolation),
+            "mode": change(ia.next_mode),
+            "preset": self.preset,
+            "frame": lambda arg: self.step_volume(1 if arg == "next" else -1),
+            "turntable": lambda arg: self.turntable(),
+            "slab": self.slab,
+            "colormap": change(ia.next_colormap, lambda s: f"colormap {s.colormap}"),
+            "gamma": change(ia.next_gamma, lambda s: f"gamma {s.gamma:g}"),
+            "refine": change(ia.toggle_refine,
+                             lambda s: f"refinement {'on' if s.refine else 'off'}"),
+            "jitter": change(ia.toggle_jitter, lambda s: f"jitter {'on' if s.jitter else 'off'}"),
+        }
+
     def do(self, action: str) -> None:
-        """Carry out one :data:`~glmip.interaction.KEYMAP` action."""
+        """Carry out one :data:`~glmip.interaction.KEYMAP` action (see :meth:`_action_table`)."""
         name, _, arg = action.partition(":")
-        if name == "quit":
-            self.wnd.close()
-            self.wnd.is_closing = True
-        elif name == "reset":
-            self.camera = self.first_camera.copy()
-        elif name == "screenshot":
-            try:
-                self.screenshot()
-            except (OSError, UsageError) as exc:  # e.g. a read-only directory: keep running
-                self.say(f"x: screenshot not saved: {exc}")
-        elif name == "help":
-            self.show_help = not self.show_help
-        elif name == "view":
-            self.camera = Camera.standard(arg, fit=self.camera.fit,
-                                          projection=self.camera.projection)
-        elif name == "projection":
-            other = "perspective" if self.camera.projection == "orthographic" else "orthographic"
-            self.camera = self.camera.copy(projection=other)
-        elif name == "auto-window":
-            self.settings = self.settings.copy(window=None, level=None)
-        elif name == "step":
-            step = resolve_sample_distance(self.volume, self.settings)
-            step = step * ia.STEP_FACTOR if arg == "coarser" else step / ia.STEP_FACTOR
-            self.settings = self.settings.copy(sample_distance=step)
-            self.say(f"sample distance {step:.3g} mm", echo=False)
-        elif name == "interpolation":
-            other = "nearest" if self.settings.interpolation == "linear" else "linear"
-            self.settings = self.settings.copy(interpolation=other)
-        elif name == "mode":
-            modes = ia.MODES_CYCLE
-            nxt = modes[(modes.index(self.settings.mode) + 1) % len(modes)]
-            self.settings = self.settings.copy(mode=nxt)
-        elif name == "preset":
-            self.preset(arg)
-        elif name == "frame":
-            self.step_volume(1 if arg == "next" else -1)
-        elif name == "turntable":
-            self.turntable()
-        elif name == "slab":
-            self.slab(arg)
-        elif name == "colormap":
-            maps = ia.COLORMAP_CYCLE
-            cur = self.settings.colormap if self.settings.colormap in maps else maps[-1]
-            self.settings = self.settings.copy(colormap=maps[(maps.index(cur) + 1) % len(maps)])
-            self.say(f"colormap {self.settings.colormap}", echo=False)
-        elif name == "gamma":
-            gammas = ia.GAMMA_CYCLE
-            cur = self.settings.gamma if self.settings.gamma in gammas else gammas[-1]
-            self.settings = self.settings.copy(gamma=gammas[(gammas.index(cur) + 1) % len(gammas)])
-            self.say(f"gamma {self.settings.gamma:g}", echo=False)
-        elif name == "refine":
-            self.settings = self.settings.copy(refine=not self.settings.refine)
-            self.say(f"refinement {'on' if self.settings.refine else 'off'}", echo=False)
-        elif name == "jitter":
-            self.settings = self.settings.copy(jitter=not self.settings.jitter)
-            self.say(f"jitter {'on' if self.settings.jitter else 'off'}", echo=False)
+        handler = self.actions.get(name)
+        if handler is not None:
+            handler(arg)
         # A key press asks for a finished picture: end any wheel-zoom "interaction".
         self._wheel_time = self.policy.last_motion = -1e9
         self._dirty = True
 
-    def slab(self, arg: str) -> None:
+    def _settings_action(self, change: Callable[[RenderSettings], RenderSettings],
+                         message: Callable[[RenderSettings], str] | None = None
+                         ) -> Callable[[str], None]:
+        """An action that applies a pure settings change and shows its message."""
+        def action(arg: str) -> None:
+            self.settings = change(self.settings)
+            if message is not None:
+                self.say(message(self.settings), echo=False)
+        return action
+
+    def _set_camera(self, camera: Camera) -> None:
+        self.camera = camera
+
+    def quit(self) -> None:
+        self.wnd.close()
+        self.wnd.is_closing = True
+
+    def change_step(self, direction: str) -> None:
+        """``+`` (``coarser``) / ``-`` (``finer``): change the sample distance."""
+        current = resolve_sample_distance(self.volume, self.settings)
+        self.settings = ia.change_step(self.settings, current, direction)
+        self.say(f"sample distance {self.settings.sample_distance:.3g} mm", echo=False)
+
+    def slab(self, how: str) -> None:
         """Thick slab: on/off, thinner/thicker, nearer/farther (mm along the view)."""
-        s = self.settings
-        if arg == "toggle":
-            self.settings = s.copy(slab=None if s.slab else ia.SLAB_DEFAULT_MM, slab_center=0.0)
-        elif s.slab is None:
+        changed = ia.change_slab(self.settings, how)
+        if changed is None:
             self.say("s: turn the slab on first", echo=False)
             return
-        elif arg in ("thinner", "thicker"):
-            f = ia.SLAB_FACTOR if arg == "thicker" else 1 / ia.SLAB_FACTOR
-            self.settings = s.copy(slab=s.slab * f)
-        else:
-            move = max(s.slab / 4, 0.5) * (1 if arg == "farther" else -1)
-            self.settings = s.copy(slab_center=s.slab_center + move)
-        s = self.settings
+        self.settings = s = changed
         self.say("slab off" if s.slab is None else
                  f"slab {s.slab:.3g} mm at {s.slab_center:+.3g} mm", echo=False)
 
-    def pick(self, x: int, y: int) -> dict[str, Any] | None:
-        """Where is the maximum of the ray through window point (x, y)? Reports world position
-        (RAS mm), voxel index and value, refined between samples; None if the ray missed."""
-        cols, rows = self.buffer_size
-        ratio = self.pixel_ratio
-        r, c = y * ratio, x * ratio  # mouse y grows downwards, like image rows
-        frame = self.camera.frame(self.volume, cols, rows)
-        settings = self.settings.copy(refine=True, jitter=False)
-        if frame.eye is None:
-            # One orthographic ray: a 1x1 image centred on that pixel.
-            cam = self.camera.copy(center=frame.pixel_point(r - 0.5, c - 0.5),
-                                   fit=frame.pixel_size, zoom=1.0)
-            proj = self.renderer.project(cam, settings, (1, 1))
-            value, pos = float(proj.value[0, 0]), proj.positions()[0, 0]
-        else:
-            proj = self.renderer.project(self.camera, settings, (cols, rows))
-            ri, ci = min(int(r), rows - 1), min(int(c), cols - 1)
-            value, pos = float(proj.value[ri, ci]), proj.positions()[ri, ci]
-        if not np.isfinite(value):
-            self.say("no volume under the mouse")
-            return None
-        ijk = np.linalg.solve(self.volume.affine, np.append(pos, 1.0))[:3]
-        what = "minimum" if self.settings.mode == "minip" else "maximum"
-        self.say(f"{what} {value:.6g} at RAS ({pos[0]:.1f}, {pos[1]:.1f}, {pos[2]:.1f}) mm, "
-                 f"voxel ({ijk[0]:.1f}, {ijk[1]:.1f}, {ijk[2]:.1f})", seconds=8)
-        self._dirty = True
-        return {"value": value, "world": pos, "voxel": ijk}
-
     def preset(self, key: str) -> None:
-        label, window, level = ia.PRESETS[key]
-        if window is None:
-            window, level = ia.mr_auto_window(self.volume.data, self.volume.slope, self.volume.inter)
-        self.settings = self.settings.copy(window=window, level=level)
-        self.say(f"{label}: W {window:.5g} L {level:.5g}", echo=False)
+        self.settings, label = ia.apply_preset(self.settings, key, self.volume)
+        self.say(f"{label}: W {self.settings.window:.5g} L {self.settings.level:.5g}", echo=False)
 
     def step_volume(self, delta: int) -> None:
+        """``n`` / ``p``: load the next / previous volume of a 4-D file."""
         frames = int(self.volume.meta.get("frames", 1) or 1)
         if frames <= 1 or not self.options.input_path:
             self.say("not a 4-D image: no other volumes", echo=False)
@@ -563,36 +582,18 @@ class MipViewer(WindowConfig):
         self.renderer.upload(self.volume)
         self.say(f"volume {k + 1}/{frames}", echo=False)
 
-    def turntable(self) -> None:
-        from .movie import record_turntable as record
-
-        target = None
-        if self.options.screenshot_dir:
-            from .pngio import next_free_path
-
-            target = next_free_path(self.options.screenshot_dir, "glmip-turntable", ".gif")
-        self.options.echo("Recording a turntable movie...")
-        try:
-            path = record(self.volume, self.camera.copy(), self.settings.copy(),
-                          self.window_pixels, target, renderer=self.renderer)
-        except Exception as exc:  # report, keep the window alive
-            self.say(f"t: turntable failed: {exc}")
-            return
-        self.say(f"turntable written: {path}")
-
-    # mouse
+    # --- mouse -----------------------------------------------------------------------------
     def on_mouse_press_event(self, x: int, y: int, button: int) -> None:
         mods = self.wnd.modifiers
         name = MOUSE_BUTTONS.get(button)
         if name is None:
             return
         mode = ia.drag_mode(name, shift=bool(mods.shift), ctrl=bool(mods.ctrl), alt=bool(mods.alt))
-        wl = resolve_window(self.volume, self.settings)
-        self._drag = {"mode": mode, "x": x, "y": y, "wl": wl, "moved": False, "button": name}
+        self._drag = ia.Drag(mode, x, y, resolve_window(self.volume, self.settings))
 
     def on_mouse_release_event(self, x: int, y: int, button: int) -> None:
         if self._drag is not None:
-            clicked = not self._drag["moved"] and self._drag["mode"] == "rotate"
+            clicked = self._drag.is_click
             self._drag = None
             if self.policy.last_coarse:
                 self._dirty = True  # full quality at once
@@ -600,34 +601,19 @@ class MipViewer(WindowConfig):
                 self.pick(x, y)
 
     def on_mouse_drag_event(self, x: int, y: int, dx: int, dy: int) -> None:
+        """Apply the gesture chosen at the press (:class:`~glmip.interaction.Drag`)."""
         if self._drag is None:
             return
-        drag = self._drag
-        x0, y0 = drag["x"], drag["y"]
-        dx, dy = x - x0, y - y0
-        if dx == 0 and dy == 0:
-            return
-        w, h = self.window_pixels
-        mode = drag["mode"]
-        if mode == "rotate":
-            self.camera = ia.rotate(self.camera, dx, dy, w, h)
-        elif mode == "pan":
-            pixel_mm = self.frame().pixel_size * self.pixel_ratio
-            self.camera = ia.pan(self.camera, dx, dy, pixel_mm, self.volume.center)
-        elif mode == "zoom":
-            self.camera = ia.zoom_drag(self.camera, dy, h)
-        elif mode == "spin":
-            self.camera = ia.spin(self.camera, x0, y0, x, y, w, h)
-        elif mode == "window":
-            window, level = ia.window_level_drag(*drag["wl"], dx, dy, w, h)
-            drag["wl"] = (window, level)
-            self.settings = self.settings.copy(window=window, level=level)
-        drag["x"], drag["y"] = x, y
-        drag["moved"] = True
-        self.policy.motion(time.perf_counter())
-        self._dirty = True
+        pixel_mm = self.frame().pixel_size * self.pixel_ratio
+        moved = self._drag.move(x, y, self.camera, self.settings, *self.window_pixels,
+                                pixel_mm, self.volume.center)
+        if moved is not None:
+            self.camera, self.settings = moved
+            self.policy.motion(time.perf_counter())
+            self._dirty = True
 
     def on_mouse_scroll_event(self, x_offset: float, y_offset: float) -> None:
+        """Wheel zooms; Shift + wheel moves a slab that is on."""
         if y_offset and self.wnd.modifiers.shift and self.settings.slab is not None:
             self.slab("farther" if y_offset < 0 else "nearer")
             self._dirty = True
@@ -639,52 +625,35 @@ class MipViewer(WindowConfig):
             self.policy.motion(now)
             self._dirty = True
 
-    # --- screenshot ------------------------------------------------------------------------
-    def screenshot(self) -> Path:
-        """Render the view at window size x magnification, save it, print path and command."""
-        mag = max(1, int(self.options.magnification))
-        cols, rows = self.window_pixels
-        size = (cols * mag, rows * mag)
-        image = self.renderer.render(self.camera, self.settings, size)
-        frame = self.camera.frame(self.volume, *size)
-        window, level = resolve_window(self.volume, self.settings)
-        step = resolve_sample_distance(self.volume, self.settings)
-        directory = self.options.screenshot_dir or os.getcwd()
-        command = self.command(frame.pixel_size * size[0], size, "OUT.png")
-        text = {
-            "Software": f"glmip {__version__}",
-            "glmip:input": self.volume.name,
-            "glmip:window": f"{window:.10g}",
-            "glmip:level": f"{level:.10g}",
-            "glmip:sample_distance": f"{step:.10g}",
-            "glmip:command": command,
-        }
-        path = save_png_new(directory, image, text)
-        self.screenshots.append(path)
-        self.options.echo(f"Screenshot written to {path}")
-        self.options.echo(f"Reproduce it with: {self.command(frame.pixel_size * size[0], size, path.name)}")
-        self.say(f"saved {path.name}", echo=False)
-        return path
+    def pick(self, x: int, y: int) -> dict[str, Any] | None:
+        """Where is the maximum of the ray through window point (x, y)? Reports world position
+        (RAS mm), voxel index and value, refined between samples; None if the ray missed."""
+        ratio = self.pixel_ratio
+        value, pos = ray_maximum(self.renderer, self.camera, self.volume,
+                                 self.settings.copy(refine=True, jitter=False),
+                                 y * ratio, x * ratio, self.buffer_size)
+        if not np.isfinite(value):
+            self.say("no volume under the mouse")
+            return None
+        ijk = np.linalg.solve(self.volume.affine, np.append(pos, 1.0))[:3]
+        what = "minimum" if self.settings.mode == "minip" else "maximum"
+        self.say(f"{what} {value:.6g} at RAS ({pos[0]:.1f}, {pos[1]:.1f}, {pos[2]:.1f}) mm, "
+                 f"voxel ({ijk[0]:.1f}, {ijk[1]:.1f}, {ijk[2]:.1f})", seconds=8)
+        self._dirty = True
+        return {"value": value, "world": pos, "voxel": ijk}
 
-    def command(self, width_mm: float, size: tuple[int, int], output: str) -> str:
-        window, level = resolve_window(self.volume, self.settings)
-        step = resolve_sample_distance(self.volume, self.settings)
-        return ia.render_command(
-            self.options.input_path or self.volume.name or "INPUT",
-            output, self.camera, width_mm, size, window, level, step,
-            self.settings.copy(shader=self.user_shader),
-            reader_options=self.options.reader_options,
-            center_option=True,
-            default_center=self.volume.center,
-        )
+    # --- window events and teardown --------------------------------------------------------
+    def on_resize(self, width: int, height: int) -> None:
+        self._dirty = True
 
-    # --- teardown --------------------------------------------------------------------------
+    def on_close(self) -> None:
+        self.wnd.is_closing = True
+
     def release(self) -> None:
         if self._released:
             return
         self._released = True
-        for obj in (self._image_fbo, self._image_tex, self._overlay_tex, self._overlay_vao,
-                    self._overlay_prog):
+        for obj in (self._image_fbo, self._image_tex, self._overlay):
             if obj is not None:
                 obj.release()
         if self.shader_watcher is not None:

@@ -40,6 +40,19 @@ __all__ = [
     "wheel_zoom",
     "spin",
     "window_level_drag",
+    "Drag",
+    "standard_view",
+    "toggle_projection",
+    "auto_window",
+    "change_step",
+    "toggle_interpolation",
+    "next_mode",
+    "next_colormap",
+    "next_gamma",
+    "toggle_refine",
+    "toggle_jitter",
+    "change_slab",
+    "apply_preset",
     "QualityPolicy",
     "orientation_label",
     "edge_labels",
@@ -50,7 +63,8 @@ __all__ = [
 
 MOTION_FACTOR = 10.0  # VTK's vtkInteractorStyleTrackballCamera::MotionFactor
 
-# character typed -> action
+# character typed -> action, "name" or "name:argument"; MipViewer.actions (glmip.app) maps each
+# name to what it does, most of them through the pure functions below.
 KEYMAP: dict[str, str] = {
     "q": "quit",
     "r": "reset",
@@ -209,6 +223,133 @@ def window_level_drag(window: float, level: float, dx: float, dy: float, width: 
     new_window = window * 2.0 ** (4.0 * dx / max(width, 1))
     new_level = level - window * dy / max(height, 1)
     return max(new_window, 1e-6 * max(abs(window), 1e-12)), new_level
+
+
+@dataclass
+class Drag:
+    """One mouse drag from press to release: the gesture (:func:`drag_mode`), where the mouse
+    was last, and the window/level it carries along (a window/level drag accumulates)."""
+
+    mode: str
+    x: float
+    y: float
+    wl: tuple[float, float]
+    moved: bool = False
+
+    @property
+    def is_click(self) -> bool:
+        """A left press released without moving: a click (the viewer picks the maximum)."""
+        return self.mode == "rotate" and not self.moved
+
+    def move(self, x: float, y: float, camera: Camera, settings: Any, width: float,
+             height: float, pixel_mm: float, default_center: Sequence[float]
+             ) -> tuple[Camera, Any] | None:
+        """(camera, settings) after the mouse moved to window point (x, y); None if it did not
+        move. ``pixel_mm``: mm per window pixel on the plane through the centre (for pan)."""
+        x0, y0 = self.x, self.y
+        dx, dy = x - x0, y - y0
+        if dx == 0 and dy == 0:
+            return None
+        if self.mode == "rotate":
+            camera = rotate(camera, dx, dy, width, height)
+        elif self.mode == "pan":
+            camera = pan(camera, dx, dy, pixel_mm, default_center)
+        elif self.mode == "zoom":
+            camera = zoom_drag(camera, dy, height)
+        elif self.mode == "spin":
+            camera = spin(camera, x0, y0, x, y, width, height)
+        elif self.mode == "window":
+            self.wl = window_level_drag(*self.wl, dx, dy, width, height)
+            settings = settings.copy(window=self.wl[0], level=self.wl[1])
+        self.x, self.y, self.moved = x, y, True
+        return camera, settings
+
+
+# --- keys: pure state changes ---------------------------------------------------------------
+# Each key's action (the KEYMAP value before ':') that only changes the camera or the settings
+# is one of these; the window (glmip.app) applies it and shows its message (docs/viewer.md).
+def _next(value: Any, cycle: Sequence[Any]) -> Any:
+    """The entry after ``value`` in ``cycle``, wrapping; a value not in it starts the cycle."""
+    current = value if value in cycle else cycle[-1]
+    return cycle[(list(cycle).index(current) + 1) % len(cycle)]
+
+
+def standard_view(camera: Camera, name: str) -> Camera:
+    """Keys 1-6: a standard view, keeping the framing rule and the projection."""
+    return Camera.standard(name, fit=camera.fit, projection=camera.projection)
+
+
+def toggle_projection(camera: Camera) -> Camera:
+    """``o``: orthographic <-> perspective."""
+    other = "perspective" if camera.projection == "orthographic" else "orthographic"
+    return camera.copy(projection=other)
+
+
+def auto_window(settings: Any) -> Any:
+    """``w``: automatic window/level (the data's full range)."""
+    return settings.copy(window=None, level=None)
+
+
+def change_step(settings: Any, current: float, direction: str) -> Any:
+    """``+`` / ``-``: the sample distance ``current`` (mm) times or divided by STEP_FACTOR."""
+    step = current * STEP_FACTOR if direction == "coarser" else current / STEP_FACTOR
+    return settings.copy(sample_distance=step)
+
+
+def toggle_interpolation(settings: Any) -> Any:
+    """``i``: linear <-> nearest."""
+    other = "nearest" if settings.interpolation == "linear" else "linear"
+    return settings.copy(interpolation=other)
+
+
+def next_mode(settings: Any) -> Any:
+    """``m``: the next of MODES_CYCLE."""
+    return settings.copy(mode=_next(settings.mode, MODES_CYCLE))
+
+
+def next_colormap(settings: Any) -> Any:
+    """``k``: the next of COLORMAP_CYCLE (another colormap starts the cycle)."""
+    return settings.copy(colormap=_next(settings.colormap, COLORMAP_CYCLE))
+
+
+def next_gamma(settings: Any) -> Any:
+    """``y``: the next of GAMMA_CYCLE (another gamma starts the cycle)."""
+    return settings.copy(gamma=_next(settings.gamma, GAMMA_CYCLE))
+
+
+def toggle_refine(settings: Any) -> Any:
+    """``e``: refine each ray's maximum between samples, on/off."""
+    return settings.copy(refine=not settings.refine)
+
+
+def toggle_jitter(settings: Any) -> Any:
+    """``j``: jittered, accumulated still frames, on/off."""
+    return settings.copy(jitter=not settings.jitter)
+
+
+def change_slab(settings: Any, how: str) -> Any | None:
+    """Thick slab keys: ``toggle`` (on at SLAB_DEFAULT_MM through the centre, or off),
+    ``thinner`` / ``thicker`` (by SLAB_FACTOR), ``nearer`` / ``farther`` (a quarter of the
+    thickness, at least 0.5 mm, along the view). None when the slab is off and ``how`` is not
+    ``toggle`` (nothing to change)."""
+    s = settings
+    if how == "toggle":
+        return s.copy(slab=None if s.slab else SLAB_DEFAULT_MM, slab_center=0.0)
+    if s.slab is None:
+        return None
+    if how in ("thinner", "thicker"):
+        return s.copy(slab=s.slab * (SLAB_FACTOR if how == "thicker" else 1 / SLAB_FACTOR))
+    move = max(s.slab / 4, 0.5) * (1 if how == "farther" else -1)
+    return s.copy(slab_center=s.slab_center + move)
+
+
+def apply_preset(settings: Any, key: str, volume: Any) -> tuple[Any, str]:
+    """``c`` ``b`` ``g`` ``a``: (settings with the preset's window/level, its name); the MR
+    preset computes them from the volume (:func:`mr_auto_window`)."""
+    label, window, level = PRESETS[key]
+    if window is None:
+        window, level = mr_auto_window(volume.data, volume.slope, volume.inter)
+    return settings.copy(window=window, level=level), label
 
 
 # --- speed ---------------------------------------------------------------------------------

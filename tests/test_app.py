@@ -1,7 +1,8 @@
 """The viewer driven headlessly (moderngl-window's headless window on EGL, no display):
 synthetic drags and key presses change camera and picture, ``r`` restores the first picture
 exactly, ``x`` writes a magnified screenshot equal to ``glmip render`` with the printed
-options, ``q`` ends the loop; resizing, HiDPI framebuffers and 4-D stepping behave."""
+options, ``q`` ends the loop; resizing, HiDPI framebuffers and 4-D stepping behave; every key
+has an action. The overlay (glmip.overlay) is tested without GL at the end (docs/viewer.md)."""
 
 from __future__ import annotations
 
@@ -442,3 +443,70 @@ def test_screenshot_that_cannot_be_written_keeps_the_viewer_running(tmp_path):
     d.key("1")  # still alive
     assert d.viewer.camera.view_dir[1] == -1.0
     d.viewer.release()
+
+
+def test_every_key_has_an_action(driver):
+    """Each KEYMAP value names an entry of the viewer's action table."""
+    from glmip.interaction import KEYMAP
+
+    names = {action.partition(":")[0] for action in KEYMAP.values()}
+    assert names <= set(driver.viewer.actions)
+    assert set(driver.viewer.actions) <= names | {"step"}  # step: also the keypad's +/-
+
+
+def test_key_messages(driver):
+    v = driver.viewer
+    for key, message in (("k", "colormap inverted"), ("y", "gamma 0.7"), ("e", "refinement on"),
+                         ("j", "jitter off"), ("[", "s: turn the slab on first"),
+                         ("s", "slab 10 mm at +0 mm"), ("c", "CT angiography: W 700 L 200")):
+        if key == "j":
+            driver.key("j")  # on, then off
+        driver.key(key)
+        assert v.message == message
+    driver.key("+")
+    assert v.message.startswith("sample distance ") and v.message.endswith(" mm")
+    driver.key("n")
+    assert v.message == "not a 4-D image: no other volumes"
+
+
+# --- the overlay, without GL -----------------------------------------------------------------
+def overlay_state(**changes):
+    from glmip.overlay import OverlayState
+
+    state = dict(size=(320, 240), ratio=1.0, status="W 1  L 2", show_help=True,
+                 labels=("R", "L", "A", "P"), pixel_size=0.5, message="")
+    state.update(changes)
+    return OverlayState(**state)
+
+
+def test_overlay_draws_a_transparent_picture_with_text_and_bar():
+    from glmip.overlay import Overlay
+
+    overlay = Overlay()
+    img = overlay.draw(overlay_state())
+    assert img.mode == "RGBA" and img.size == (320, 240)
+    alpha = np.asarray(img)[..., 3]
+    assert alpha.mean() < 128  # mostly transparent
+    assert alpha[:20, :100].any()  # the status line top-left
+    assert alpha[-20:, :100].any()  # the help bottom-left
+    short = np.asarray(overlay.draw(overlay_state(show_help=False)))[..., 3]
+    assert short.sum() < alpha.sum()
+    said = np.asarray(overlay.draw(overlay_state(message="hello")))[..., 3]
+    assert (said != alpha).any()
+
+
+def test_overlay_state_key():
+    a, b = overlay_state(), overlay_state(pixel_size=0.5 + 1e-12)
+    assert a.key == b.key  # float noise does not redraw
+    assert overlay_state(labels=("L", "R", "A", "P")).key != a.key
+    assert overlay_state(size=(321, 240)).key != a.key
+
+
+def test_status_line_parts(blob):
+    from glmip.overlay import status_line
+
+    line = status_line(blob, RenderSettings(slab=5.0, colormap="hot", refine=True, jitter=True),
+                       "perspective", 0.012, reduction=4, accumulated=3)
+    for part in ("W ", "step", "12 ms (coarse 1/4)", "persp", "slab 5 mm @ +0", "hot gamma 1",
+                 "refined", "jitter 3/32"):
+        assert part in line, (part, line)

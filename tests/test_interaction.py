@@ -1,6 +1,6 @@
 """Mouse and key logic of the viewer, without GL: VTK trackball directions, pan that follows the
-mouse, zoom, spin, window/level drags, the coarse-while-dragging policy, overlay geometry and the
-printed ``glmip render`` command."""
+mouse, zoom, spin, window/level drags, the keys' pure camera/settings changes, the
+coarse-while-dragging policy, overlay geometry and the printed ``glmip render`` command."""
 
 from __future__ import annotations
 
@@ -185,3 +185,99 @@ def test_render_command_parses_back(volume):
     assert (s.window, s.level, s.sample_distance) == (400.0, -100.0, 0.7)
     assert (s.mode, s.interpolation, s.opacity) == ("minip", "nearest", (0.2, 0.9))
     assert args.size == (W, H) and args.frame == 2
+
+
+# --- keys: pure state changes ---------------------------------------------------------------
+def test_colormap_cycles_and_wraps():
+    s = RenderSettings()
+    seen = []
+    for _ in range(len(ia.COLORMAP_CYCLE)):
+        s = ia.next_colormap(s)
+        seen.append(s.colormap)
+    assert tuple(seen) == ia.COLORMAP_CYCLE[1:] + ia.COLORMAP_CYCLE[:1]  # from grey, wraps
+    assert ia.next_colormap(RenderSettings(colormap="gray")).colormap == ia.COLORMAP_CYCLE[0]
+
+
+def test_gamma_and_mode_cycle_and_wrap():
+    s = RenderSettings()
+    gammas = []
+    for _ in range(len(ia.GAMMA_CYCLE)):
+        s = ia.next_gamma(s)
+        gammas.append(s.gamma)
+    assert gammas == [0.7, 0.5, 1.5, 1.0]
+    assert ia.next_gamma(RenderSettings(gamma=2.2)).gamma == ia.GAMMA_CYCLE[0]
+    s = RenderSettings()
+    modes = [(s := ia.next_mode(s)).mode for _ in ia.MODES_CYCLE]
+    assert modes == ["minip", "mean", "depth", "mip"]
+
+
+def test_toggles_change_only_their_setting():
+    base = RenderSettings(window=10.0, level=5.0)
+    for change, name, values in ((ia.toggle_interpolation, "interpolation", ("nearest", "linear")),
+                                 (ia.toggle_refine, "refine", (True, False)),
+                                 (ia.toggle_jitter, "jitter", (True, False))):
+        once = change(base)
+        twice = change(once)
+        assert (getattr(once, name), getattr(twice, name)) == values
+        assert once.copy(**{name: getattr(base, name)}) == base
+    auto = ia.auto_window(base)
+    assert auto.window is None and auto.level is None and auto.copy(window=10.0, level=5.0) == base
+
+
+def test_projection_and_standard_views_keep_framing():
+    cam = Camera.standard("superior", fit="box")
+    persp = ia.toggle_projection(cam)
+    assert persp.projection == "perspective" and cam.projection == "orthographic"
+    assert ia.toggle_projection(persp).projection == "orthographic"
+    view = ia.standard_view(persp, "anterior")
+    np.testing.assert_allclose(view.view_dir, Camera.standard("anterior").view_dir)
+    assert view.fit == "box" and view.projection == "perspective"
+
+
+def test_step_coarser_and_finer():
+    s = ia.change_step(RenderSettings(), 0.8, "coarser")
+    assert s.sample_distance == pytest.approx(0.8 * ia.STEP_FACTOR)
+    assert ia.change_step(s, s.sample_distance, "finer").sample_distance == pytest.approx(0.8)
+
+
+def test_slab_keys():
+    off = RenderSettings()
+    for how in ("thinner", "thicker", "nearer", "farther"):
+        assert ia.change_slab(off, how) is None  # nothing to change while the slab is off
+    on = ia.change_slab(off, "toggle")
+    assert (on.slab, on.slab_center) == (ia.SLAB_DEFAULT_MM, 0.0)
+    assert ia.change_slab(on, "thicker").slab == pytest.approx(ia.SLAB_DEFAULT_MM * ia.SLAB_FACTOR)
+    assert ia.change_slab(on, "thinner").slab == pytest.approx(ia.SLAB_DEFAULT_MM / ia.SLAB_FACTOR)
+    assert ia.change_slab(on, "farther").slab_center == pytest.approx(2.5)
+    assert ia.change_slab(on, "nearer").slab_center == pytest.approx(-2.5)
+    thin = on.copy(slab=1.0)
+    assert ia.change_slab(thin, "farther").slab_center == 0.5  # at least 0.5 mm
+    assert ia.change_slab(ia.change_slab(on, "farther"), "toggle").slab is None
+
+
+def test_presets(volume):
+    s, label = ia.apply_preset(RenderSettings(), "c", volume)
+    assert (label, s.window, s.level) == ("CT angiography", 700.0, 200.0)
+    data = np.zeros((10, 10, 10), np.int16)
+    data[2:8, 2:8, 2:8] = np.arange(216).reshape(6, 6, 6) + 100
+    s, label = ia.apply_preset(RenderSettings(), "a", Volume(data, np.eye(4)))
+    assert label == "MR auto" and (s.window, s.level) == ia.mr_auto_window(data)
+
+
+def test_drag_applies_its_gesture(volume):
+    cam = Camera.standard("superior")
+    settings = RenderSettings()
+    drag = ia.Drag("rotate", 100, 100, (200.0, 100.0))
+    assert drag.is_click
+    assert drag.move(100, 100, cam, settings, W, H, 1.0, volume.center) is None
+    moved, same = drag.move(140, 100, cam, settings, W, H, 1.0, volume.center)
+    assert same is settings and not drag.is_click and (drag.x, drag.y) == (140, 100)
+    expected = ia.rotate(cam, 40, 0, W, H)
+    np.testing.assert_allclose(moved.view_dir, expected.view_dir)
+    wl = ia.Drag("window", 0, 0, (200.0, 100.0))
+    _, s1 = wl.move(40, 0, cam, settings, W, H, 1.0, volume.center)
+    _, s2 = wl.move(80, 0, cam, s1, W, H, 1.0, volume.center)  # accumulates from the press
+    assert (s2.window, s2.level) == pytest.approx(ia.window_level_drag(200.0, 100.0, 80, 0, W, H))
+    pan = ia.Drag("pan", 0, 0, (1.0, 0.5))
+    cam2, _ = pan.move(10, 0, cam, settings, W, H, 0.5, volume.center)
+    np.testing.assert_allclose(cam2.center, np.asarray(volume.center) - [5.0, 0, 0])
