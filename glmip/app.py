@@ -36,15 +36,15 @@ import moderngl_window
 import numpy as np
 from moderngl_window import WindowConfig
 
-from .version import __version__
 from . import interaction as ia
 from .camera import Camera
 from .context import exact_software_sampling
 from .errors import UsageError
 from .io import load
 from .overlay import Overlay, OverlayState, status_line
-from .pngio import next_free_path, save_png_new
+from .pipeline import write_screenshot, write_turntable
 from .programs import build_program
+from .recipe import Recipe, reproduction_path
 from .renderer import MipRenderer
 from .resources import shader_path
 from .settings import RenderSettings, resolve_sample_distance, resolve_window
@@ -192,59 +192,51 @@ class _ViewerOutputs:
     window_pixels: tuple[int, int]
     say: Callable[..., None]
 
+    def shader_error(self) -> str | None:
+        """The user shader's current compile error, or None (also without a user shader)."""
+        watcher = getattr(self, "shader_watcher", None)
+        return None if watcher is None else watcher.error
+
     def _screenshot_key(self) -> None:
         try:
             self.screenshot()
         except (OSError, UsageError) as exc:  # e.g. a read-only directory: keep running
             self.say(f"x: screenshot not saved: {exc}")
 
+    def recipe(self, size: tuple[int, int]) -> Recipe:
+        """The recipe of what the window shows, drawn at ``size``: the same options
+        ``glmip render`` takes (the user's shader file by its own name)."""
+        return Recipe.of_view(self.options.input_path or self.volume.name or "INPUT",
+                              self.camera, self.settings.copy(shader=self.user_shader),
+                              self.volume, size, self.options.reader_options)
+
     def screenshot(self) -> Path:
         """Render the view at window size x magnification, save it, print path and command."""
         mag = max(1, int(self.options.magnification))
         cols, rows = self.window_pixels
-        size = (cols * mag, rows * mag)
-        image = self.renderer.render(self.camera, self.settings, size)
-        width_mm = self.camera.frame(self.volume, *size).pixel_size * size[0]
-        window, level = resolve_window(self.volume, self.settings)
-        text = {
-            "Software": f"glmip {__version__}",
-            "glmip:input": self.volume.name,
-            "glmip:window": f"{window:.10g}",
-            "glmip:level": f"{level:.10g}",
-            "glmip:sample_distance": f"{resolve_sample_distance(self.volume, self.settings):.10g}",
-            "glmip:command": self.command(width_mm, size, "OUT.png"),
-        }
-        path = save_png_new(self.options.screenshot_dir or os.getcwd(), image, text)
+        # Drawn with the settings on screen (a live shader's last good build); the recipe names
+        # the user's shader file, so its command is printed only while that file compiles.
+        path, recipe = write_screenshot(self.recipe((cols * mag, rows * mag)),
+                                        self.options.screenshot_dir or os.getcwd(),
+                                        volume=self.volume, renderer=self.renderer,
+                                        settings=self.settings)
         self.screenshots.append(path)
         self.options.echo(f"Screenshot written to {path}")
-        self.options.echo(f"Reproduce it with: {self.command(width_mm, size, path.name)}")
+        if self.shader_error() is None:
+            self.options.echo(f"Reproduce it with: {recipe.command(reproduction_path(path))}")
+        else:
+            self.options.echo("Not reproducible from the shader file, which does not compile now")
         self.say(f"saved {path.name}", echo=False)
         return path
 
-    def command(self, width_mm: float, size: tuple[int, int], output: str) -> str:
-        """The ``glmip render`` command line that draws this view at ``size`` into ``output``."""
-        window, level = resolve_window(self.volume, self.settings)
-        step = resolve_sample_distance(self.volume, self.settings)
-        return ia.render_command(
-            self.options.input_path or self.volume.name or "INPUT",
-            output, self.camera, width_mm, size, window, level, step,
-            self.settings.copy(shader=self.user_shader),
-            reader_options=self.options.reader_options,
-            center_option=True,
-            default_center=self.volume.center,
-        )
-
     def turntable(self) -> None:
-        """``t``: record a turntable movie of the current view (:mod:`glmip.movie`)."""
-        from .movie import record_turntable as record
-
-        target = None
-        if self.options.screenshot_dir:
-            target = next_free_path(self.options.screenshot_dir, "glmip-turntable", ".gif")
+        """``t``: record a turntable movie of the current view (``glmip/pipeline.py``)."""
         self.options.echo("Recording a turntable movie...")
+        recipe = self.recipe(self.window_pixels)
         try:
-            path = record(self.volume, self.camera.copy(), self.settings.copy(),
-                          self.window_pixels, target, renderer=self.renderer)
+            path = write_turntable(Recipe(recipe.input, recipe.options, "turntable"),
+                                   directory=self.options.screenshot_dir, volume=self.volume,
+                                   renderer=self.renderer, settings=self.settings)
         except Exception as exc:  # report, keep the window alive
             self.say(f"t: turntable failed: {exc}")
             return

@@ -20,7 +20,7 @@ the coarse-while-dragging policy (:class:`QualityPolicy`) is testable.
 from __future__ import annotations
 
 import math
-import shlex
+
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -58,7 +58,6 @@ __all__ = [
     "edge_labels",
     "scale_bar",
     "mr_auto_window",
-    "render_command",
 ]
 
 MOTION_FACTOR = 10.0  # VTK's vtkInteractorStyleTrackballCamera::MotionFactor
@@ -458,74 +457,3 @@ def mr_auto_window(data: np.ndarray, slope: float = 1.0, inter: float = 0.0,
     if hi <= lo:
         hi = lo + max(abs(lo) * 1e-3, 1e-3)
     return float(hi - lo), float((hi + lo) / 2)
-
-
-# --- reproducing a view --------------------------------------------------------------------
-def _num(v: float) -> str:
-    return f"{v + 0.0:.10g}"
-
-
-def render_command(
-    input_path: str,
-    output: str,
-    camera: Camera,
-    width_mm: float,
-    size: tuple[int, int],
-    window: float,
-    level: float,
-    sample_distance: float,
-    settings: Any,
-    reader_options: dict[str, Any] | None = None,
-    center_option: bool = False,
-    default_center: Sequence[float] | None = None,
-) -> str:
-    """The ``glmip render`` command line that draws this view (see CONVENTIONS.md).
-
-    ``width_mm`` is the picture width across its columns (``frame.pixel_size * cols``), given
-    as ``--fit`` so zoom and framing are reproduced. ``center_option`` says whether ``glmip
-    render`` accepts ``--center X Y Z`` (needed only after a pan).
-    """
-    d, _, up = camera.basis()
-    args = ["glmip", "render", input_path, "-o", output]
-    for key, value in (reader_options or {}).items():
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, (list, tuple)):
-            args += [flag, *(_num(float(v)) for v in value)]
-        else:
-            args += [flag, str(value)]
-    args += ["--view-dir", *map(_num, d), "--up", *map(_num, up)]
-    args += ["--fit", _num(width_mm), "--size", f"{size[0]}x{size[1]}"]
-    if camera.projection != "orthographic":
-        args += ["--projection", camera.projection]
-    if camera.center is not None and center_option:
-        moved = default_center is None or not np.allclose(camera.center, default_center, atol=1e-9)
-        if moved:
-            args += ["--center", *map(_num, camera.center)]
-    args += ["--window", _num(window), "--level", _num(level)]
-    args += ["--sample-distance", _num(sample_distance)]
-    s = settings
-    if s.mode != "mip":
-        args += ["--mode", s.mode]
-    if s.interpolation != "linear":
-        args += ["--interpolation", s.interpolation]
-    if tuple(s.background) != (0.0, 0.0, 0.0):
-        args += ["--background", *map(_num, s.background)]
-    if s.slab is not None:
-        args += ["--slab", _num(s.slab)]
-        if s.slab_center:
-            args += ["--slab-center", _num(s.slab_center)]
-    if s.crop is not None:
-        args += ["--crop", *map(str, s.crop)]
-    if s.colormap not in ("grey", "gray"):
-        args += ["--colormap", s.colormap]
-    if s.gamma != 1.0:
-        args += ["--gamma", _num(s.gamma)]
-    if s.opacity is not None:
-        args += ["--opacity", *map(_num, s.opacity)]
-    if s.refine:
-        args.append("--refine")
-    if s.jitter:
-        args.append("--jitter")
-    if s.shader:
-        args += ["--shader", str(s.shader)]
-    return shlex.join(args)

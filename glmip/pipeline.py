@@ -32,6 +32,7 @@ from .io import load
 from .outputs import claim_new_path, write_new, write_together
 from .pngio import encode_png
 from .recipe import Recipe
+from .settings import RenderSettings
 from .volume import Volume
 
 if TYPE_CHECKING:
@@ -86,13 +87,15 @@ def contact_sheet(images: Sequence[np.ndarray], gap: int = 0) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-def picture(renderer: "MipRenderer", recipe: Recipe) -> np.ndarray:
-    """The recipe's picture (a contact sheet for several views) as uint8, rows top-first."""
+def picture(renderer: "MipRenderer", recipe: Recipe,
+            settings: RenderSettings | None = None) -> np.ndarray:
+    """The recipe's picture (a contact sheet for several views) as uint8, rows top-first;
+    ``settings`` replaces the recipe's (the window draws a live shader's last good build)."""
     views = recipe.cameras()
     sheet = bool(recipe.get("contact_sheet"))
     if len(views) > 1 and not sheet:
         raise UsageError("several views need an output directory or a contact sheet")
-    settings = recipe.settings()
+    settings = settings or recipe.settings()
     seed = recipe.frame_index or 0
     images = [renderer.render(_turned(recipe, cam), settings, recipe.size, seed=seed)
               for _, cam in views]
@@ -137,12 +140,14 @@ def write_picture(recipe: Recipe, png: str | os.PathLike[str] | None, *,
 
 def write_screenshot(recipe: Recipe, directory: str | os.PathLike[str], *,
                      volume: Volume | None = None, renderer: "MipRenderer | None" = None,
+                     settings: RenderSettings | None = None,
                      stem: str = "glmip-screenshot") -> tuple[Path, Recipe]:
     """Render the recipe into ``directory/<stem>-N.png``, N the first free number (never
-    overwrites). Returns the path and the resolved recipe (to print its command)."""
+    overwrites). Returns the path and the resolved recipe (to print its command).
+    ``settings``: draw with these instead of the recipe's (the window's live shader build)."""
     volume, renderer = _ready(recipe, volume, renderer)
     recipe = recipe.resolved(volume)
-    image = picture(renderer, recipe)
+    image = picture(renderer, recipe, settings)
     path = write_new(directory, stem, ".png", b"")  # claim the name, then fill it atomically
     try:
         write_together({path: encode_png(image, recipe.to_text(str(path)))})
@@ -153,11 +158,12 @@ def write_screenshot(recipe: Recipe, directory: str | os.PathLike[str], *,
 
 
 def turntable_frames(recipe: Recipe, *, volume: Volume | None = None,
-                     renderer: "MipRenderer | None" = None) -> Iterator[np.ndarray]:
+                     renderer: "MipRenderer | None" = None,
+                     settings: RenderSettings | None = None) -> Iterator[np.ndarray]:
     """The turntable's frames (uint8 images as ``glmip.render`` returns them), one at a time;
     frame ``k`` is rendered with jitter seed ``k``."""
     volume, renderer = _ready(recipe, volume, renderer)
-    settings = recipe.settings()
+    settings = settings or recipe.settings()
     for k, cam in enumerate(turntable_cameras(recipe)):
         yield renderer.render(cam, settings, recipe.size, seed=k)
 
@@ -173,22 +179,27 @@ def _progress(images: Iterable[np.ndarray], total: int, show: bool | None) -> It
 
 
 def write_turntable(recipe: Recipe, path: str | os.PathLike[str] | None = None, *,
+                    directory: str | os.PathLike[str] | None = None,
                     volume: Volume | None = None, renderer: "MipRenderer | None" = None,
+                    settings: RenderSettings | None = None,
                     progress: bool | None = False) -> Path:
     """Render a turntable (``recipe.kind == 'turntable'``) and write it: ``.gif``, ``.mp4`` or
     a directory of PNG frames, with the recipe inside. ``path`` None: ``glmip-turntable-N.gif``
-    in the current directory, N the first unused number (never overwrites)."""
+    in ``directory`` (default: the current one), N the first unused number (never
+    overwrites). ``settings`` replaces the recipe's for drawing (see :func:`picture`)."""
     recipe = Recipe(recipe.input, recipe.options, "turntable")
     m = recipe.movie_options()
     movie.turntable_angles(m["frames"], m["start"], m["end"], m["back_and_forth"])  # validate
     claimed = path is None
-    target = claim_new_path(Path.cwd(), "glmip-turntable", ".gif") if claimed else path
+    target = (claim_new_path(directory or Path.cwd(), "glmip-turntable", ".gif") if claimed
+              else path)
     try:
         movie.movie_kind(target)  # refuse a bad target before rendering anything
         volume, renderer = _ready(recipe, volume, renderer)
         recipe = recipe.resolved(volume)
         n = len(turntable_cameras(recipe))
-        frames = _progress(turntable_frames(recipe, volume=volume, renderer=renderer), n, progress)
+        frames = _progress(turntable_frames(recipe, volume=volume, renderer=renderer,
+                                            settings=settings), n, progress)
         return movie.write_movie(target, frames, m["fps"], recipe)
     except BaseException:
         if claimed:

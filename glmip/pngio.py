@@ -50,14 +50,3 @@ def read_text(path: str | os.PathLike[str]) -> dict[str, str]:
         return dict(getattr(img, "text", {}) or {})
 
 
-# TODO(restructure): the viewer's screenshot moves to glmip.pipeline; these two go then.
-def save_png_new(directory, image, text=None, stem="glmip-screenshot"):
-    from .outputs import write_new
-
-    return write_new(directory, stem, ".png", encode_png(image, text))
-
-
-def next_free_path(directory, stem="glmip-screenshot", suffix=".png"):
-    from .outputs import next_free_path as free
-
-    return free(directory, stem, suffix)

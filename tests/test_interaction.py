@@ -165,26 +165,26 @@ def test_mr_auto_window_ignores_background():
     assert 100 <= lo < 130 and 1050 < hi <= 1100
 
 
-def test_render_command_parses_back(volume):
+def test_view_recipe_command_parses_back(volume):
     from glmip.cli import get_parser
-    from glmip.commands.options import camera_from_args, settings_from_args
+    from glmip.commands.arguments import recipe_from_args
+    from glmip.recipe import Recipe
 
     cam = ia.rotate(Camera.standard("superior"), 33, -12, W, H).copy(zoom=1.7)
-    settings = RenderSettings(mode="minip", interpolation="nearest", opacity=(0.2, 0.9))
-    width = cam.frame(volume, W, H).pixel_size * W
-    cmd = ia.render_command("my file.nii.gz", "OUT.png", cam, width, (W, H), 400.0, -100.0, 0.7,
-                            settings, reader_options={"frame": 2})
-    argv = shlex.split(cmd)
+    settings = RenderSettings(mode="minip", interpolation="nearest", opacity=(0.2, 0.9),
+                              window=400.0, level=-100.0, sample_distance=0.7)
+    recipe = Recipe.of_view("my file.nii.gz", cam, settings, volume, (W, H), {"frame": 2})
+    argv = shlex.split(recipe.command("OUT.png"))
     assert argv[:3] == ["glmip", "render", "my file.nii.gz"]
     args = get_parser().parse_args(argv[1:])
-    again = camera_from_args(args)
-    s = settings_from_args(args)
-    np.testing.assert_allclose(again.view_dir, cam.view_dir, atol=1e-9)
-    np.testing.assert_allclose(again.basis()[2], cam.basis()[2], atol=1e-9)
-    assert again.frame(volume, W, H).pixel_size == pytest.approx(cam.frame(volume, W, H).pixel_size)
+    again = recipe_from_args(args, args.inputs[0])
+    cam2, s = again.camera(), again.settings()
+    np.testing.assert_allclose(cam2.view_dir, cam.view_dir, atol=1e-9)
+    np.testing.assert_allclose(cam2.basis()[2], cam.basis()[2], atol=1e-9)
+    assert cam2.frame(volume, W, H).pixel_size == pytest.approx(cam.frame(volume, W, H).pixel_size)
     assert (s.window, s.level, s.sample_distance) == (400.0, -100.0, 0.7)
     assert (s.mode, s.interpolation, s.opacity) == ("minip", "nearest", (0.2, 0.9))
-    assert args.size == (W, H) and args.frame == 2
+    assert again.size == (W, H) and again.reader_options() == {"frame": 2}
 
 
 # --- keys: pure state changes ---------------------------------------------------------------
