@@ -16,11 +16,13 @@ error, and the caller reports it and exits 2 at the end (docs/conventions.md).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import fnmatch
 import glob
 import os
 import sys
 import threading
 import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -60,6 +62,24 @@ def _expand_directory(directory: Path) -> list[str]:
     return [str(p) for p in files]
 
 
+def glob_no_links(pattern: str) -> list[str]:
+    """``glob.glob(pattern, recursive=True)``, except that ``**`` never descends through a
+    symbolic link to a directory (a link loop would recurse without end)."""
+    if "**" not in pattern:
+        return sorted(glob.glob(pattern))
+    head, _, tail = pattern.partition("**")
+    base = head.rstrip("/" + os.sep) or ("/" if head.startswith("/") else ".")
+    found = []
+    for root, dirs, files in os.walk(base, followlinks=False):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            rel = os.path.relpath(path, base)
+            if fnmatch.fnmatchcase(rel, tail.lstrip("/" + os.sep)) or \
+                    fnmatch.fnmatchcase(name, tail.lstrip("/" + os.sep)):
+                found.append(path if head else os.path.relpath(path))
+    return sorted(found)
+
+
 def expand_inputs(items: Iterable[str]) -> tuple[list[str], list[tuple[str, str]]]:
     """Files, directories and glob patterns -> (inputs in order, without repeats; failures as
     (item, one-line message) for patterns that match nothing and paths that do not exist)."""
@@ -81,7 +101,7 @@ def expand_inputs(items: Iterable[str]) -> tuple[list[str], list[tuple[str, str]
         elif p.exists():
             add(item)
         elif glob.has_magic(item):
-            matches = sorted(glob.glob(item, recursive=True))
+            matches = glob_no_links(item)
             if not matches:
                 missing.append((item, f"{item}: no file matches the pattern"))
             for m in matches:
@@ -251,29 +271,87 @@ def process_pool(jobs: int) -> cf.ProcessPoolExecutor:
                                   mp_context=multiprocessing.get_context("spawn"))
 
 
-def _bounded(executor: cf.Executor, tasks: Sequence[Task], window: int) -> Iterator[Outcome]:
+def _dead(task: Task, why: str) -> Outcome:
+    return Outcome(task.input, task.outputs, f"{task.input}: {why}"[:400])
+
+
+def _bounded(executor: cf.Executor, tasks: Sequence[Task], window: int,
+             timeout: float | None = None) -> Iterator[Outcome]:
     """Submit at most ``window`` tasks ahead (so a million inputs do not make a million
-    futures at once) and yield outcomes as they finish."""
+    futures at once) and yield outcomes as they finish.
+
+    A worker process that dies (killed, out of memory) breaks a process pool: every task in
+    flight fails with it. The pool is then made anew and those tasks are retried one at a
+    time, so the one that kills its worker again is the one reported, and the rest go on.
+    A task running longer than ``timeout`` seconds has its pool's workers stopped the same
+    way, and is reported as too slow."""
+    pool_holder = [executor]  # replaced by a fresh pool when a worker dies
+    try:
+        yield from _run_bounded(executor, tasks, window, timeout, pool_holder)
+    finally:
+        if pool_holder[0] is not executor:
+            pool_holder[0].shutdown(wait=True, cancel_futures=True)
+
+
+def _run_bounded(executor: cf.Executor, tasks: Sequence[Task], window: int,
+                 timeout: float | None, pool_holder: list) -> Iterator[Outcome]:
     pending: dict[cf.Future, Task] = {}
-    it = iter(tasks)
-    exhausted = False
-    while pending or not exhausted:
-        while not exhausted and len(pending) < window:
-            task = next(it, None)
-            if task is None:
-                exhausted = True
-            else:
-                pending[executor.submit(run_task, task)] = task
-        if not pending:
-            break
-        done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+    started: dict[cf.Future, float] = {}  # when each future was first seen running
+    todo = list(tasks)[::-1]
+    retry: list[Task] = []  # tasks in flight when a pool broke: run alone
+    while pending or todo or retry:
+        alone = bool(retry)
+        while (retry or todo) and len(pending) < (1 if alone else window):
+            task = retry.pop() if retry else todo.pop()
+            pending[pool_holder[0].submit(run_task, task)] = task
+        done, _ = cf.wait(list(pending), timeout=None if timeout is None else 0.5,
+                          return_when=cf.FIRST_COMPLETED)
+        if timeout is not None and not done:
+            now = time.monotonic()
+            for fut in pending:
+                if fut.running():
+                    started.setdefault(fut, now)
+            slow = [f for f in pending if now - started.get(f, now) >= timeout]
+            if not slow:
+                continue
+            for fut in slow:  # stop the workers; the pool breaks and the rest are retried
+                yield _dead(pending.pop(fut), f"took longer than {timeout:g} s (stopped)")
+            _stop_workers(pool_holder[0])
+            done, _ = cf.wait(list(pending), timeout=30)
+        broken = False
         for fut in done:
             task = pending.pop(fut)
             try:
                 yield fut.result()
-            except Exception as exc:  # the worker died (crash, killed, lost on the cluster)
-                yield Outcome(task.input, task.outputs,
-                              f"{task.input}: worker failed ({type(exc).__name__}: {exc})"[:400])
+            except BrokenProcessPool:
+                broken = True
+                if alone:  # it ran by itself: it is what kills the worker
+                    yield _dead(task, "the worker process died (killed, or out of memory)")
+                else:
+                    retry.append(task)
+            except Exception as exc:  # lost on a cluster, or a pickling failure
+                yield _dead(task, f"worker failed ({type(exc).__name__}: {exc})")
+        if broken or any(f.done() and isinstance(f.exception(), BrokenProcessPool)
+                         for f in pending):
+            retry.extend(pending.values())
+            pending.clear()
+            started.clear()
+            pool_holder[0] = _renewed(pool_holder[0], executor)
+
+
+def _stop_workers(executor: cf.Executor) -> None:
+    for proc in list((getattr(executor, "_processes", None) or {}).values()):
+        proc.kill()
+
+
+def _renewed(pool: cf.Executor, original: cf.Executor) -> cf.Executor:
+    """A fresh process pool like the broken one (the caller shuts the original down)."""
+    if not isinstance(pool, cf.ProcessPoolExecutor):
+        return pool
+    if pool is not original:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return cf.ProcessPoolExecutor(max_workers=pool._max_workers, mp_context=pool._mp_context,
+                                  initializer=pool._initializer, initargs=pool._initargs)
 
 
 def render_batch(
@@ -284,12 +362,14 @@ def render_batch(
     progress: bool | None = None,
     window: int | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    timeout: float | None = None,
 ) -> BatchReport:
     """Run ``tasks`` on ``executor`` (None: here, one after another) and collect outcomes.
 
     ``skip_existing`` leaves out, without loading them, inputs whose outputs all exist.
     ``progress`` None shows a bar when stderr is a terminal. ``on_outcome`` sees each outcome
-    as it arrives (the command line prints failures there).
+    as it arrives (the command line prints failures there). ``timeout``: seconds each input
+    may take on a process pool (see :func:`_bounded`).
     """
     from tqdm import tqdm
 
@@ -311,7 +391,10 @@ def render_batch(
         stream: Iterable[Outcome] = (run_task(t) for t in todo)
     else:
         workers = getattr(executor, "_max_workers", None) or 8
-        stream = _bounded(executor, todo, window or 4 * workers)
+        # With a time limit, only as many tasks as workers are in flight: a task's clock starts
+        # when it runs, not while it waits in the pool's queue.
+        ahead = workers if timeout is not None else 4 * workers
+        stream = _bounded(executor, todo, window or ahead, timeout)
     try:
         for outcome in stream:
             outcomes.append(outcome)

@@ -121,3 +121,60 @@ def test_dask_local_cluster(scans, tmp_path):
         assert main(["render", *map(str, paths), "-o", f"{out}/", "--size", "8",
                      "--dask", cluster.scheduler_address, "--quiet"]) == 0
         assert len(os.listdir(out)) == 3
+
+
+def _sabotage() -> None:
+    """Worker initializer: an input named 'killer' kills its worker process (as the OOM killer
+    would), one named 'slow' hangs."""
+    import time
+
+    import glmip.batch as batch
+
+    real = batch.load
+
+    def load(path, **kw):
+        if "killer" in str(path):
+            os._exit(9)
+        if "slow" in str(path):
+            time.sleep(60)
+        return real(path, **kw)
+
+    batch.load = load
+
+
+@pytest.mark.slow
+def test_dead_or_slow_worker_fails_only_its_input(scans, tmp_path):
+    import concurrent.futures as cf
+    import multiprocessing
+    import shutil
+
+    from glmip.batch import make_tasks, render_batch
+    from glmip.recipe import Recipe
+
+    src, paths = scans
+    inputs = []
+    for name in ("a", "killer", "b", "slow", "c", "d"):
+        shutil.copy(paths[0], src / f"{name}.nii.gz")
+        inputs.append(str(src / f"{name}.nii.gz"))
+    tasks = make_tasks(inputs, tmp_path / "out", Recipe.make("", size=(8, 8)))
+    (tmp_path / "out").mkdir()
+    pool = cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_sabotage)
+    try:
+        report = render_batch(tasks, pool, progress=False, timeout=8)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    failed = {os.path.basename(o.input): o.error for o in report.failed}
+    assert set(failed) == {"killer.nii.gz", "slow.nii.gz"}, report.outcomes
+    assert "died" in failed["killer.nii.gz"] and "longer than 8 s" in failed["slow.nii.gz"]
+    assert sorted(os.listdir(tmp_path / "out")) == [f"{n}_superior.png" for n in "abcd"]
+
+
+def test_recursive_glob_does_not_follow_link_loops(tmp_path):
+    from glmip.batch import expand_inputs
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "x.nii.gz").write_bytes(b"")
+    os.symlink(tmp_path / "a", tmp_path / "a" / "b" / "loop")
+    inputs, missing = expand_inputs([f"{tmp_path}/**/*.nii.gz"])
+    assert inputs == [str(tmp_path / "a" / "b" / "x.nii.gz")] and not missing

@@ -42,6 +42,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--dask", metavar="ADDRESS",
                    help="run on a Dask cluster, e.g. tcp://scheduler:8786 (pip install "
                         "glmip[dask])")
+    g.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="most seconds one input may take; runs the batch in worker processes "
+                        "(default: 600 with --jobs, none otherwise)")
     g.add_argument("--skip-existing", action="store_true",
                    help="leave out inputs whose outputs all exist (resume a batch)")
     g.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -58,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
 def run_single(args: argparse.Namespace) -> int:
     if len(args.inputs) > 1:
         raise UsageError(f"{len(args.inputs)} inputs need an output directory: -o DIR/")
-    if args.jobs != 1 or args.dask or args.skip_existing:
-        raise UsageError("--jobs, --dask and --skip-existing are for a batch: -o DIR/")
+    if args.jobs != 1 or args.dask or args.skip_existing or args.timeout is not None:
+        raise UsageError("--jobs, --dask, --timeout and --skip-existing are for a batch: -o DIR/")
     recipe = recipe_from_args(args, args.inputs[0])
     views = recipe.cameras()
     if len(views) > 1 and not recipe.get("contact_sheet"):
@@ -99,6 +102,8 @@ def run_batch(args: argparse.Namespace) -> int:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
     if args.dask and args.jobs != 1:
         raise UsageError("give --jobs or --dask, not both")
+    if args.timeout is not None and not args.timeout > 0:
+        raise UsageError(f"--timeout must be greater than 0, got {args.timeout}")
     recipe = recipe_from_args(args, "")
     recipe.cameras()  # bad view names are refused before anything runs
     recipe.settings()
@@ -136,13 +141,15 @@ def run_batch(args: argparse.Namespace) -> int:
     client = None
     if remote:
         client, executor = _dask_executor(args.dask)
-    elif args.jobs > 1:
+    elif args.jobs > 1 or args.timeout is not None:
         executor = process_pool(args.jobs)
     else:
         executor = None
     try:
+        timeout = args.timeout if args.timeout is not None else (600.0 if args.jobs > 1 else None)
         result = render_batch(tasks, executor, skip_existing=args.skip_existing,
-                              progress=show, on_outcome=report)
+                              progress=show, on_outcome=report,
+                              timeout=None if remote else timeout)
     finally:
         if executor is not None:
             executor.shutdown(wait=True)
