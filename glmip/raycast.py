@@ -19,8 +19,8 @@ from .settings import MODES, RenderSettings, resolve_sample_distance, resolve_wi
 from .volume import Volume, VolumeError
 
 __all__ = [
-    "MODE_IDS", "Projection", "auto_cell_size", "box_corners", "brick_uniforms",
-    "cell_statistics", "convex_hull", "crop_box", "footprint", "plan_bricks",
+    "MODE_IDS", "BrickPlan", "Projection", "auto_cell_size", "box_corners", "brick_uniforms",
+    "cell_statistics", "convex_hull", "crop_box", "display_uniforms", "footprint", "plan_bricks",
     "projection_uniforms", "shader_switches", "speedups", "texture_order", "window_range",
 ]
 
@@ -41,6 +41,13 @@ class Projection:
     distance: np.ndarray
     samples: np.ndarray
     frame: Frame
+
+    @classmethod
+    def from_rgba(cls, rgba: np.ndarray, frame: Frame) -> "Projection":
+        """From the projection pass's (rows, cols, 4) output: value, distance, hit, samples."""
+        value = rgba[..., 0].copy()
+        value[rgba[..., 2] < 0.5] = np.nan
+        return cls(value, rgba[..., 1].copy(), rgba[..., 3].astype(np.int64), frame)
 
     @property
     def hit(self) -> np.ndarray:
@@ -195,6 +202,24 @@ def plan_bricks(shape: tuple[int, int, int], itemsize: int, max_axis: int,
     return bricks
 
 
+@dataclass
+class BrickPlan:
+    """One 3-D texture's share of the volume, as plain data.
+
+    ``volume`` holds the brick's voxels plus a one-voxel overlap on inner faces (so trilinear
+    samples near a face see both sides) and an affine for exactly those voxels; ``start`` is its
+    first voxel's index in the uploaded volume. The brick samples only the index-coordinate box
+    ``own_lo .. own_hi`` (global voxel units, centres at integers), so every sample of a ray
+    belongs to one brick. ``stats``: its cells' (max, min) (:func:`cell_statistics`).
+    """
+
+    volume: Volume
+    start: np.ndarray
+    own_lo: np.ndarray
+    own_hi: np.ndarray
+    stats: np.ndarray | None = None
+
+
 def brick_volume(gpu: Volume, start: np.ndarray, stop: np.ndarray) -> Volume:
     """The voxels [start, stop) of the uploaded volume, with the affine of exactly those."""
     sub = gpu.data[start[0] : stop[0], start[1] : stop[1], start[2] : stop[2]]
@@ -265,10 +290,12 @@ def footprint(frame: Frame, corners: np.ndarray, tile: tuple[int, int, int, int]
 
 
 # --- what the shader receives -------------------------------------------------------------
-def projection_uniforms(volume: Volume, frame: Frame, settings: RenderSettings, *,
-                        value_scale: float, value_offset: float, cell_size: int,
-                        speedup: tuple[bool, bool], exact_values: bool, seed: int) -> dict:
-    """Uniforms that are the same for every brick (whole-volume geometry and settings).
+def projection_uniforms(volume: Volume, frame: Frame, settings: RenderSettings,
+                        tile: tuple[int, int, int, int], *, value_scale: float,
+                        value_offset: float, cell_size: int, speedup: tuple[bool, bool],
+                        exact_values: bool, seed: int) -> dict:
+    """Uniforms that are the same for every brick (whole-volume geometry and settings) of one
+    tile (x0, y0, w, h) of the image.
 
     ``value_scale``/``value_offset`` turn a texel into a real value; ``speedup`` is
     (skip_empty, early_exit) as :func:`speedups` chose them."""
@@ -290,6 +317,7 @@ def projection_uniforms(volume: Volume, frame: Frame, settings: RenderSettings, 
         "u_pixel_up": tuple(frame.up * frame.pixel_size),
         "u_view_dir": tuple(d),
         "u_image_size": (frame.cols, frame.rows),
+        "u_pixel_offset": (tile[0], tile[1]),
         "u_perspective": frame.eye is not None,
         "u_eye": tuple(frame.eye if frame.eye is not None else frame.center),
         "u_sample_distance": resolve_sample_distance(volume, settings),
@@ -331,16 +359,15 @@ def shader_switches(common: dict, settings: RenderSettings) -> dict[str, object]
     }
 
 
-def brick_uniforms(part: Volume, start: np.ndarray, own_lo: np.ndarray, own_hi: np.ndarray,
-                   gpu: Volume, axes: Sequence[int], crop: Sequence[int] | None) -> dict | None:
-    """Uniforms of one brick (voxels ``part`` from index ``start`` of the uploaded volume
-    ``gpu``, sampling the index box ``own_lo .. own_hi``); None when the crop leaves it nothing
-    to sample."""
-    n = np.array(part.shape, dtype=np.float64)
+def brick_uniforms(brick: BrickPlan, gpu: Volume, axes: Sequence[int],
+                   crop: Sequence[int] | None) -> dict | None:
+    """Uniforms of one brick of the uploaded volume ``gpu`` (axes as :func:`texture_order`
+    gave them); None when the crop leaves it nothing to sample."""
+    n = np.array(brick.volume.shape, dtype=np.float64)
     index_to_tex = np.diag([*(1.0 / n), 1.0])
     index_to_tex[:3, 3] = 0.5 / n
-    world_to_tex = index_to_tex @ np.linalg.inv(part.affine)
-    lo, hi = own_lo, own_hi
+    world_to_tex = index_to_tex @ np.linalg.inv(brick.volume.affine)
+    lo, hi = brick.own_lo, brick.own_hi
     open_hi = hi < np.array(gpu.shape) - 0.5  # an inner face: the next brick's
     box = crop_box(crop, axes)
     if box is not None:
@@ -350,11 +377,27 @@ def brick_uniforms(part: Volume, start: np.ndarray, own_lo: np.ndarray, own_hi: 
         return None
     return {
         "u_volume_size": tuple(n),
-        "u_brick_start": tuple(np.asarray(start).astype(float)),
+        "u_brick_start": tuple(np.asarray(brick.start).astype(float)),
         "u_world_to_index": tuple(np.linalg.inv(gpu.affine).T.ravel()),  # column-major
         "u_world_to_tex": tuple(world_to_tex.T.ravel()),
         "u_tex_to_world": tuple(np.linalg.inv(world_to_tex).T.ravel()),
         "u_crop_lo": tuple(lo),
         "u_crop_hi": tuple(hi),
         "u_open_hi": tuple(open_hi.astype(float)),
+    }
+
+
+def display_uniforms(volume: Volume, settings: RenderSettings, size: tuple[int, int],
+                     direct: bool) -> dict:
+    """Uniforms of the display pass (``shaders/display.glsl``) drawing ``size`` (cols, rows);
+    ``direct``: the projection shader wrote colours, to be copied."""
+    return {
+        "u_window": window_range(volume, settings),
+        "u_gamma": settings.gamma,
+        "u_opacity": settings.opacity or (1.0, 1.0),
+        "u_background": settings.background,
+        "u_target_size": tuple(size),
+        "u_values": 0,
+        "u_colormap": 1,
+        "u_direct": direct,
     }
