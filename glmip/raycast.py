@@ -19,9 +19,11 @@ from .settings import MODES, RenderSettings, resolve_sample_distance, resolve_wi
 from .volume import Volume, VolumeError
 
 __all__ = [
-    "MODE_IDS", "BrickPlan", "Projection", "auto_cell_size", "box_corners", "brick_uniforms",
-    "cell_statistics", "convex_hull", "crop_box", "display_uniforms", "footprint", "plan_bricks",
-    "projection_uniforms", "shader_switches", "speedups", "texture_order", "window_range",
+    "MODE_IDS", "BrickPlan", "Projection", "accumulate", "auto_cell_size", "box_corners",
+    "brick_uniforms", "brick_volume", "cell_statistics", "convex_hull", "crop_box",
+    "display_uniforms", "footprint", "plan_bricks", "plan_passes", "plan_volume",
+    "projection_uniforms", "shader_switches", "speedups", "texture_order", "tiles",
+    "window_range",
 ]
 
 MODE_IDS = {m: i for i, m in enumerate(MODES)}  # the shader's u_mode / GLMIP_MODE
@@ -228,6 +230,21 @@ def brick_volume(gpu: Volume, start: np.ndarray, stop: np.ndarray) -> Volume:
     return Volume(sub, gpu.affine @ shift, gpu.slope, gpu.inter, gpu.name)
 
 
+def plan_volume(volume: Volume, cell_size: int | None, max_axis: int, max_bytes: int
+                ) -> tuple[Volume, tuple[int, int, int], int, list[BrickPlan]]:
+    """(the volume as it goes up, its axes, cell edge, bricks with their cell statistics) for
+    textures of at most ``max_axis`` voxels an axis and ``max_bytes``; ``cell_size`` None
+    chooses one (:func:`auto_cell_size`)."""
+    gpu, axes = texture_order(volume)
+    cell = int(cell_size or auto_cell_size(gpu.shape))
+    bricks = []
+    for start, stop, own_lo, own_hi in plan_bricks(gpu.shape, gpu.data.itemsize, max_axis,
+                                                   max_bytes):
+        part = brick_volume(gpu, start, stop)
+        bricks.append(BrickPlan(part, start, own_lo, own_hi, cell_statistics(part, cell)))
+    return gpu, axes, cell, bricks
+
+
 def crop_box(crop: Sequence[int] | None, axes: Sequence[int]
              ) -> tuple[np.ndarray, np.ndarray] | None:
     """The crop (I0 I1 J0 J1 K0 K1 of the user's volume) as an index-coordinate box
@@ -287,6 +304,13 @@ def footprint(frame: Frame, corners: np.ndarray, tile: tuple[int, int, int, int]
     if len(hull) < 3 or len(hull) > 16:
         return None
     return hull / np.array([w, h]) * 2.0 - 1.0
+
+
+def tiles(cols: int, rows: int, size: int) -> list[tuple[int, int, int, int]]:
+    """(x0, y0, w, h) tiles of at most ``size`` pixels a side covering an image, in GL pixel
+    coordinates (y from the bottom)."""
+    return [(x0, y0, min(size, cols - x0), min(size, rows - y0))
+            for y0 in range(0, rows, size) for x0 in range(0, cols, size)]
 
 
 # --- what the shader receives -------------------------------------------------------------
@@ -401,3 +425,30 @@ def display_uniforms(volume: Volume, settings: RenderSettings, size: tuple[int, 
         "u_colormap": 1,
         "u_direct": direct,
     }
+
+
+def plan_passes(bricks: Sequence[BrickPlan], gpu: Volume, axes: Sequence[int], frame: Frame,
+                settings: RenderSettings) -> list[tuple[int, dict]]:
+    """(index into ``bricks``, uniforms) of each projection pass, nearest brick first so that
+    ties keep the sample nearest the eye; bricks the crop leaves empty are left out. Each pass
+    after the first combines with the previous pass's result (``u_has_previous``)."""
+    depth = [float(b.volume.center @ frame.view_dir) for b in bricks]
+    order = sorted(range(len(bricks)), key=depth.__getitem__)
+    passes: list[tuple[int, dict]] = []
+    for i in order:
+        uniforms = brick_uniforms(bricks[i], gpu, axes, settings.crop)
+        if uniforms is not None:
+            passes.append((i, {**uniforms, "u_has_previous": bool(passes)}))
+    return passes
+
+
+def accumulate(mean: np.ndarray | None, new: np.ndarray, count: int) -> tuple[np.ndarray, int]:
+    """(running mean, frames in it) of projected (rows, cols, 4) values over jittered frames,
+    ``new`` added to ``mean`` of ``count`` frames (updated in place); None or another shape
+    starts afresh. Values are averaged; a pixel is a hit when any frame hit."""
+    if mean is None or mean.shape != new.shape:
+        return new.copy(), 1
+    count += 1
+    mean[..., 0] += (new[..., 0] - mean[..., 0]) / count
+    mean[..., 2] = np.maximum(mean[..., 2], new[..., 2])
+    return mean, count

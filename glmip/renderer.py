@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import moderngl
 import numpy as np
@@ -116,8 +115,7 @@ class MipRenderer:
         self._gpu_volume: Volume | None = None  # the volume as uploaded (axes maybe reversed)
         self._axes = (0, 1, 2)  # texture axis a holds volume axis self._axes[a]
         self.bricks: list[Brick] = []
-        self._value_scale = 1.0
-        self._value_offset = 0.0
+        self._value_scale, self._value_offset = 1.0, 0.0  # texel -> real value
         self._programs: dict[tuple, moderngl.Program] = {}
         self._vaos: dict[tuple, moderngl.VertexArray] = {}
         self._luts: dict[str, moderngl.Texture] = {}
@@ -168,8 +166,7 @@ class MipRenderer:
                 tex, fbo = self._targets.pop(old)
                 fbo.release()
                 tex.release()
-            dtype, comps = ("f1", 4) if kind == "colour" else ("f4", 4)
-            tex = self.ctx.texture((cols, rows), comps, dtype=dtype)
+            tex = self.ctx.texture((cols, rows), 4, dtype="f1" if kind == "colour" else "f4")
             tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
             tex.repeat_x = tex.repeat_y = False
             self._targets[key] = (tex, self.ctx.framebuffer([tex]))
@@ -203,16 +200,11 @@ class MipRenderer:
         for brick in self.bricks:
             brick.release()
         self.bricks = []
-        for obj in [*self._vaos.values(), *self._programs.values(), *self._luts.values()]:
-            if obj is not None:
-                obj.release()
-        for tex, fbo in self._targets.values():
-            fbo.release()
-            tex.release()
-        self._programs.clear()
-        self._vaos.clear()
-        self._luts.clear()
-        self._targets.clear()
+        targets = [obj for tex, fbo in self._targets.values() for obj in (fbo, tex)]
+        for obj in [*self._vaos.values(), *self._programs.values(), *self._luts.values(), *targets]:
+            obj.release()
+        for cache in (self._programs, self._vaos, self._luts, self._targets):
+            cache.clear()
 
     def __enter__(self) -> "MipRenderer":
         return self
@@ -224,27 +216,20 @@ class MipRenderer:
     def upload(self, volume: Volume) -> None:
         """Put ``volume`` on the GPU in its own dtype (replacing any earlier one), in bricks
         when it exceeds the texture limits."""
-        gpu, self._axes = raycast.texture_order(volume)  # C-ordered data: axes reversed
-        self._gpu_volume = gpu
-        data = gpu.data
-        if data.dtype not in TEXTURE_FORMATS:
-            raise VolumeError(f"no texture format for dtype {data.dtype}")
+        if volume.data.dtype not in TEXTURE_FORMATS:
+            raise VolumeError(f"no texture format for dtype {volume.data.dtype}")
         for brick in self.bricks:
             brick.release()
         self.bricks = []
-        gl_dtype, xor, factor, bias = TEXTURE_FORMATS[data.dtype]
-        self.cell_size = int(self._fixed_cell_size or raycast.auto_cell_size(data.shape))
-        plan = raycast.plan_bricks(data.shape, data.itemsize, self.max_texture_size,
-                                   self.max_texture_bytes)
-        for start, stop, own_lo, own_hi in plan:
-            part = raycast.brick_volume(gpu, start, stop)
-            brick = Brick(part, start, own_lo, own_hi)
-            # Statistics first: their temporaries come and go before the texture exists.
-            stats = raycast.cell_statistics(part, self.cell_size)
-            brick.stats = stats
-            brick.texture = self._upload_texture(part.data, gl_dtype, xor)
-            brick.cells = self.ctx.texture3d(stats.shape[:3], 2, np.ascontiguousarray(
-                stats.transpose(2, 1, 0, 3)), dtype="f4")
+        gl_dtype, xor, factor, bias = TEXTURE_FORMATS[volume.data.dtype]
+        # Statistics first (in the plan): their temporaries come and go before any texture.
+        self._gpu_volume, self._axes, self.cell_size, plans = raycast.plan_volume(
+            volume, self._fixed_cell_size, self.max_texture_size, self.max_texture_bytes)
+        for plan in plans:
+            brick = Brick(plan.volume, plan.start, plan.own_lo, plan.own_hi, plan.stats)
+            brick.texture = self._upload_texture(plan.volume.data, gl_dtype, xor)
+            brick.cells = self.ctx.texture3d(plan.stats.shape[:3], 2, np.ascontiguousarray(
+                plan.stats.transpose(2, 1, 0, 3)), dtype="f4")
             brick.cells.filter = (moderngl.NEAREST, moderngl.NEAREST)
             self.bricks.append(brick)
         self._speedup_cache = {}
@@ -274,13 +259,6 @@ class MipRenderer:
         return tex
 
     # --- rendering ------------------------------------------------------------------------
-    def _tiles(self, cols: int, rows: int) -> Iterator[tuple[int, int, int, int]]:
-        """(x0, y0, w, h) tiles in GL pixel coordinates (y from the bottom)."""
-        t = self.tile_size
-        for y0 in range(0, rows, t):
-            for x0 in range(0, cols, t):
-                yield x0, y0, min(t, cols - x0), min(t, rows - y0)
-
     def speedups(self, settings: RenderSettings) -> tuple[bool, bool]:
         """(skip_empty, early_exit) for these settings: as asked, or where they pay
         (:func:`glmip.raycast.speedups`); remembered for the last window, mode and choices."""
@@ -295,8 +273,8 @@ class MipRenderer:
 
     def _project_tile(self, frame: Frame, settings: RenderSettings, tile: tuple[int, int, int, int],
                       *, exact_values: bool, seed: int) -> moderngl.Texture:
-        """Project one tile; with several bricks, each pass combines with the previous one
-        (nearest brick first, so ties keep the sample nearest the eye)."""
+        """Project one tile: one pass per brick (:func:`glmip.raycast.plan_passes`), passes
+        alternating between two targets, each reading the previous one's result."""
         if len(self.bricks) > 1 and self.writes_colour(settings.shader):
             raise VolumeError(f"{settings.shader}: a shader that writes colours (f_color) cannot "
                               f"render a volume split into {len(self.bricks)} bricks")
@@ -308,8 +286,6 @@ class MipRenderer:
         switches = raycast.shader_switches(common, settings)
         w, h = tile[2], tile[3]
         filt = moderngl.NEAREST if settings.interpolation == "nearest" else moderngl.LINEAR
-        d = frame.view_dir
-        order = sorted(self.bricks, key=lambda b: float(b.volume.center @ d))
         targets = [self._target(w, h, "value")]
         if len(self.bricks) > 1:  # passes alternate between two targets
             targets.append(self._target(w, h, "value2"))
@@ -326,14 +302,12 @@ class MipRenderer:
                 target.use()
                 target.viewport = (0, 0, w, h)
                 target.clear(0.0, 0.0, 0.0, 0.0)
-        drawn = 0
-        for brick in order:
-            uniforms = raycast.brick_uniforms(brick, self._gpu_volume, self._axes, settings.crop)
-            if uniforms is None:
-                continue
+        passes = raycast.plan_passes(self.bricks, self._gpu_volume, self._axes, frame, settings)
+        for drawn, (index, uniforms) in enumerate(passes):
+            brick = self.bricks[index]
             switches["GLMIP_HAS_PREVIOUS"] = "true" if drawn else "false"
             prog, vao = self.program(settings.shader, switches)
-            _set_uniforms(prog, {**uniforms, **common, "u_has_previous": drawn > 0})
+            _set_uniforms(prog, {**common, **uniforms})
             assert brick.texture is not None and brick.cells is not None
             brick.texture.filter = (filt, filt)
             brick.texture.use(0)
@@ -348,13 +322,10 @@ class MipRenderer:
                 vao.render(moderngl.TRIANGLE_FAN, vertices=len(outline))
             else:
                 vao.render(moderngl.TRIANGLES, vertices=3)
-            drawn += 1
-        if drawn == 0:  # everything cropped away: all background
-            fbo = targets[0][1]
-            fbo.use()
-            fbo.clear(0.0, 0.0, 0.0, 0.0)
-            return targets[0][0]
-        return targets[(drawn - 1) % len(targets)][0]
+        if not passes:  # everything cropped away: all background
+            targets[0][1].use()
+            targets[0][1].clear(0.0, 0.0, 0.0, 0.0)
+        return targets[max(len(passes) - 1, 0) % len(targets)][0]
 
     def _display(self, values: moderngl.Texture, settings: RenderSettings,
                  fbo: moderngl.Framebuffer, viewport: tuple[int, int, int, int]) -> None:
@@ -381,7 +352,7 @@ class MipRenderer:
         cols, rows = size
         frame = camera.frame(self.volume, cols, rows)  # type: ignore[arg-type]
         out = np.empty((rows, cols, 4), np.float32)
-        for tile in self._tiles(cols, rows):
+        for tile in raycast.tiles(cols, rows, self.tile_size):
             tex = self._project_tile(frame, settings, tile, exact_values=exact_values, seed=seed)
             block = np.frombuffer(tex.read(), np.float32).reshape(tile[3], tile[2], 4)
             _place(out, block, tile)
@@ -394,7 +365,7 @@ class MipRenderer:
         cols, rows = size
         frame = camera.frame(self.volume, cols, rows)  # type: ignore[arg-type]
         image = np.empty((rows, cols, 3), np.uint8)
-        for tile in self._tiles(cols, rows):
+        for tile in raycast.tiles(cols, rows, self.tile_size):
             values = self._project_tile(frame, settings, tile, exact_values=False, seed=seed)
             w, h = tile[2], tile[3]
             tex, fbo = self._target(w, h, "colour")
@@ -405,16 +376,13 @@ class MipRenderer:
         return image[..., 0].copy() if grey else image
 
     def _accumulate(self, values: moderngl.Texture, more: bool) -> None:
-        """Running mean of projected values over jittered frames (hit = any frame hit)."""
+        """Running mean of projected values over jittered frames, written back to ``values``;
+        ``more`` False starts a new one."""
         new = np.frombuffer(values.read(), np.float32).reshape(values.height, values.width, 4)
-        acc = self._accum
-        if not more or acc is None or acc.shape != new.shape:
-            self._accum, self.accumulated = new.copy(), 1
-            return
-        self.accumulated += 1
-        acc[..., 0] += (new[..., 0] - acc[..., 0]) / self.accumulated
-        acc[..., 2] = np.maximum(acc[..., 2], new[..., 2])
-        values.write(acc)
+        self._accum, self.accumulated = raycast.accumulate(
+            self._accum if more else None, new, self.accumulated)
+        if self.accumulated > 1:
+            values.write(self._accum)
 
     def draw(self, camera: Camera, settings: RenderSettings, fbo: moderngl.Framebuffer,
              size: tuple[int, int], *, reduction: int = 1, seed: int = 0,
