@@ -11,9 +11,9 @@
 //
 // Uniforms: u_values (RGBA32F from the projection pass), u_window (lo, hi) real units
 // (declared in lib/window.glsl with grey(), which computes q * 255), u_gamma, u_opacity (a, b),
-// u_background (RGB 0..1), u_colormap (256x1 RGBA), u_target_size (the viewport: this pixel reads u_values at gl_FragCoord / u_target_size, so a
-// coarser projection made while the mouse drags is scaled up here), u_direct (the projection
-// shader wrote colours itself: copy them).
+// u_background (RGB 0..1), u_colormap (256x1 RGBA), u_target_size (the viewport: this pixel
+// reads u_values at gl_FragCoord / u_target_size, so a coarser projection made while the mouse
+// drags is scaled up here), u_direct (the projection shader wrote colours itself: copy them).
 
 #if defined VERTEX_SHADER
 

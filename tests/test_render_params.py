@@ -1,4 +1,4 @@
-"""Parameters change the picture; degenerate inputs render as CONVENTIONS.md says."""
+"""Parameters change the picture; degenerate inputs render as docs/conventions.md says."""
 
 from __future__ import annotations
 
