@@ -51,9 +51,8 @@ class Brick(raycast.BrickPlan):
     cells: moderngl.Texture3D | None = None
 
     def release(self) -> None:
-        for obj in (self.texture, self.cells):
-            if obj is not None:
-                obj.release()
+        for obj in [o for o in (self.texture, self.cells) if o is not None]:
+            obj.release()
         self.texture = self.cells = None
 
 
@@ -91,15 +90,9 @@ class MipRenderer:
         volumes longer than ``max_texture_size`` on an axis. A MIP needs no sorting of bricks.
     """
 
-    def __init__(
-        self,
-        ctx: moderngl.Context,
-        *,
-        cell_size: int | None = None,
-        max_texture_size: int | None = None,
-        tile_size: int | None = None,
-        max_texture_bytes: int | None = None,
-    ) -> None:
+    def __init__(self, ctx: moderngl.Context, *, cell_size: int | None = None,
+                 max_texture_size: int | None = None, tile_size: int | None = None,
+                 max_texture_bytes: int | None = None) -> None:
         self.ctx = ctx
         self._fixed_cell_size = cell_size
         self.cell_size = int(cell_size or 8)
@@ -218,9 +211,7 @@ class MipRenderer:
         when it exceeds the texture limits."""
         if volume.data.dtype not in TEXTURE_FORMATS:
             raise VolumeError(f"no texture format for dtype {volume.data.dtype}")
-        for brick in self.bricks:
-            brick.release()
-        self.bricks = []
+        self.unload()
         gl_dtype, xor, factor, bias = TEXTURE_FORMATS[volume.data.dtype]
         # Statistics first (in the plan): their temporaries come and go before any texture.
         self._gpu_volume, self._axes, self.cell_size, plans = raycast.plan_volume(
@@ -286,9 +277,8 @@ class MipRenderer:
         switches = raycast.shader_switches(common, settings)
         w, h = tile[2], tile[3]
         filt = moderngl.NEAREST if settings.interpolation == "nearest" else moderngl.LINEAR
-        targets = [self._target(w, h, "value")]
-        if len(self.bricks) > 1:  # passes alternate between two targets
-            targets.append(self._target(w, h, "value2"))
+        # Several bricks: passes alternate between two targets.
+        targets = [self._target(w, h, k) for k in ("value", "value2")[: min(len(self.bricks), 2)]]
         self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)
         # The built-in shader draws only the pixels whose rays can meet the (cropped) volume:
         # the box's outline. A user's shader runs on every pixel, as it may paint misses too.
