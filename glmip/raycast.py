@@ -4,7 +4,7 @@ Cell statistics for skipping, the split of a volume into bricks, the outline of 
 on screen, the choice of speed-ups, and the uniforms and ``#define`` switches the projection
 shader receives, all as numpy and plain dictionaries. Geometry follows docs/conventions.md
 ("Samples along a ray", and "glmip's choices" for crop, slab, depth cue and skipping). This
-module must not import moderngl, directly or through another glmip module.
+module stays free of GL: it must not load moderngl, directly or through another glmip module.
 """
 
 from __future__ import annotations
