@@ -1,8 +1,8 @@
 """How many samples must any exact MIP take? ``python -m bench.oracle [--cases ...]``.
 
 For the benchmark's view 7 (21° off anterior, 512², sample distance = smallest spacing) this
-computes with numpy, on the central rows of the image, every sample CONVENTIONS.md puts on each
-ray and, per sample, the tightest bound that does not depend on the ray: the largest of the
+computes with numpy, on the central rows of the image, every sample docs/conventions.md puts on
+each ray and, per sample, the tightest bound that does not depend on the ray: the largest of the
 8 voxels its trilinear interpolation reads (the interpolant never exceeds its corners). An
 oracle that knew each ray's answer in advance could skip a sample only if that bound maps to a
 grey level no higher than the ray's final one; every other sample has to be fetched to prove it

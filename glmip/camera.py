@@ -1,6 +1,6 @@
 """The camera: pure math (numpy), no GL.
 
-Rules are CONVENTIONS.md's ("Camera", "Standard views", "Perspective"):
+Rules are docs/conventions.md's ("Camera", "Standard views", "Perspective"):
 ``d = normalize(view_dir)``, ``right = normalize(d x up)``, ``up' = right x d``; image columns grow
 along ``right``, rows grow along ``-up'`` (row 0 is the top). Orthographic pixel ``(r, c)`` is the
 ray through ``center + (c + 0.5 - cols/2) p right + (rows/2 - r - 0.5) p up'``.
@@ -91,39 +91,46 @@ class Frame:
     pixel_size: float
     eye: np.ndarray | None = None
 
-    @property
-    def perspective(self) -> bool:
-        return self.eye is not None
-
-    def pixel_point(self, r: float, c: float) -> np.ndarray:
-        """World point of pixel (r, c)'s centre on the plane through ``center``."""
+    def pixel_point(self, r: float | np.ndarray, c: float | np.ndarray) -> np.ndarray:
+        """World point (mm) of pixel (r, c)'s centre on the plane through ``center``; ``r`` and
+        ``c`` may be arrays (broadcast together), giving points of shape (..., 3)."""
         p = self.pixel_size
-        return (
-            self.center
-            + (c + 0.5 - self.cols / 2) * p * self.right
-            + (self.rows / 2 - r - 0.5) * p * self.up
-        )
+        across = (np.asarray(c, dtype=np.float64) + 0.5 - self.cols / 2) * p
+        down = (self.rows / 2 - np.asarray(r, dtype=np.float64) - 0.5) * p
+        return self.center + across[..., None] * self.right + down[..., None] * self.up
 
-    def ray(self, r: float, c: float) -> tuple[np.ndarray, np.ndarray]:
-        """(origin, unit direction) of pixel (r, c)'s ray."""
-        point = self.pixel_point(r, c)
+    def pixel_rays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(origins, unit directions) of every pixel's ray, each (rows, cols, 3): orthographic
+        rays start on the plane through ``center``, perspective rays at the eye."""
+        r, c = np.mgrid[0 : self.rows, 0 : self.cols].astype(np.float64)
+        points = self.pixel_point(r, c)
         if self.eye is None:
-            return point, self.view_dir.copy()
-        direction = point - self.eye
-        return self.eye.copy(), direction / np.linalg.norm(direction)
+            return points, np.broadcast_to(self.view_dir, points.shape)
+        direction = points - self.eye
+        direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
+        return np.broadcast_to(self.eye, points.shape), direction
+
+    def pixels_of(self, points: np.ndarray | Sequence[float]) -> np.ndarray:
+        """Fractional (row, col), shape (..., 2), where world points (..., 3) appear (pixel
+        centres at integers). Perspective: a point is first moved along its line of sight to
+        the plane through ``center``; points not in front of the eye give NaN."""
+        x = np.asarray(points, dtype=np.float64)
+        if self.eye is not None:
+            rel = x - self.eye
+            depth = rel @ self.view_dir
+            focal = float((self.center - self.eye) @ self.view_dir)
+            behind = depth <= 1e-6 * np.linalg.norm(rel, axis=-1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = self.eye + rel * (focal / np.where(behind, np.nan, depth))[..., None]
+        rel = x - self.center
+        c = rel @ self.right / self.pixel_size + self.cols / 2 - 0.5
+        r = self.rows / 2 - 0.5 - rel @ self.up / self.pixel_size
+        return np.stack([r, c], axis=-1)
 
     def pixel_of(self, world: Sequence[float]) -> tuple[float, float]:
-        """(row, col), fractional, where a world point appears (pixel centres at integers)."""
-        x = np.asarray(world, dtype=np.float64)
-        if self.eye is not None:  # project onto the centre plane through the eye
-            rel = x - self.eye
-            depth = float(rel @ self.view_dir)
-            focal = float((self.center - self.eye) @ self.view_dir)
-            x = self.eye + rel * (focal / depth)
-        rel = x - self.center
-        c = float(rel @ self.right) / self.pixel_size + self.cols / 2 - 0.5
-        r = self.rows / 2 - 0.5 - float(rel @ self.up) / self.pixel_size
-        return r, c
+        """(row, col), fractional, where one world point appears (see :meth:`pixels_of`)."""
+        r, c = self.pixels_of(world)
+        return float(r), float(c)
 
 
 @dataclass
@@ -179,7 +186,7 @@ class Camera:
 
     # --- derived --------------------------------------------------------------------------
     def basis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(d, right, up') as in CONVENTIONS.md."""
+        """(d, right, up') as in docs/conventions.md."""
         d = self.view_dir / np.linalg.norm(self.view_dir)
         right = np.cross(d, self.up)
         right /= np.linalg.norm(right)

@@ -13,11 +13,16 @@ import moderngl
 from .errors import ShaderError
 from .resources import resource_dir
 
-__all__ = ["ShaderError", "build_program", "stage_source", "expand_includes"]
+__all__ = ["ShaderError", "build_program", "stage_source", "expand_includes", "writes_colour"]
 
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
 # Mesa: "0:12(5): error: ..."; NVIDIA: "0(12) : error ..."; others: "ERROR: 0:12: ..."
 _LINE = re.compile(r"(?:^|\s)(\d+)[:(](\d+)[)(:]")
+# Block and line comments: removed before looking for declarations.
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
+# A fragment output named f_color: [layout(...)] out [precision] vec4 f_color;
+_COLOUR_OUT = re.compile(
+    r"(?:^|[;\s])(?:layout\s*\([^)]*\)\s*)?out\s+(?:(?:lowp|mediump|highp)\s+)?vec4\s+f_color\s*;")
 
 
 def expand_includes(source: str, path: Path, files: list[Path], depth: int = 0) -> str:
@@ -52,6 +57,15 @@ def read_source(path: Path) -> str:
         raise ShaderError(str(path), None, f"cannot read ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise ShaderError(str(path), None, "not a text file (UTF-8 expected)") from None
+
+
+def writes_colour(path: str | Path) -> bool:
+    """True for a projection shader that writes final colours: its source (includes expanded,
+    comments removed) declares ``out vec4 f_color;``, optionally with ``layout(...)``. A
+    comment or another identifier that merely mentions f_color does not count."""
+    path = Path(path)
+    source = expand_includes(read_source(path), path, [path])
+    return _COLOUR_OUT.search(_COMMENT.sub(" ", source)) is not None
 
 
 def stage_source(source: str, stage: str, defines: dict[str, object] | None = None) -> str:

@@ -3,7 +3,7 @@
 //
 // How it works. Each fragment is one image pixel and casts one ray through the volume. The
 // samples of every ray lie on planes perpendicular to the view direction, u_sample_distance mm
-// apart, the first plane through the voxel-centre corner nearest the eye (CONVENTIONS.md,
+// apart, the first plane through the voxel-centre corner nearest the eye (docs/conventions.md,
 // "Samples along a ray"). In texture coordinates the k-th sample of a ray is simply A + k*B
 // (a straight line), so the loop does no matrix work: the ray/box intersection gives the first
 // and last k analytically, and the loop only adds B and fetches.
@@ -24,7 +24,8 @@
 //
 //
 // The uniforms it receives (the contract user shaders are written against) and the ray set-up
-// are in lib/ray.glsl.
+// are in lib/ray.glsl; grey(), a value's 8-bit grey level under the window, is in
+// lib/window.glsl (which lib/ray.glsl includes, as does the display pass).
 
 
 #if defined VERTEX_SHADER

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from glmip.camera import Camera
-from glmip.renderer import MipRenderer, plan_bricks
+from glmip.raycast import plan_bricks
+from glmip.renderer import MipRenderer
 from glmip.settings import RenderSettings
 from glmip.volume import Volume, VolumeError
 

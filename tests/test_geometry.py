@@ -59,3 +59,41 @@ def test_ball_position_of_maximum(renderer):
     proj = renderer.project(Camera.standard("anterior"), RenderSettings(sample_distance=0.2), (64, 64))
     r, c = np.unravel_index(np.nanargmax(proj.value), proj.value.shape)
     np.testing.assert_allclose(proj.positions()[r, c], ball, atol=1.0)
+
+
+@pytest.mark.parametrize("projection", ["orthographic", "perspective"])
+def test_pixel_rays_and_pixels_of_invert_each_other(projection):
+    """Every pixel's ray, followed any distance, appears back at that pixel's centre; the
+    vectorised methods agree with the one-point ones."""
+    vol = oblique_ball_volume(np.zeros(3))
+    frame = Camera.from_direction([1, 2, -1], projection=projection).frame(vol, 7, 5)
+    origins, directions = frame.pixel_rays()
+    assert origins.shape == directions.shape == (5, 7, 3)
+    np.testing.assert_allclose(np.linalg.norm(directions, axis=-1), 1.0)
+    r, c = np.mgrid[0:5, 0:7]
+    np.testing.assert_allclose(frame.pixel_point(r, c)[2, 3], frame.pixel_point(2, 3))
+    points = origins + np.linspace(1.0, 40.0, 35).reshape(5, 7)[..., None] * directions
+    rc = frame.pixels_of(points)
+    np.testing.assert_allclose(rc, np.stack([r, c], axis=-1), atol=1e-9)
+    np.testing.assert_allclose(frame.pixel_of(points[4, 6]), (4, 6), atol=1e-9)
+    if projection == "perspective":  # nothing is seen at or behind the eye
+        assert np.isnan(frame.pixels_of([frame.eye, frame.eye - frame.view_dir])).all()
+
+
+def test_raycast_imports_no_gl():
+    """glmip.raycast (the projection's planning) imports no moderngl, not even indirectly.
+    The package is stubbed so that glmip/__init__.py's own imports do not count."""
+    import subprocess
+    import sys
+
+    import glmip
+
+    code = (
+        "import sys, types\n"
+        "pkg = types.ModuleType('glmip')\n"
+        f"pkg.__path__ = {list(glmip.__path__)!r}\n"
+        "sys.modules['glmip'] = pkg\n"
+        "import glmip.raycast\n"
+        "assert 'moderngl' not in sys.modules, 'moderngl imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

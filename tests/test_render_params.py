@@ -1,4 +1,4 @@
-"""Parameters change the picture; degenerate inputs render as CONVENTIONS.md says."""
+"""Parameters change the picture; degenerate inputs render as docs/conventions.md says."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ def test_skipping_with_nan_keeps_all_nan_rays_background(renderer):
 
 
 def test_cell_statistics_cover_each_cell_and_one_voxel_around(rng):
-    from glmip.renderer import cell_statistics
+    from glmip.raycast import cell_statistics
 
     for shape, cell in (((9, 10, 11), 4), ((33, 27, 41), 8), ((5, 5, 5), 4)):
         data = rng.integers(-500, 1000, shape).astype(np.int16)
@@ -166,13 +166,13 @@ def test_cell_statistics_cover_each_cell_and_one_voxel_around(rng):
 
 def test_footprint_draw_equals_whole_viewport(vessel, monkeypatch):
     """Drawing only the volume's outline gives exactly what drawing every pixel gives."""
-    import glmip.renderer as renderer_module
+    import glmip.raycast as raycast_module
 
     cams = [Camera.from_direction([1, -2, 0.5]), Camera(projection="perspective"),
             Camera.standard("left", zoom=3.0)]
     settings = [RenderSettings(), RenderSettings(crop=(5, 30, 2, 20, 4, 25), skip_empty=True)]
     outlined = [vessel.project(c, s, (64, 48)) for c in cams for s in settings]
-    monkeypatch.setattr(renderer_module, "footprint", lambda *a, **k: None)
+    monkeypatch.setattr(raycast_module, "footprint", lambda *a, **k: None)
     whole = [vessel.project(c, s, (64, 48)) for c in cams for s in settings]
     for a, b in zip(outlined, whole):
         np.testing.assert_array_equal(a.value, b.value)
@@ -181,7 +181,7 @@ def test_footprint_draw_equals_whole_viewport(vessel, monkeypatch):
 
 
 def test_footprint_refuses_an_eye_inside_the_depth_range():
-    from glmip.renderer import footprint
+    from glmip.raycast import footprint
 
     frame = Camera(projection="perspective").frame(Volume(np.zeros((10, 10, 10), np.uint8),
                                                           np.eye(4)), 32, 32)

@@ -187,3 +187,32 @@ void main() { f_color = vec4(0.0, 1.0, 0.0, 1.0); }
     renderer.upload(Volume(np.zeros((4, 4, 4), np.uint8), np.eye(4)))
     img = renderer.render(Camera(), RenderSettings(shader=str(src)), (40, 30))
     assert (img == (0, 255, 0)).all()
+
+
+def test_colour_output_is_a_declaration_not_a_mention(renderer, tmp_path, ball):
+    """A value shader whose comments mention f_color stays a value shader (its picture goes
+    through window/level); a real ``out vec4 f_color;``, with or without a layout, is a colour
+    shader, whose colours are copied."""
+    from glmip.programs import writes_colour
+
+    value = tmp_path / "value.glsl"
+    value.write_text(EXAMPLE.read_text().replace(
+        "out vec4 f_value;",
+        "// not out vec4 f_color; this writes values, unlike a shader with f_color\n"
+        "/* out vec4 f_color; */\nout vec4 f_value;"))
+    assert "f_color" in value.read_text() and not writes_colour(value)
+    assert not writes_colour(EXAMPLE) and not writes_colour(SHADERS / "mip.glsl")
+    colour = SHADERS / "examples" / "depth_colour_mip.glsl"
+    assert writes_colour(colour)
+    laid_out = tmp_path / "layout.glsl"
+    laid_out.write_text(colour.read_text().replace(
+        "out vec4 f_color;", "layout(location = 0) out vec4 f_color;"))
+    assert writes_colour(laid_out)
+    renderer.upload(ball)
+    cam, size = glmip.make_camera(), (24, 20)
+    s = RenderSettings(window=500, level=250)
+    assert not renderer.writes_colour(value)
+    np.testing.assert_array_equal(renderer.render(cam, s.copy(shader=str(value)), size),
+                                  renderer.render(cam, s.copy(shader=str(EXAMPLE)), size))
+    assert renderer.writes_colour(colour)
+    assert renderer.render(cam, s.copy(shader=str(colour)), size).ndim == 3

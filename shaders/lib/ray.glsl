@@ -1,5 +1,5 @@
 // glmip ray library: the uniform contract every projection shader receives, and the ray set-up
-// that puts samples where CONVENTIONS.md says. Include it in the fragment stage:
+// that puts samples where docs/conventions.md says. Include it in the fragment stage:
 //     an #include line naming "lib/ray.glsl", in the FRAGMENT_SHADER section (see mip.glsl);
 // then call setup_ray() and march k from ray.k_first to ray.k_last, sampling at a + k*b.
 //
@@ -59,7 +59,6 @@ uniform bool u_perspective;
 uniform vec3 u_eye;
 uniform float u_sample_distance;
 uniform float u_plane0;
-uniform vec2 u_window;
 uniform int u_mode;
 uniform vec2 u_slab;
 uniform vec3 u_crop_lo;
@@ -115,10 +114,8 @@ float real_value(vec3 tc) {
     return texture(u_volume, tc).r * u_value_scale + u_value_offset;
 }
 
-// Output grey level (0..255) of a real value, as the display pass computes it.
-float grey(float v) {
-    return floor(clamp((v - u_window.x) / (u_window.y - u_window.x), 0.0, 1.0) * 255.0 + 0.5);
-}
+// u_window and grey(v), the output grey level (0..255) of a real value:
+#include "lib/window.glsl"
 
 float hash(vec2 p, int seed) {
     vec3 q = fract(vec3(p.xyx + float(seed) * 17.0) * 0.1031);

@@ -1,0 +1,454 @@
+"""Planning a projection, without GL: everything ``MipRenderer`` computes before it draws.
+
+Cell statistics for skipping, the split of a volume into bricks, the outline of the sampled box
+on screen, the choice of speed-ups, and the uniforms and ``#define`` switches the projection
+shader receives, all as numpy and plain dictionaries. Geometry follows docs/conventions.md
+("Samples along a ray", and "glmip's choices" for crop, slab, depth cue and skipping). This
+module stays free of GL: it must not load moderngl, directly or through another glmip module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .camera import Frame
+from .settings import MODES, RenderSettings, resolve_sample_distance, resolve_window
+from .volume import Volume, VolumeError
+
+__all__ = [
+    "MODE_IDS", "BrickPlan", "Projection", "accumulate", "auto_cell_size", "box_corners",
+    "brick_uniforms", "brick_volume", "cell_statistics", "convex_hull", "crop_box",
+    "display_uniforms", "footprint", "plan_bricks", "plan_passes", "plan_volume",
+    "projection_uniforms", "shader_switches", "speedups", "texture_order", "tiles",
+    "window_range",
+]
+
+MODE_IDS = {m: i for i, m in enumerate(MODES)}  # the shader's u_mode / GLMIP_MODE
+BIG = 1e30  # "no limit" for the slab range
+
+
+@dataclass
+class Projection:
+    """Quantitative result of a projection, rows top-first.
+
+    value: projected real value (NaN where the ray met no finite sample); distance: mm along
+    each pixel's ray (from its origin in ``frame.pixel_rays()``) to the maximum (MIP/depth) or
+    minimum (MinIP); samples: number of samples each ray took.
+    """
+
+    value: np.ndarray
+    distance: np.ndarray
+    samples: np.ndarray
+    frame: Frame
+
+    @classmethod
+    def from_rgba(cls, rgba: np.ndarray, frame: Frame) -> "Projection":
+        """From the projection pass's (rows, cols, 4) output: value, distance, hit, samples."""
+        value = rgba[..., 0].copy()
+        value[rgba[..., 2] < 0.5] = np.nan
+        return cls(value, rgba[..., 1].copy(), rgba[..., 3].astype(np.int64), frame)
+
+    @property
+    def hit(self) -> np.ndarray:
+        return np.isfinite(self.value)
+
+    def positions(self) -> np.ndarray:
+        """World position (rows, cols, 3) of each ray's maximum; NaN where it missed."""
+        origin, direction = self.frame.pixel_rays()
+        pos = origin + self.distance[..., None] * direction
+        pos[~self.hit] = np.nan
+        return pos
+
+
+# --- cells --------------------------------------------------------------------------------
+def _window_reduce(a: np.ndarray, f: np.ufunc, cell: int, axis: int) -> np.ndarray:
+    """``f`` over the voxels ``c*cell - 1 .. (c+1)*cell + 1`` of every cell ``c`` along ``axis``
+    (clamped to the array): the cell, the voxel before it and the two after it."""
+    n = a.shape[axis]
+    starts = np.arange(0, n, cell)
+    out = f.reduceat(a, starts, axis=axis)
+    for offset in (-1, cell, cell + 1):
+        idx = starts + offset
+        ok = np.nonzero((idx >= 0) & (idx < n))[0]
+        where = [slice(None)] * a.ndim
+        where[axis] = ok
+        out[tuple(where)] = f(out[tuple(where)], np.take(a, idx[ok], axis=axis))
+    return out
+
+
+def auto_cell_size(shape: tuple[int, ...]) -> int:
+    """Cell edge in voxels: a power of two giving about 32 cells on the longest axis, 4..32.
+    Smaller cells skip more samples, but every cell a ray crosses costs a test."""
+    return int(2 ** np.clip(np.round(np.log2(max(shape) / 32.0)), 2, 5))
+
+
+def cell_statistics(volume: Volume, cell: int) -> np.ndarray:
+    """Per-cell (max, min) real value, shape (nx, ny, nz, 2) float32.
+
+    Cell ``c`` holds the samples whose index coordinate lies in ``c*cell .. (c+1)*cell`` on
+    every axis. A trilinear sample there reads voxels ``c*cell .. (c+1)*cell``; the statistics
+    also take the voxel before and the one after that, so a sample that float rounding puts a
+    hair outside its cell is still covered. All-NaN cells get (-inf, +inf): nothing to find
+    there. Works slab by slab so it never makes a full-size temporary.
+    """
+    data = volume.data
+    n = np.array(data.shape)
+    nb = -(-n // cell)
+    hi = np.empty(tuple(nb), np.float64)
+    lo = np.empty(tuple(nb), np.float64)
+    floating = data.dtype.kind == "f"
+    fmax, fmin = (np.fmax, np.fmin) if floating else (np.maximum, np.minimum)
+    for bz in range(nb[2]):
+        slab = data[:, :, max(bz * cell - 1, 0) : (bz + 1) * cell + 2]
+        for out, f in ((hi, fmax), (lo, fmin)):
+            plane = f.reduce(slab, axis=2)
+            plane = _window_reduce(_window_reduce(plane, f, cell, 0), f, cell, 1)
+            out[:, :, bz] = plane
+    if floating:
+        empty = np.isnan(hi)
+        hi[empty], lo[empty] = -np.inf, np.inf
+    hi, lo = volume.real(hi), volume.real(lo)
+    if volume.slope < 0:
+        hi, lo = lo, hi
+    return np.stack([hi, lo], axis=-1).astype(np.float32)
+
+
+def window_range(volume: Volume, settings: RenderSettings) -> tuple[float, float]:
+    """(lowest, highest) real value of the resolved window."""
+    window, level = resolve_window(volume, settings)
+    return level - window / 2, level + window / 2
+
+
+def speedups(stats: Sequence[np.ndarray], window: tuple[float, float], mode: str,
+             skip_empty: bool | None = None, early_exit: bool | None = None) -> tuple[bool, bool]:
+    """(skip_empty, early_exit): the caller's explicit choices, else where they pay.
+
+    ``stats`` are the bricks' cell statistics (see :func:`cell_statistics`), ``window`` the
+    resolved (lowest, highest) real value. Skipping costs a test per cell a ray crosses, so it
+    is chosen only when at least a quarter of the cells stay within the window's darkest tenth
+    (air around a CT body, noise below a reading window): there most cells are passed over,
+    while in visible noise few would be. The early exit is one comparison per sample: it is on
+    whenever a cell reaches the window's top. Neither changes the picture.
+    """
+    if skip_empty is not None and early_exit is not None:
+        return skip_empty, early_exit
+    lo, hi = window
+    width = hi - lo
+    if mode == "minip":
+        lo, hi = -hi, -lo
+        tops = [-s[..., 1] for s in stats]
+    else:
+        tops = [s[..., 0] for s in stats]
+    total = sum(t.size for t in tops)
+    dark = sum(int(np.count_nonzero(t <= lo + width * 0.1)) for t in tops) / total
+    bright = sum(int(np.count_nonzero(t >= hi)) for t in tops) / total
+    return (dark >= 0.25 if skip_empty is None else skip_empty,
+            bright > 0 if early_exit is None else early_exit)
+
+
+# --- bricks and boxes ---------------------------------------------------------------------
+def texture_order(volume: Volume) -> tuple[Volume, tuple[int, int, int]]:
+    """(the volume as it goes up, axes): texture axis ``a`` holds volume axis ``axes[a]``.
+
+    A texture's x varies fastest in memory. A C-ordered array (numpy's default: k fastest)
+    goes up as the same volume with its axes reversed, which is a view, not a transposed copy;
+    geometry is unchanged because the affine is permuted with it.
+    """
+    if volume.data.flags.c_contiguous and not volume.data.flags.f_contiguous:
+        return (Volume(volume.data.transpose(2, 1, 0), volume.affine[:, [2, 1, 0, 3]],
+                       volume.slope, volume.inter, volume.name), (2, 1, 0))
+    return volume, (0, 1, 2)
+
+
+def plan_bricks(shape: tuple[int, int, int], itemsize: int, max_axis: int,
+                max_bytes: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Split a volume into bricks that fit the texture limits.
+
+    Returns (start, stop, own_lo, own_hi) per brick: the voxels [start, stop) to upload
+    (overlap included) and the index-coordinate box the brick samples.
+    """
+    n = np.array(shape)
+    pieces = np.ones(3, dtype=np.int64)
+
+    def dims(p: np.ndarray) -> np.ndarray:
+        return -(-n // p) + np.where(p > 1, 2, 0)  # the largest piece plus its overlap
+
+    while True:
+        over = dims(pieces) > max_axis
+        if over.any():
+            pieces[int(np.argmax(np.where(over, dims(pieces), -1)))] += 1
+        elif int(np.prod(dims(pieces))) * itemsize > max_bytes:
+            pieces[int(np.argmax(dims(pieces)))] += 1
+        else:
+            break
+        if (pieces > n).any():
+            raise VolumeError(f"cannot split {tuple(shape)} into bricks within the texture limits")
+    cuts = [np.linspace(0, n[a], pieces[a] + 1).round().astype(np.int64) for a in range(3)]
+    bricks = []
+    for bx in range(pieces[0]):
+        for by in range(pieces[1]):
+            for bz in range(pieces[2]):
+                idx = (bx, by, bz)
+                lo = np.array([cuts[a][idx[a]] for a in range(3)])
+                hi = np.array([cuts[a][idx[a] + 1] for a in range(3)])
+                start = np.maximum(lo - 1, 0)
+                stop = np.minimum(hi + 1, n)
+                own_lo = lo - 0.5
+                # Between bricks the upper face is open (the shader's u_open_hi): a sample on a
+                # shared face belongs to the next brick.
+                own_hi = hi - 0.5
+                bricks.append((start, stop, own_lo.astype(float), own_hi.astype(float)))
+    return bricks
+
+
+@dataclass
+class BrickPlan:
+    """One 3-D texture's share of the volume, as plain data.
+
+    ``volume`` holds the brick's voxels plus a one-voxel overlap on inner faces (so trilinear
+    samples near a face see both sides) and an affine for exactly those voxels; ``start`` is its
+    first voxel's index in the uploaded volume. The brick samples only the index-coordinate box
+    ``own_lo .. own_hi`` (global voxel units, centres at integers), so every sample of a ray
+    belongs to one brick. ``stats``: its cells' (max, min) (:func:`cell_statistics`).
+    """
+
+    volume: Volume
+    start: np.ndarray
+    own_lo: np.ndarray
+    own_hi: np.ndarray
+    stats: np.ndarray | None = None
+
+
+def brick_volume(gpu: Volume, start: np.ndarray, stop: np.ndarray) -> Volume:
+    """The voxels [start, stop) of the uploaded volume, with the affine of exactly those."""
+    sub = gpu.data[start[0] : stop[0], start[1] : stop[1], start[2] : stop[2]]
+    shift = np.eye(4)
+    shift[:3, 3] = start
+    return Volume(sub, gpu.affine @ shift, gpu.slope, gpu.inter, gpu.name)
+
+
+def plan_volume(volume: Volume, cell_size: int | None, max_axis: int, max_bytes: int
+                ) -> tuple[Volume, tuple[int, int, int], int, list[BrickPlan]]:
+    """(the volume as it goes up, its axes, cell edge, bricks with their cell statistics) for
+    textures of at most ``max_axis`` voxels an axis and ``max_bytes``; ``cell_size`` None
+    chooses one (:func:`auto_cell_size`)."""
+    gpu, axes = texture_order(volume)
+    cell = int(cell_size or auto_cell_size(gpu.shape))
+    bricks = []
+    for start, stop, own_lo, own_hi in plan_bricks(gpu.shape, gpu.data.itemsize, max_axis,
+                                                   max_bytes):
+        part = brick_volume(gpu, start, stop)
+        bricks.append(BrickPlan(part, start, own_lo, own_hi, cell_statistics(part, cell)))
+    return gpu, axes, cell, bricks
+
+
+def crop_box(crop: Sequence[int] | None, axes: Sequence[int]
+             ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The crop (I0 I1 J0 J1 K0 K1 of the user's volume) as an index-coordinate box
+    (lo, hi) of the uploaded volume: the full-voxel box of the kept voxels; None without one."""
+    if crop is None:
+        return None
+    c = np.array(crop, dtype=np.float64).reshape(3, 2)[list(axes)]
+    return c[:, 0] - 0.5, c[:, 1] + 0.5
+
+
+def box_corners(gpu: Volume, axes: Sequence[int], crop: Sequence[int] | None) -> np.ndarray:
+    """World corners (8, 3) of the box rays sample (the crop's), one voxel larger."""
+    lo = np.full(3, -0.5)
+    hi = np.array(gpu.shape, dtype=np.float64) - 0.5
+    box = crop_box(crop, axes)
+    if box is not None:
+        lo, hi = np.maximum(lo, box[0]), np.minimum(hi, box[1])
+    lo, hi = lo - 1.0, hi + 1.0
+    idx = np.array([[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
+                    for z in (lo[2], hi[2])])
+    return (idx @ gpu.affine.T)[:, :3]
+
+
+def convex_hull(points: np.ndarray) -> np.ndarray:
+    """Convex hull of 2-D points, counter-clockwise (Andrew's monotone chain)."""
+    pts = sorted(set(map(tuple, np.round(points, 6))))
+    if len(pts) < 3:
+        return np.array(pts, dtype=np.float64)
+
+    def half(seq: list) -> list:
+        out: list = []
+        for p in seq:
+            while len(out) >= 2 and ((out[-1][0] - out[-2][0]) * (p[1] - out[-2][1])
+                                     - (out[-1][1] - out[-2][1]) * (p[0] - out[-2][0])) <= 0:
+                out.pop()
+            out.append(p)
+        return out
+
+    return np.array(half(pts)[:-1] + half(pts[::-1])[:-1], dtype=np.float64)
+
+
+def footprint(frame: Frame, corners: np.ndarray, tile: tuple[int, int, int, int],
+              margin: float = 2.0) -> np.ndarray | None:
+    """Outline on screen of a box with world ``corners`` (8, 3), grown by ``margin`` pixels,
+    in the tile's normalised device coordinates; None when it cannot be drawn as a polygon
+    (a perspective eye at or inside the box's depth range)."""
+    rc = frame.pixels_of(corners)
+    if not np.isfinite(rc).all():
+        return None
+    x0, y0, w, h = tile
+    # GL window coordinates of the tile: x from its left edge, y up from its bottom edge.
+    fx = rc[:, 1] + 0.5 - x0
+    fy = frame.rows - 0.5 - rc[:, 0] - y0
+    grow = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], np.float64) * margin
+    pts = (np.stack([fx, fy], axis=1)[:, None, :] + grow[None]).reshape(-1, 2)
+    hull = convex_hull(pts)
+    if len(hull) < 3 or len(hull) > 16:
+        return None
+    return hull / np.array([w, h]) * 2.0 - 1.0
+
+
+def tiles(cols: int, rows: int, size: int) -> list[tuple[int, int, int, int]]:
+    """(x0, y0, w, h) tiles of at most ``size`` pixels a side covering an image, in GL pixel
+    coordinates (y from the bottom)."""
+    return [(x0, y0, min(size, cols - x0), min(size, rows - y0))
+            for y0 in range(0, rows, size) for x0 in range(0, cols, size)]
+
+
+# --- what the shader receives -------------------------------------------------------------
+def projection_uniforms(volume: Volume, frame: Frame, settings: RenderSettings,
+                        tile: tuple[int, int, int, int], *, value_scale: float,
+                        value_offset: float, cell_size: int, speedup: tuple[bool, bool],
+                        exact_values: bool, seed: int) -> dict:
+    """Uniforms that are the same for every brick (whole-volume geometry and settings) of one
+    tile (x0, y0, w, h) of the image.
+
+    ``value_scale``/``value_offset`` turn a texel into a real value; ``speedup`` is
+    (skip_empty, early_exit) as :func:`speedups` chose them."""
+    d = frame.view_dir
+    radius = float(np.max(np.linalg.norm(volume.corners() - volume.center, axis=1)))
+    slab = (-BIG, BIG)
+    if settings.slab is not None:
+        mid = float(frame.center @ d) + settings.slab_center
+        slab = (mid - settings.slab / 2, mid + settings.slab / 2)
+    skip_empty, early_exit = speedup
+    # Refinement searches around the best sample's position, which only raw-value skipping
+    # keeps (grey-level skipping keeps the grey level, not where it was found).
+    skip = 0 if not skip_empty else (1 if exact_values or settings.refine else 2)
+    return {
+        "u_value_scale": value_scale,
+        "u_value_offset": value_offset,
+        "u_center": tuple(frame.center),
+        "u_pixel_right": tuple(frame.right * frame.pixel_size),
+        "u_pixel_up": tuple(frame.up * frame.pixel_size),
+        "u_view_dir": tuple(d),
+        "u_image_size": (frame.cols, frame.rows),
+        "u_pixel_offset": (tile[0], tile[1]),
+        "u_perspective": frame.eye is not None,
+        "u_eye": tuple(frame.eye if frame.eye is not None else frame.center),
+        "u_sample_distance": resolve_sample_distance(volume, settings),
+        # Sample planes through the voxel-centre corner nearest the eye (whole volume).
+        "u_plane0": float(np.min(volume.corners(full_voxel=False) @ d)),
+        "u_window": window_range(volume, settings),
+        "u_mode": MODE_IDS[settings.mode],
+        "u_slab": slab,
+        "u_depth_front": float(volume.center @ d) - radius,
+        "u_depth_length": settings.depth_length or 2 * radius,
+        "u_jitter": 1.0 if settings.jitter else 0.0,
+        "u_seed": seed,
+        "u_refine": settings.refine,
+        "u_cell_size": float(cell_size),
+        "u_all_finite": volume.all_finite,
+        "u_grey_out": not exact_values,
+        "u_skip_mode": skip,
+        "u_early_exit": early_exit and not exact_values,
+        "u_volume": 0,
+        "u_cells": 1,
+        "u_previous": 2,
+    }
+
+
+def shader_switches(common: dict, settings: RenderSettings) -> dict[str, object]:
+    """The ``#define`` switches of the projection shader, from the common uniforms
+    (:func:`projection_uniforms`): each selects code at compile time instead of testing a
+    uniform on every sample."""
+    on = {True: "true", False: "false"}
+    return {
+        "GLMIP_MODE": common["u_mode"],
+        "GLMIP_SKIP": common["u_skip_mode"],
+        "GLMIP_EARLY_EXIT": on[bool(common["u_early_exit"])],
+        "GLMIP_REFINE": on[bool(settings.refine)],
+        "GLMIP_PERSPECTIVE": on[bool(common["u_perspective"])],
+        "GLMIP_JITTER": on[bool(settings.jitter)],
+        "GLMIP_FINITE": on[bool(common["u_all_finite"])],
+        "GLMIP_GREY_OUT": on[bool(common["u_grey_out"])],
+    }
+
+
+def brick_uniforms(brick: BrickPlan, gpu: Volume, axes: Sequence[int],
+                   crop: Sequence[int] | None) -> dict | None:
+    """Uniforms of one brick of the uploaded volume ``gpu`` (axes as :func:`texture_order`
+    gave them); None when the crop leaves it nothing to sample."""
+    n = np.array(brick.volume.shape, dtype=np.float64)
+    index_to_tex = np.diag([*(1.0 / n), 1.0])
+    index_to_tex[:3, 3] = 0.5 / n
+    world_to_tex = index_to_tex @ np.linalg.inv(brick.volume.affine)
+    lo, hi = brick.own_lo, brick.own_hi
+    open_hi = hi < np.array(gpu.shape) - 0.5  # an inner face: the next brick's
+    box = crop_box(crop, axes)
+    if box is not None:
+        open_hi = open_hi & (hi <= box[1])
+        lo, hi = np.maximum(lo, box[0]), np.minimum(hi, box[1])
+    if (lo > hi).any():
+        return None
+    return {
+        "u_volume_size": tuple(n),
+        "u_brick_start": tuple(np.asarray(brick.start).astype(float)),
+        "u_world_to_index": tuple(np.linalg.inv(gpu.affine).T.ravel()),  # column-major
+        "u_world_to_tex": tuple(world_to_tex.T.ravel()),
+        "u_tex_to_world": tuple(np.linalg.inv(world_to_tex).T.ravel()),
+        "u_crop_lo": tuple(lo),
+        "u_crop_hi": tuple(hi),
+        "u_open_hi": tuple(open_hi.astype(float)),
+    }
+
+
+def display_uniforms(volume: Volume, settings: RenderSettings, size: tuple[int, int],
+                     direct: bool) -> dict:
+    """Uniforms of the display pass (``shaders/display.glsl``) drawing ``size`` (cols, rows);
+    ``direct``: the projection shader wrote colours, to be copied."""
+    return {
+        "u_window": window_range(volume, settings),
+        "u_gamma": settings.gamma,
+        "u_opacity": settings.opacity or (1.0, 1.0),
+        "u_background": settings.background,
+        "u_target_size": tuple(size),
+        "u_values": 0,
+        "u_colormap": 1,
+        "u_direct": direct,
+    }
+
+
+def plan_passes(bricks: Sequence[BrickPlan], gpu: Volume, axes: Sequence[int], frame: Frame,
+                settings: RenderSettings) -> list[tuple[int, dict]]:
+    """(index into ``bricks``, uniforms) of each projection pass, nearest brick first so that
+    ties keep the sample nearest the eye; bricks the crop leaves empty are left out. Each pass
+    after the first combines with the previous pass's result (``u_has_previous``)."""
+    depth = [float(b.volume.center @ frame.view_dir) for b in bricks]
+    order = sorted(range(len(bricks)), key=depth.__getitem__)
+    passes: list[tuple[int, dict]] = []
+    for i in order:
+        uniforms = brick_uniforms(bricks[i], gpu, axes, settings.crop)
+        if uniforms is not None:
+            passes.append((i, {**uniforms, "u_has_previous": bool(passes)}))
+    return passes
+
+
+def accumulate(mean: np.ndarray | None, new: np.ndarray, count: int) -> tuple[np.ndarray, int]:
+    """(running mean, frames in it) of projected (rows, cols, 4) values over jittered frames,
+    ``new`` added to ``mean`` of ``count`` frames (updated in place); None or another shape
+    starts afresh. Values are averaged; a pixel is a hit when any frame hit."""
+    if mean is None or mean.shape != new.shape:
+        return new.copy(), 1
+    count += 1
+    mean[..., 0] += (new[..., 0] - mean[..., 0]) / count
+    mean[..., 2] = np.maximum(mean[..., 2], new[..., 2])
+    return mean, count
