@@ -25,7 +25,7 @@ from .settings import RenderSettings
 from .volume import Volume
 
 if TYPE_CHECKING:
-    from .renderer import Projection
+    from .raycast import Projection
 
 __all__ = ["load", "render", "project", "save_png", "make_camera", "make_settings", "Image",
            "turntable_frames", "record_turntable"]

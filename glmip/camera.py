@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from .options import parse_fit
+
 if TYPE_CHECKING:
     from .volume import Volume
 
@@ -39,22 +41,6 @@ ALIASES = {
     "neurological": {"coronal": "posterior", "axial": "superior", "sagittal": "left"},
 }
 PERSPECTIVE_FOV_DEG = 30.0
-
-
-def parse_fit(text: str | float) -> str | float:
-    """``sphere``, ``box`` or a positive width in mm."""
-    if isinstance(text, (int, float)):
-        value = float(text)
-    elif text in ("sphere", "box"):
-        return text
-    else:
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError(f"fit must be sphere, box or a width in mm, got '{text}'") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"fit width must be a positive number of mm, got {text}")
-    return value
 
 
 def rotation_matrix(axis: Sequence[float], degrees: float) -> np.ndarray:

@@ -22,7 +22,7 @@ from .outputs import write_file
 from .pngio import encode_png
 
 if TYPE_CHECKING:
-    from .renderer import Projection
+    from .raycast import Projection
 
 __all__ = ["VALUE_SUFFIXES", "values_payload", "depth_map_payload", "save_values",
            "save_depth_map", "value_suffix"]

@@ -25,7 +25,7 @@ from .resources import shader_path
 from .settings import RenderSettings
 from .volume import Volume, VolumeError
 
-__all__ = ["MipRenderer", "Projection", "TEXTURE_FORMATS"]
+__all__ = ["MipRenderer", "TEXTURE_FORMATS"]
 
 # numpy dtype -> (moderngl dtype, XOR mask to make it unsigned, texel -> stored value factor,
 #                 stored value = texel * factor - bias)
