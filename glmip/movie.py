@@ -14,6 +14,7 @@ recipe (GIF comment, PNG text chunks).
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import shutil
 import tempfile
@@ -40,6 +41,7 @@ AXES = {
     "X": (1.0, 0.0, 0.0), "Y": (0.0, 1.0, 0.0), "Z": (0.0, 0.0, 1.0),
 }
 MOVIE_SUFFIXES = (".gif", ".mp4")
+MAX_FRAMES = 10000
 VIDEO_HINT = "MP4 needs an encoder: pip install glmip[video] (imageio-ffmpeg)"
 
 AxisLike = Union[str, Sequence[float], np.ndarray, None]
@@ -65,8 +67,10 @@ def turntable_angles(frames: int = 36, start: float = 0.0, end: float = 360.0,
                      back_and_forth: bool = False) -> list[float]:
     """Degrees of each frame: ``start + k (end - start) / frames``, k < frames; with
     ``back_and_forth`` the same angles again backwards, without the two ends."""
-    if frames < 1:
-        raise UsageError(f"frames must be at least 1, got {frames}")
+    if not 1 <= frames <= MAX_FRAMES:
+        raise UsageError(f"frames must be between 1 and {MAX_FRAMES}, got {frames}")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise UsageError(f"start and end must be finite angles, got {start} and {end}")
     forward = [start + k * (end - start) / frames for k in range(frames)]
     return forward + forward[-2:0:-1] if back_and_forth else forward
 

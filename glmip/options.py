@@ -31,6 +31,11 @@ GREY_COLORMAPS = ("grey", "gray")
 COLORMAP_CHOICES = ("grey", "inverted", "hot", "viridis", "magma")
 
 
+# Largest picture: 1 GiB of RGB at the most, and a side a GL viewport can tile.
+MAX_SIDE = 32768
+MAX_PIXELS = 2**28
+
+
 def parse_size(text: str | int | tuple) -> tuple[int, int]:
     """``N`` -> (N, N); ``WxH`` -> (W, H) as (cols, rows); also an int or a pair."""
     if isinstance(text, (tuple, list)):
@@ -47,6 +52,9 @@ def parse_size(text: str | int | tuple) -> tuple[int, int]:
             raise ValueError(f"bad size '{text}' (use N or WxH)") from None
     if w < 1 or h < 1:
         raise ValueError(f"size must be positive, got '{text}'")
+    if max(w, h) > MAX_SIDE or w * h > MAX_PIXELS:
+        raise ValueError(f"size {w}x{h} is too large (at most {MAX_SIDE} pixels a side and "
+                         f"{MAX_PIXELS // 2**20} M pixels)")
     return w, h
 
 

@@ -74,7 +74,12 @@ def camera_from_options(options: Mapping[str, Any], view: str | None = None) -> 
         "zoom": float(get("zoom", 1.0)),
     }
     center = get("center")
-    kw["center"] = None if center is None else np.asarray(center, dtype=np.float64)
+    if center is not None:
+        center = np.asarray(center, dtype=np.float64)
+        if center.shape != (3,) or not np.all(np.abs(center) < 1e9):
+            raise UsageError(f"center must be three finite numbers of mm (|x| < 1e9), got "
+                             f"{np.ravel(center).tolist()}")
+    kw["center"] = center
     try:
         if get("view_dir") is not None:
             return Camera.from_direction(get("view_dir"), get("up"), **kw)

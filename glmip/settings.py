@@ -11,6 +11,9 @@ import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from .errors import VolumeError
 from .options import GREY_COLORMAPS, INTERPOLATIONS, MODES, default
 
 if TYPE_CHECKING:
@@ -197,7 +200,19 @@ def resolve_window(volume: "Volume", settings: RenderSettings) -> tuple[float, f
     return hi - lo, (hi + lo) / 2
 
 
+# Most samples one ray may take: beyond this a picture takes minutes and shows nothing more.
+MAX_SAMPLES_PER_RAY = 1 << 20
+
+
 def resolve_sample_distance(volume: "Volume", settings: RenderSettings) -> float:
-    if settings.sample_distance is not None:
-        return settings.sample_distance
-    return float(min(volume.spacing))
+    """The sample distance in mm: as set, or the smallest voxel spacing; VolumeError when a
+    ray across the volume would take more than MAX_SAMPLES_PER_RAY samples."""
+    step = settings.sample_distance
+    if step is None:
+        step = float(min(volume.spacing))
+    diagonal = float(np.linalg.norm(volume.corners()[7] - volume.corners()[0]))
+    if diagonal / step > MAX_SAMPLES_PER_RAY:
+        raise VolumeError(f"{volume.name or 'volume'}: a sample distance of {step:.3g} mm puts "
+                          f"{diagonal / step:.3g} samples on a ray across it (at most "
+                          f"{MAX_SAMPLES_PER_RAY}); use a larger sample distance")
+    return step
