@@ -47,6 +47,7 @@ from .programs import build_program
 from .recipe import Recipe, reproduction_path
 from .renderer import MipRenderer
 from .resources import shader_path
+from .shaderlab import ShaderWatcher
 from .settings import RenderSettings, resolve_sample_distance, resolve_window
 from .volume import Volume
 
@@ -143,8 +144,6 @@ class _LiveShader:
     version is reported and the last good one keeps running (docs/shaders.md)."""
 
     def __init__(self, renderer: MipRenderer, path: str) -> None:
-        from .shaderlab import ShaderWatcher
-
         self.watcher = ShaderWatcher(renderer, path)
         self.generation = self.watcher.generation
         self.polled = 0.0

@@ -31,6 +31,7 @@ import numpy as np
 
 from .errors import BAD_INPUT, UsageError
 from .io import load, readable_suffixes, suffix_of
+from .pipeline import write_picture
 from .recipe import Recipe
 
 __all__ = [
@@ -188,6 +189,7 @@ def _worker_renderer() -> Any:
     programs are compiled once per worker; each task only uploads its volume."""
     r = getattr(_local, "renderer", None)
     if r is None:
+        # GL is loaded on first use, so importing glmip stays light (as in glmip.pipeline).
         from .context import create_headless_context, headless_context
         from .renderer import MipRenderer
 
@@ -204,8 +206,6 @@ def _worker_renderer() -> Any:
 def run_task(task: Task) -> Outcome:
     """Make one input's pictures (in whatever process or thread runs it). Never raises for a
     bad input: the error comes back as one line in ``Outcome.error``."""
-    from .pipeline import write_picture
-
     t0 = time.perf_counter()
     worker = f"{os.getpid()}"
     try:

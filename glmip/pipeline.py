@@ -47,6 +47,7 @@ _cached: dict[str, Any] = {}
 def renderer_for(volume: Volume, ctx: Any = None) -> "MipRenderer":
     """A renderer with ``volume`` uploaded, on the shared headless context unless ``ctx`` is
     given; the last one is kept, so repeated calls on one volume upload it once."""
+    # GL is loaded on the first render: `import glmip` and `glmip info` never load moderngl.
     from .context import headless_context
     from .renderer import MipRenderer
 

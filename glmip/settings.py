@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .colormaps import colormap_lut
 from .errors import VolumeError
 from .options import GREY_COLORMAPS, INTERPOLATIONS, MODES, default
 
@@ -74,8 +75,6 @@ def _opacity(name: str, v: Any) -> tuple[float, float] | None:
 
 
 def _colormap(name: str, v: Any) -> str:
-    from .colormaps import colormap_lut
-
     colormap_lut(str(v))  # raises ValueError naming the map if it is unknown
     return str(v)
 

@@ -12,6 +12,8 @@ import argparse
 
 from ..errors import UsageError
 from ..options import parse_size
+from ..pipeline import load_volume
+from ..resources import sample_path
 from .arguments import add_render_options, recipe_from_args, word
 
 
@@ -40,9 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..app import ViewerOptions, open_viewer
-    from ..pipeline import load_volume
-    from ..resources import sample_path
+    from ..app import ViewerOptions, open_viewer  # window libraries: only when one opens
 
     if args.magnification < 1:
         raise UsageError(f"--magnification must be at least 1, got {args.magnification}")
