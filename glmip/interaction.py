@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import math
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
 from .camera import Camera, rotation_matrix
+from .options import COLORMAP_CHOICES, MODES
 
 __all__ = [
     "KEYMAP",
@@ -100,7 +101,7 @@ KEYMAP: dict[str, str] = {
     "j": "jitter",
 }
 
-COLORMAP_CYCLE = ("grey", "inverted", "hot", "viridis", "magma")
+COLORMAP_CYCLE = COLORMAP_CHOICES
 GAMMA_CYCLE = (1.0, 0.7, 0.5, 1.5)
 SLAB_DEFAULT_MM = 10.0
 SLAB_FACTOR = 1.25  # '[' / ']' divide / multiply the slab thickness by this
@@ -114,7 +115,7 @@ PRESETS: dict[str, tuple[str, float | None, float | None]] = {
     "a": ("MR auto", None, None),
 }
 
-MODES_CYCLE = ("mip", "minip", "mean", "depth")
+MODES_CYCLE = MODES
 STEP_FACTOR = 1.25  # '+' / '-' multiply / divide the sample distance by this
 
 # Help drawn bottom-left, in vmtk's "key: Action." style.
@@ -372,7 +373,6 @@ class QualityPolicy:
     _cost: float | None = None
     last_motion: float = -1e9
     last_coarse: bool = False
-    history: list[tuple[float, int]] = field(default_factory=list)
 
     def motion(self, now: float) -> None:
         self.last_motion = now
@@ -395,8 +395,6 @@ class QualityPolicy:
         effective = rays / (reduction * reduction) / step_factor
         cost = seconds / max(effective, 1.0)
         self._cost = cost if self._cost is None else 0.5 * self._cost + 0.5 * cost
-        self.history.append((seconds, reduction))
-        del self.history[:-50]
 
     def needs_full_redraw(self, now: float) -> bool:
         """True when the last frame was coarse and the mouse has rested ``settle`` seconds."""

@@ -20,6 +20,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from . import interaction as ia
+from .options import GREY_COLORMAPS
 from .settings import RenderSettings, resolve_sample_distance, resolve_window
 from .volume import Volume
 
@@ -77,7 +78,7 @@ def status_line(volume: Volume, settings: RenderSettings, projection: str, frame
     st = settings
     if st.slab is not None:
         parts.append(f"slab {st.slab:.3g} mm @ {st.slab_center:+.3g}")
-    if st.colormap not in ("grey", "gray") or st.gamma != 1.0:
+    if st.colormap not in GREY_COLORMAPS or st.gamma != 1.0:
         parts.append(f"{st.colormap} gamma {st.gamma:g}")
     if st.refine:
         parts.append("refined")

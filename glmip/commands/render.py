@@ -95,6 +95,15 @@ def _dask_executor(address: str) -> Any:
     return client, client.get_executor()
 
 
+def _executor(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(Dask client or None, executor or None: run here) for the batch options."""
+    if args.dask:
+        return _dask_executor(args.dask)
+    if args.jobs > 1 or args.timeout is not None:
+        return None, process_pool(args.jobs)
+    return None, None
+
+
 def run_batch(args: argparse.Namespace) -> int:
     if args.values or args.depth_map:
         raise UsageError("--values and --depth-map go with a single -o OUT.png")
@@ -138,18 +147,12 @@ def run_batch(args: argparse.Namespace) -> int:
 
     for _, msg in missing:
         print(f"glmip render: error: {msg}", file=sys.stderr)
-    client = None
-    if remote:
-        client, executor = _dask_executor(args.dask)
-    elif args.jobs > 1 or args.timeout is not None:
-        executor = process_pool(args.jobs)
-    else:
-        executor = None
+    client, executor = _executor(args)
     try:
         timeout = args.timeout if args.timeout is not None else (600.0 if args.jobs > 1 else None)
         result = render_batch(tasks, executor, skip_existing=args.skip_existing,
                               progress=show, on_outcome=report,
-                              timeout=None if remote else timeout)
+                              timeout=None if client is not None else timeout)
     finally:
         if executor is not None:
             executor.shutdown(wait=True)
