@@ -41,7 +41,7 @@ def show(image: np.ndarray, name: str) -> None:
 vol = glmip.load(sample_path("aorta.mha"))
 print(vol)
 print(vol.describe())
-vol  # in a notebook: the picture
+vol  # noqa: B018  (in a notebook: the picture)
 
 # %% [markdown]
 # ## Render: the command line's options, as keyword arguments

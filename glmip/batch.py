@@ -2,10 +2,10 @@
 
 The unit of work is one input (:class:`Task`): load it once, upload it once, then write each of
 its pictures (one per view, or one contact sheet) through :func:`glmip.pipeline.write_picture`,
-the same call a single ``glmip render`` makes: a single render is a batch of one. :func:`render_batch` hands tasks to any
-``concurrent.futures.Executor``: ``None`` runs them here, a ``ProcessPoolExecutor`` made by
-:func:`process_pool` (the ``spawn`` start method: a forked EGL context is unsafe) runs them on
-this machine's cores, and Dask's ``distributed.Client(...).get_executor()`` runs them on a
+the same call a single ``glmip render`` makes: a single render is a batch of one.
+:func:`render_batch` hands tasks to any ``concurrent.futures.Executor``: ``None`` runs them
+here, a ``ProcessPoolExecutor`` made by :func:`process_pool` (the ``spawn`` start method: a
+forked EGL context is unsafe) runs them on this machine's cores, and Dask's ``distributed.Client(...).get_executor()`` runs them on a
 cluster. Each worker process (or thread) keeps one headless context and one renderer for its
 whole life, so the shader is compiled once per worker, not once per scan.
 
@@ -23,11 +23,10 @@ import sys
 import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-import numpy as np
 
 from .errors import BAD_INPUT, UsageError
 from .io import load, readable_suffixes, suffix_of

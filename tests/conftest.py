@@ -22,7 +22,7 @@ def ctx():
 def renderer(ctx):
     from glmip.renderer import MipRenderer
 
-    ctx.error  # clear an error another test's context work may have left
+    ctx.error  # noqa: B018  (reading it clears an error another test's context work may have left
     r = MipRenderer(ctx)
     yield r
     r.release()

@@ -110,10 +110,10 @@ def test_spin_turns_the_picture_with_the_mouse(volume):
 
 
 def test_window_level_drag():
-    w, l = ia.window_level_drag(400.0, 100.0, W / 4, 0, W, H)
-    assert w == pytest.approx(800.0) and l == 100.0  # right: wider
-    w, l = ia.window_level_drag(400.0, 100.0, 0, -H / 4, W, H)
-    assert w == 400.0 and l == pytest.approx(200.0)  # up: higher level
+    w, lev = ia.window_level_drag(400.0, 100.0, W / 4, 0, W, H)
+    assert w == pytest.approx(800.0) and lev == 100.0  # right: wider
+    w, lev = ia.window_level_drag(400.0, 100.0, 0, -H / 4, W, H)
+    assert w == 400.0 and lev == pytest.approx(200.0)  # up: higher level
     w, _ = ia.window_level_drag(400.0, 0.0, -100 * W, 0, W, H)
     assert w > 0
 
@@ -160,8 +160,8 @@ def test_scale_bar_lengths():
 def test_mr_auto_window_ignores_background():
     data = np.zeros((20, 20, 20), np.uint16)
     data[5:15, 5:15, 5:15] = np.arange(1000).reshape(10, 10, 10) + 100
-    w, l = ia.mr_auto_window(data)
-    lo, hi = l - w / 2, l + w / 2
+    w, lev = ia.mr_auto_window(data)
+    lo, hi = lev - w / 2, lev + w / 2
     assert 100 <= lo < 130 and 1050 < hi <= 1100
 
 

@@ -16,7 +16,8 @@ common = dict(view="superior", fit="box", size=(240, 320), window=900, level=550
 tiles = [
     ("MIP", glmip.render(vol, **common)),
     ("MinIP", glmip.render(vol, mode="minip", view="superior", fit="box", size=(240, 320))),
-    ("mean", glmip.render(vol, mode="mean", view="superior", fit="box", size=(240, 320), window=400, level=250)),
+    ("mean", glmip.render(vol, mode="mean", view="superior", fit="box", size=(240, 320),
+                          window=400, level=250)),
     ("depth-cued MIP", glmip.render(vol, mode="depth", **common)),
     ("slab 12 mm", glmip.render(vol, slab=12, **common)),
     ("magma, gamma 0.7", glmip.render(vol, colormap="magma", gamma=0.7, **common)),
