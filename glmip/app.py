@@ -665,7 +665,9 @@ def make_window(window_class: str = "pyglet", size: tuple[int, int] = (1024, 768
     hint = ""
     if sys.platform.startswith("linux") and backend != "headless" and \
             not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        hint = " (no DISPLAY: use glmip render for images without a screen)"
+        # Say so plainly instead of the window library's 'Cannot connect to "None"'.
+        raise UsageError("no display to open a window on (DISPLAY is not set): use glmip "
+                         "render for pictures without a screen, or run under Xvfb")
     try:
         cls = moderngl_window.get_local_window_cls(backend)
     except Exception as exc:

@@ -19,9 +19,37 @@ from .errors import OutputError
 
 __all__ = ["file_mode", "is_directory_target", "check_output_file", "check_output_dir",
            "check_distinct", "write_file", "write_together", "write_new", "next_free_path",
-           "claim_new_path", "temporary_beside", "TEMP_PREFIX"]
+           "publish_new", "temporary_beside", "sweep_stale", "TEMP_PREFIX"]
 
 TEMP_PREFIX = ".glmip-"
+STALE_SECONDS = 3600  # a temporary file this old was left by a killed run
+_swept: set[str] = set()
+
+
+def sweep_stale(directory: str | os.PathLike[str]) -> None:
+    """Remove the temporary files and folders a killed glmip run left in ``directory`` (ours
+    by their prefix, stale by their age); once per folder and process."""
+    import shutil
+    import time
+
+    key = _real(directory)
+    if key in _swept:
+        return
+    _swept.add(key)
+    try:
+        entries = [e for e in os.scandir(directory) if e.name.startswith(TEMP_PREFIX)]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_SECONDS:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
 
 
 def file_mode() -> int:
@@ -95,6 +123,7 @@ def temporary_beside(path: str | os.PathLike[str]) -> Iterator[Path]:
     """A temporary file beside ``path`` for a writer that streams (a movie encoder); renamed
     to ``path`` when the block ends without an error, removed otherwise."""
     path = Path(path)
+    sweep_stale(path.parent if str(path.parent) else ".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=path.suffix,
                                    dir=path.parent if str(path.parent) else ".")
@@ -118,6 +147,7 @@ def write_together(files: Mapping[str | os.PathLike[str], bytes]) -> list[Path]:
     try:
         for path, payload in files.items():
             target = Path(path)
+            sweep_stale(target.parent if str(target.parent) else ".")
             try:
                 fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=".tmp",
                                            dir=target.parent if str(target.parent) else ".")
@@ -155,20 +185,6 @@ def next_free_path(directory: str | os.PathLike[str], stem: str, suffix: str) ->
     return candidate
 
 
-def claim_new_path(directory: str | os.PathLike[str], stem: str, suffix: str) -> Path:
-    """Like :func:`next_free_path`, but the name is taken by creating the file empty, so two
-    processes never pick the same one."""
-    while True:
-        target = next_free_path(directory, stem, suffix)
-        try:
-            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-            return target
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise OutputError(f"{target}: cannot write ({exc.strerror})") from None
-
-
 def write_new(directory: str | os.PathLike[str], stem: str, suffix: str, payload: bytes) -> Path:
     """Save as ``<stem>-N<suffix>`` with the first unused N; never overwrites, even in a race
     (the finished file is hard-linked into place, which fails if the name exists)."""
@@ -177,19 +193,27 @@ def write_new(directory: str | os.PathLike[str], stem: str, suffix: str, payload
         fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{stem}.", suffix=".tmp", dir=directory)
     except OSError as exc:
         raise OutputError(f"{directory}: cannot write ({exc.strerror})") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(payload)
+    return publish_new(Path(tmp), directory, stem, suffix)
+
+
+def publish_new(finished: Path, directory: str | os.PathLike[str], stem: str,
+                suffix: str) -> Path:
+    """Give a finished temporary file the name ``<stem>-N<suffix>`` (first unused N) by a hard
+    link, which fails rather than replace a file that appeared meanwhile; the temporary name
+    goes away whatever happens."""
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.chmod(tmp, file_mode())
+        os.chmod(finished, file_mode())
         n = 1
         while True:
-            candidate = directory / f"{stem}-{n}{suffix}"
+            candidate = Path(directory) / f"{stem}-{n}{suffix}"
             try:
-                os.link(tmp, candidate)
+                os.link(finished, candidate)
                 return candidate
             except FileExistsError:
                 n += 1
     except OSError as exc:
         raise OutputError(f"{directory}: cannot write ({exc.strerror})") from None
     finally:
-        os.unlink(tmp)
+        finished.unlink(missing_ok=True)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
@@ -26,10 +28,11 @@ import numpy as np
 
 from . import movie
 from .camera import Camera
-from .errors import UsageError
+from .errors import OutputError, UsageError
 from .export import depth_map_payload, values_payload
 from .io import load
-from .outputs import claim_new_path, write_new, write_together
+from .outputs import (TEMP_PREFIX, next_free_path, publish_new, write_new,
+                      write_together)
 from .pngio import encode_png
 from .recipe import Recipe
 from .settings import RenderSettings
@@ -149,13 +152,25 @@ def write_screenshot(recipe: Recipe, directory: str | os.PathLike[str], *,
     volume, renderer = _ready(recipe, volume, renderer)
     recipe = recipe.resolved(volume)
     image = picture(renderer, recipe, settings)
-    path = write_new(directory, stem, ".png", b"")  # claim the name, then fill it atomically
-    try:
-        write_together({path: encode_png(image, recipe.to_text(str(path)))})
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    # The name is known only once the file is in place; the recipe's command names a
+    # reproduction beside it, so it is computed for the name the file will most likely get.
+    guess = next_free_path(directory, stem, ".png")
+    path = write_new(directory, stem, ".png", encode_png(image, recipe.to_text(str(guess))))
     return path, recipe
+
+
+@contextmanager
+def movie_staging(folder: Path) -> Iterator[Path]:
+    """A temporary ``.gif`` name in ``folder``, removed afterwards if still there."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}turntable.", suffix=".gif", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot write ({exc.strerror})") from None
+    os.close(fd)
+    try:
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
 
 
 def turntable_frames(recipe: Recipe, *, volume: Volume | None = None,
@@ -191,18 +206,18 @@ def write_turntable(recipe: Recipe, path: str | os.PathLike[str] | None = None, 
     recipe = Recipe(recipe.input, recipe.options, "turntable")
     m = recipe.movie_options()
     movie.turntable_angles(m["frames"], m["start"], m["end"], m["back_and_forth"])  # validate
-    claimed = path is None
-    target = (claim_new_path(directory or Path.cwd(), "glmip-turntable", ".gif") if claimed
-              else path)
-    try:
-        movie.movie_kind(target)  # refuse a bad target before rendering anything
-        volume, renderer = _ready(recipe, volume, renderer)
-        recipe = recipe.resolved(volume)
-        n = len(turntable_cameras(recipe))
-        frames = _progress(turntable_frames(recipe, volume=volume, renderer=renderer,
-                                            settings=settings), n, progress)
-        return movie.write_movie(target, frames, m["fps"], recipe)
-    except BaseException:
-        if claimed:
-            Path(target).unlink(missing_ok=True)
-        raise
+    if path is not None:
+        movie.movie_kind(path)  # refuse a bad target before rendering anything
+    volume, renderer = _ready(recipe, volume, renderer)
+    recipe = recipe.resolved(volume)
+    frames = _progress(turntable_frames(recipe, volume=volume, renderer=renderer,
+                                        settings=settings),
+                       len(turntable_cameras(recipe)), progress)
+    if path is not None:
+        return movie.write_movie(path, frames, m["fps"], recipe)
+    # A new glmip-turntable-N.gif: written under a temporary name, then given the first free
+    # N (no empty file stands there while the movie is recorded).
+    folder = Path(directory or Path.cwd())
+    with movie_staging(folder) as tmp:
+        movie.write_movie(tmp, frames, m["fps"], recipe)
+        return publish_new(tmp, folder, "glmip-turntable", ".gif")
