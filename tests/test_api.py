@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import glmip
@@ -65,3 +66,17 @@ def test_notebook_tour_runs_headless(tmp_path):
     assert run.returncode == 0, run.stderr
     made = {p.name for p in (tmp_path / "tour").iterdir()}
     assert {"anterior.png", "contact_sheet.png", "depth_coloured.png", "turntable.gif"} <= made
+
+
+def test_render_takes_settings_and_camera_objects():
+    vol = glmip.Volume(np.random.default_rng(3).random((10, 12, 8)).astype(np.float32))
+    by_words = glmip.render(vol, size=24, view="left", mode="minip", colormap="hot")
+    settings = glmip.make_settings(mode="minip", colormap="hot")
+    camera = glmip.make_camera("left")
+    assert np.array_equal(glmip.render(vol, size=24, settings=settings, camera=camera), by_words)
+    assert np.array_equal(glmip.render(vol, size=24, settings=settings, view="left"), by_words)
+    assert not np.array_equal(glmip.render(vol, size=24, camera=camera), by_words)
+    with pytest.raises(TypeError, match="settings= or render options"):
+        glmip.render(vol, settings=settings, mode="mip")
+    with pytest.raises(TypeError, match="unknown option"):
+        glmip.render(vol, colour_map="hot")
