@@ -10,6 +10,9 @@ import io_corpus as C
 from glmip.io import InputError, load, save
 from glmip.volume import Volume
 
+# VTK image files are in VTK's physical frame, ITK's LPS; glmip's world is RAS.
+LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
 
 def same(vol: Volume, data: np.ndarray, affine: np.ndarray, slope=1.0, inter=0.0) -> None:
     assert vol.data.dtype == data.dtype.newbyteorder("=")
@@ -38,7 +41,8 @@ def test_round_trip(tmp_path, suffix, dtype):
 @pytest.mark.parametrize("suffix", [".vtk", ".npy"])
 def test_round_trip_geometry_poor_formats(tmp_path, suffix):
     data = C.ref_data(np.float32)
-    aff = C.AXIS_ALIGNED if suffix == ".vtk" else np.eye(4)
+    # legacy .vtk holds LPS origin and positive spacing: axes L, P, S (docs/formats.md)
+    aff = LPS @ C.AXIS_ALIGNED if suffix == ".vtk" else np.eye(4)
     save(Volume(data, aff), tmp_path / f"out{suffix}")
     same(load(tmp_path / f"out{suffix}"), data, aff)
 
@@ -125,6 +129,7 @@ def test_vtk_legacy_arrays(tmp_path, binary):
     p = C.vtk_legacy(tmp_path / "a.vtk", data, binary=binary)
     aff = np.diag([0.5, 1.25, 2.0, 1.0])
     aff[:3, 3] = [1.5, -2.0, 3.25]
+    aff = LPS @ aff  # the file's numbers are LPS (VTK's physical frame)
     same(load(p), data, aff)
     same(load(p, array="velocity", component=1), -data, aff)
     same(load(p, array="velocity", component=2), data * 2, aff)
@@ -273,11 +278,11 @@ def test_vti_written_by_vtk(tmp_path, mode, compress, header, big):
     expect = np.eye(4)
     expect[:3, :3] = C._R * [0.5, 1.25, 2.5]
     expect[:3, 3] = np.array([-10.5, 20.25, 3.0]) + expect[:3, :3] @ [2, -1, 5]
-    same(vol, data, expect)
-    # index -> world agrees with VTK's own TransformIndexToPhysicalPoint
+    same(vol, data, LPS @ expect)  # VTK's numbers are LPS; glmip's world is RAS
+    # index -> world agrees with VTK's own TransformIndexToPhysicalPoint (LPS)
     world = [0.0, 0.0, 0.0]
     img.TransformIndexToPhysicalPoint(3, 1, 6, world)
-    np.testing.assert_allclose(vol.affine @ [1, 2, 1, 1], [*world, 1], atol=1e-12)
+    np.testing.assert_allclose(LPS @ vol.affine @ [1, 2, 1, 1], [*world, 1], atol=1e-12)
     np.testing.assert_array_equal(load(tmp_path / "v.vti", array="pair", component=1).data,
                                   -data.astype(np.float32))
     with pytest.raises(InputError, match="available: density, pair"):
@@ -301,9 +306,9 @@ def test_vti_and_vtk_we_write_are_read_by_vtk(tmp_path):
     np.testing.assert_array_equal(arr, data)
     world = [0.0, 0.0, 0.0]
     img.TransformIndexToPhysicalPoint(4, 3, 2, world)
-    np.testing.assert_allclose(world, (C.AFFINE @ [4, 3, 2, 1])[:3], atol=1e-12)
+    np.testing.assert_allclose(world, (LPS @ C.AFFINE @ [4, 3, 2, 1])[:3], atol=1e-12)
 
-    save(Volume(data, C.AXIS_ALIGNED), tmp_path / "w.vtk")
+    save(Volume(data, LPS @ C.AXIS_ALIGNED), tmp_path / "w.vtk")  # an L, P, S volume
     img, arr = read_with_vtk(vtkmod.vtkStructuredPointsReader(), tmp_path / "w.vtk", data.shape)
     np.testing.assert_array_equal(arr, data)
     assert img.GetSpacing() == (0.5, 1.25, 2.5) and img.GetOrigin() == (-10.5, 20.25, 3.0)
@@ -321,6 +326,6 @@ def test_vtk_legacy_written_by_vtk(tmp_path, binary):
     w.SetFileTypeToBinary() if binary else w.SetFileTypeToASCII()
     assert w.Write() == 1
     vol = load(tmp_path / "l.vtk")
-    same(vol, data, C.AXIS_ALIGNED)
+    same(vol, data, LPS @ C.AXIS_ALIGNED)
     np.testing.assert_array_equal(load(tmp_path / "l.vtk", array="pair", component=1).data,
                                   -data.astype(np.float32))

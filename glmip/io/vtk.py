@@ -1,8 +1,12 @@
 """VTK images: XML ImageData (``.vti``) and legacy ``STRUCTURED_POINTS`` (``.vtk``).
 
-Small readers and writers of our own (VTK itself is a heavy dependency). World coordinates are
-taken as RAS, as vmtk does (CONVENTIONS.md). For ``.vti``: voxel ``ijk`` (extent indices) is at
-``Origin + Direction @ (Spacing * ijk)``, ``Direction`` row-major with columns = axis directions.
+Small readers and writers of our own (VTK itself is a heavy dependency). VTK's image
+coordinates are its physical frame, which is ITK's LPS (VTK >= 9 reads and writes Origin,
+Spacing and Direction of MetaImage, NRRD and DICOM that way): the numbers in the file are LPS
+and are converted to glmip's RAS world by negating the first two axes (docs/formats.md,
+docs/conventions.md). For ``.vti``: voxel ``ijk`` (extent indices) is at LPS
+``Origin + Direction @ (Spacing * ijk)``, ``Direction`` row-major with columns = axis
+directions. Legacy ``.vtk`` has no Direction: its axes are +L, +P, +S with positive spacing.
 """
 
 from __future__ import annotations
@@ -28,6 +32,18 @@ _XML_TYPES = {
     "UnsignedChar": "u1", "Short": "i2", "UnsignedShort": "u2", "Int": "i4",
     "UnsignedInt": "u4", "Float": "f4", "Double": "f8",
 }
+# RAS <-> LPS: negate the first two world axes (its own inverse).
+_FLIP = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def lps_to_ras(affine_lps: np.ndarray) -> np.ndarray:
+    out = _FLIP @ affine_lps
+    out[out == 0] = 0.0  # no -0.0
+    return out
+
+
+ras_to_lps = lps_to_ras
+
 _XML_NAMES = {"u1": "UInt8", "i1": "Int8", "u2": "UInt16", "i2": "Int16", "f4": "Float32"}
 
 
@@ -290,10 +306,10 @@ def read_vti(path: Path, array: str | None = None, component: int | None = None,
         raise InputError(f"{path}: unsupported DataArray format '{fmt[:20]}'")
     data = _component(flat, dims, ncomp, c)
 
-    affine = np.eye(4)
+    affine = np.eye(4)  # LPS (VTK's physical frame)
     affine[:3, :3] = direction * spacing  # column a = Direction[:, a] * spacing[a]
     affine[:3, 3] = origin + affine[:3, :3] @ ext[0::2]
-    vol = Volume(data, affine, name=str(path))
+    vol = Volume(data, lps_to_ras(affine), name=str(path))
     vol.meta.update(arrays=[a[0] for a in arrays], array=arrays[idx][0], components=ncomp,
                     component=c)
     return vol
@@ -301,8 +317,8 @@ def read_vti(path: Path, array: str | None = None, component: int | None = None,
 
 @register_writer(".vti")
 def write_vti(volume: Volume, path: Path) -> None:
-    """Raw appended data (UInt64 header), Origin, Spacing and Direction (VTK >= 9)."""
-    aff = volume.affine
+    """Raw appended data (UInt64 header), Origin, Spacing and Direction (VTK >= 9), in LPS."""
+    aff = ras_to_lps(volume.affine)
     spacing = np.linalg.norm(aff[:3, :3], axis=0)
     direction = aff[:3, :3] / spacing
     if not np.allclose(direction.T @ direction, np.eye(3), atol=1e-9):
@@ -525,9 +541,9 @@ def read_vtk(path: Path, array: str | None = None, component: int | None = None,
     r.pos = pos
     flat = r.values(n * ncomp, dt, binary)
     data = _component(flat, dims, ncomp, c)
-    affine = np.diag(spacing + [1.0])
+    affine = np.diag(spacing + [1.0])  # LPS (VTK's physical frame)
     affine[:3, 3] = origin
-    vol = Volume(data, affine, name=str(path))
+    vol = Volume(data, lps_to_ras(affine), name=str(path))
     vol.meta.update(arrays=[f[0] for f in found], array=name, components=ncomp, component=c)
     return vol
 
@@ -544,12 +560,14 @@ def _skip_metadata(r: _Legacy) -> None:
 
 @register_writer(".vtk")
 def write_vtk(volume: Volume, path: Path) -> None:
-    """Binary (big-endian) STRUCTURED_POINTS: origin and positive spacing only."""
-    m = volume.affine[:3, :3]
+    """Binary (big-endian) STRUCTURED_POINTS: LPS origin and positive spacing only (no
+    Direction), so the volume's axes must be +L, +P, +S (orientation code LPS)."""
+    lps = ras_to_lps(volume.affine)
+    m = lps[:3, :3]
     spacing = np.diag(m)
     if np.any(m != np.diag(spacing)) or np.any(spacing <= 0):
-        raise InputError(f"{path}: legacy .vtk stores only origin and positive spacing; this "
-                         f"volume is {volume.orientation}-oriented, flipped or rotated "
+        raise InputError(f"{path}: legacy .vtk stores only an LPS origin and positive spacing "
+                         f"(axes L, P, S); this volume is {volume.orientation}-oriented "
                          f"(write .vti, .nii.gz, .nrrd or .mha)")
     data = real_values(volume)
     dt = np.dtype(">" + data.dtype.str[1:])
@@ -558,7 +576,7 @@ def write_vtk(volume: Volume, path: Path) -> None:
         "# vtk DataFile Version 3.0\nglmip\nBINARY\nDATASET STRUCTURED_POINTS\n"
         f"DIMENSIONS {nx} {ny} {nz}\n"
         f"SPACING {' '.join(repr(float(s)) for s in spacing)}\n"
-        f"ORIGIN {' '.join(repr(float(o)) for o in volume.affine[:3, 3])}\n"
+        f"ORIGIN {' '.join(repr(float(o)) for o in lps[:3, 3])}\n"
         f"POINT_DATA {nx * ny * nz}\n"
         f"SCALARS scalars {_LEGACY_NAMES[dt.str[1:]]} 1\nLOOKUP_TABLE default\n"
     )
