@@ -2,7 +2,7 @@
 
 The array keeps the file's own dtype; real values are ``stored * slope + inter`` (NIfTI
 ``scl_slope``/``scl_inter``, DICOM rescale). Nothing here imports GL, so it tests without a
-context. Geometry rules: ``CONVENTIONS.md`` ("World and volume").
+context. Geometry rules: docs/conventions.md ("World and volume").
 """
 
 from __future__ import annotations
@@ -199,6 +199,18 @@ class Volume:
             + ("no finite values" if rng is None else f"{rng[0]:.6g} .. {rng[1]:.6g}")
             + "\n"
         )
+        names = self.meta.get("arrays")
+        if names:  # VTK images: every point-data array, its components, the one shown
+            comps = self.meta.get("array_components") or [None] * len(names)
+            parts = []
+            for n, c in zip(names, comps):
+                text = repr(n) if any(ch.isspace() or not ch.isprintable() for ch in n) else n
+                bits = [] if c is None else [f"{c} component{'s' if c != 1 else ''}"]
+                if n == self.meta.get("array"):
+                    bits.append("shown" if not c or c == 1
+                                else f"component {self.meta.get('component', 0)} shown")
+                parts.append(f"{text} ({', '.join(bits)})" if bits else text)
+            out.write(f"arrays:      {'; '.join(parts)}\n")
         if i["slope"] != 1 or i["inter"] != 0:
             out.write(f"scaling:     stored * {i['slope']:.6g} + {i['inter']:.6g}\n")
         out.write("affine:\n")

@@ -5,9 +5,10 @@ a :class:`~glmip.volume.Volume` in RAS world coordinates. Every failure is a
 :class:`~glmip.io.registry.InputError` whose message names the file and the problem.
 """
 
-from .registry import InputError, load, reader_for, register_reader, register_writer, save
+from .registry import (InputError, copy_image, load, reader_for, register_reader,
+                       register_writer, save)
 
 # Importing a format module registers it.
 from . import nifti, metaimage, nrrd, vtk, dicom, stacks, numpy_io  # noqa: E402,F401  isort: skip
 
-__all__ = ["InputError", "load", "save", "reader_for", "register_reader", "register_writer"]
+__all__ = ["InputError", "load", "save", "copy_image", "reader_for", "register_reader", "register_writer"]

@@ -356,3 +356,16 @@ def save(volume: Volume, path: str | os.PathLike[str]) -> None:
             os.replace(f, dest / f.name)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def copy_image(src: str | os.PathLike[str], dst: str | os.PathLike[str],
+               **options: Any) -> Volume:
+    """Write the image ``src`` to ``dst`` as it was (vmtk's ``-ofile`` pass-through).
+
+    A VTK image (.vti, .vtk) keeps every point-data array, with its name, components and
+    stored type, and its field data, bit for bit, when ``dst`` is a VTK image too; other
+    formats store the volume's values (the chosen array and component). Returns the volume.
+    """
+    vol = load(src, all_arrays=True, **options)
+    save(vol, dst)
+    return vol
