@@ -329,3 +329,30 @@ def test_vtk_legacy_written_by_vtk(tmp_path, binary):
     same(vol, data, LPS @ C.AXIS_ALIGNED)
     np.testing.assert_array_equal(load(tmp_path / "l.vtk", array="pair", component=1).data,
                                   -data.astype(np.float32))
+
+
+def test_dicom_radial_series_says_what_is_wrong(tmp_path):
+    """Slices at rotating orientations: 'not parallel', not 'not evenly spaced'."""
+    import pydicom
+
+    C.dicom_series(tmp_path / "r", C.ref_data(), shuffle=False)
+    files = sorted((tmp_path / "r").glob("*.dcm"))
+    for n, f in enumerate(files):
+        ds = pydicom.dcmread(f)
+        a = np.radians(30 * n)
+        ds.ImageOrientationPatient = [repr(float(v)) for v in (np.cos(a), np.sin(a), 0, 0, 0, 1)]
+        ds.save_as(f)
+    with pytest.raises(InputError, match="slices are not parallel"):
+        load(tmp_path / "r")
+
+
+def test_dicom_series_off_the_normal_says_so(tmp_path):
+    import pydicom
+
+    C.dicom_series(tmp_path / "s", C.ref_data(), affine=np.eye(4), shuffle=False)
+    for n, f in enumerate(sorted((tmp_path / "s").glob("*.dcm"))):
+        ds = pydicom.dcmread(f)
+        ds.ImagePositionPatient = [repr(v) for v in (0.0, 28.0 * n, 1.0 * n)]  # sideways
+        ds.save_as(f)
+    with pytest.raises(InputError, match="do not lie along the slice normal"):
+        load(tmp_path / "s")
