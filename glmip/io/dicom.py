@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..volume import Volume
+from .registry import DEFLATE_MAX_RATIO, decompress_limited
 from .registry import InputError, check_size, register_directory_reader, register_reader
 
 _MAX_FILES = 100_000
@@ -47,7 +48,11 @@ def _headers(files: list[Path]):
     out = []
     for f in files:
         try:
-            ds = pydicom.dcmread(str(f), stop_before_pixels=True)
+            ds = _dcmread(f, stop_before_pixels=True)
+        except InputError as exc:
+            if "deflated" in str(exc):
+                raise  # a deflate bomb beside the file is refused, not skipped silently
+            continue
         except Exception:
             continue  # not DICOM after all, or unreadable: not part of any series
         if "Rows" in ds and "Columns" in ds:
@@ -311,11 +316,83 @@ def _read_series(where: Path, headers) -> Volume:
     return vol
 
 
+_DEFLATED = "1.2.840.10008.1.2.1.99"
+_HEADER_PREFIX = 1 << 20  # inflated bytes enough to hold a header (group 2 to Pixel Data)
+
+
+def _inflated(path: Path, **kw):
+    """A Deflated Explicit VR Little Endian file, inflated with a running limit.
+
+    pydicom inflates the whole dataset in memory (a few kB can hold gigabytes). Here: inflate
+    at most 1 MiB, read the image size from that header, then inflate at most the header
+    plus the declared pixel data (and 64 KiB for trailing elements); a stream that would
+    expand further is refused. The result is read as Explicit VR Little Endian.
+    """
+    import io
+
+    import pydicom
+    from pydicom.filereader import _read_file_meta_info, read_preamble
+    from pydicom.filewriter import write_file_meta_info
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    with open(path, "rb") as fh:
+        preamble = read_preamble(fh, False)
+        meta = _read_file_meta_info(fh)
+        start = fh.tell()
+    size = os.path.getsize(path)
+
+    def inflate_upto(limit: int) -> bytes:
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            return decompress_limited(path, fh, limit, "deflate", exact=False,
+                                      what="deflated DICOM data").tobytes()
+
+    def as_plain(body: bytes, **options):
+        m = pydicom.dataset.FileMetaDataset(meta)
+        m.TransferSyntaxUID = ExplicitVRLittleEndian
+        buf = io.BytesIO()
+        buf.write(preamble or b"\0" * 128)
+        buf.write(b"DICM")
+        write_file_meta_info(buf, m, enforce_standard=False)
+        buf.write(body)
+        buf.seek(0)
+        return pydicom.dcmread(buf, **options)
+
+    prefix = inflate_upto(min(_HEADER_PREFIX, DEFLATE_MAX_RATIO * size + 4096))
+    head = as_plain(prefix, stop_before_pixels=True)
+    rows, cols = int(head.get("Rows", 0) or 0), int(head.get("Columns", 0) or 0)
+    if "PixelData" in head or (rows and cols):
+        pass
+    elif len(prefix) >= _HEADER_PREFIX:
+        raise InputError(f"{path}: deflated DICOM header does not end within "
+                         f"{_HEADER_PREFIX} inflated bytes (size bomb?)")
+    frames = int(head.get("NumberOfFrames", 1) or 1)
+    spp = int(head.get("SamplesPerPixel", 1) or 1)
+    bits = int(head.get("BitsAllocated", 8) or 8)
+    pixels = rows * cols * frames * spp * max(-(-bits // 8), 1)
+    limit = min(len(prefix), _HEADER_PREFIX) + pixels + (64 << 10)
+    check_size(path, pixels, compressed=size, what="deflated pixel data")
+    body = inflate_upto(limit + 1)
+    if len(body) > limit:
+        raise InputError(f"{path}: deflated DICOM data expands beyond the {pixels} bytes of "
+                         f"pixels its header declares (size bomb?)")
+    ds = as_plain(body, **kw)
+    ds.file_meta.TransferSyntaxUID = _DEFLATED  # say what the file is
+    return ds
+
+
 def _dcmread(path: Path, **kw):
-    """pydicom.dcmread, also for files without the 128-byte preamble and 'DICM' prefix."""
+    """pydicom.dcmread, also for files without the 128-byte preamble and 'DICM' prefix, and
+    for deflated files with a running inflation limit (see _inflated)."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    try:
+        meta = pydicom.filereader.read_file_meta_info(str(path))
+    except Exception:
+        meta = None
+    if meta is not None and str(meta.get("TransferSyntaxUID", "")) == _DEFLATED:
+        return _inflated(path, **kw)
     try:
         return pydicom.dcmread(str(path), **kw)
     except InvalidDicomError:

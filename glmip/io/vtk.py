@@ -14,17 +14,15 @@ from __future__ import annotations
 import base64
 import binascii
 import itertools
-import lzma
 import re
 import xml.etree.ElementTree as ET
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ..volume import Volume
-from .registry import (InputError, check_size, real_values, register_reader,
-                       register_writer)
+from .registry import (DEFLATE_MAX_RATIO, OTHER_MAX_RATIO, InputError, check_size,
+                       decompress_limited, real_values, register_reader, register_writer)
 
 _XML_TYPES = {
     "Int8": "i1", "UInt8": "u1", "Int16": "i2", "UInt16": "u2", "Int32": "i4", "UInt32": "u4",
@@ -104,9 +102,9 @@ class _Blocks:
         self.compressor = None
         if compressor:
             if compressor == "vtkZLibDataCompressor":
-                self.compressor = zlib.decompress
+                self.compressor = "zlib"
             elif compressor == "vtkLZMADataCompressor":
-                self.compressor = lzma.decompress
+                self.compressor = "lzma"
             else:
                 raise InputError(f"{path}: unsupported compressor '{compressor}'")
         self.appended = appended
@@ -169,17 +167,17 @@ class _Blocks:
             blocks = payload[(3 + nblocks) * hs : (3 + nblocks) * hs + ctotal]
         if len(blocks) < ctotal:
             raise InputError(f"{self.path}: compressed data is truncated")
-        check_size(self.path, nbytes, compressed=ctotal)
+        check_size(self.path, nbytes, compressed=ctotal,
+                   ratio=DEFLATE_MAX_RATIO if self.compressor == "zlib" else OTHER_MAX_RATIO)
         out = bytearray(nbytes)
         pos = src = 0
         for b, cs in enumerate(csizes):
             if pos >= nbytes:
                 break
-            try:
-                piece = self.compressor(blocks[src : src + cs])
-            except (zlib.error, lzma.LZMAError) as exc:
-                raise InputError(f"{self.path}: corrupted compressed data ({exc})") from None
             expect = bsize if b < nb - 1 or not last else last
+            # each block streams into at most its declared size (+1 to see an overlong one)
+            piece = decompress_limited(self.path, blocks[src : src + cs], expect + 1,
+                                       self.compressor, compressed=cs, exact=False).tobytes()
             if len(piece) != expect:
                 raise InputError(f"{self.path}: compressed block {b} has {len(piece)} bytes, "
                                  f"expected {expect}")
