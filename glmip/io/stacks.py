@@ -16,10 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from ..volume import Volume
-from .registry import (InputError, check_size, geometry_affine, register_directory_reader,
-                       register_reader)
+from .registry import (DEFLATE_MAX_RATIO, OTHER_MAX_RATIO, InputError, check_size,
+                       geometry_affine, register_directory_reader, register_reader)
 
 _STACK_SUFFIXES = (".tif", ".tiff", ".png")
+# Largest expansion of each TIFF compression (PackBits 128:2, LZW ~ 12-bit codes of up to
+# 4096 bytes, deflate 1032:1); others (JPEG, ...) get the general cap.
+_TIFF_RATIOS = {32773: 70, 5: 3000, 8: DEFLATE_MAX_RATIO, 32946: DEFLATE_MAX_RATIO}
 _NUMBER = re.compile(r"^(.*?)(\d+)(\D*)$")
 
 
@@ -58,7 +61,12 @@ def _read_picture(path: Path, component: int | None) -> np.ndarray:
             raise InputError(f"{path}: a numbered stack needs one page per file, this one has "
                              f"{len(tf.pages)}")
         page = tf.pages[0]
-        check_size(path, int(np.prod(page.shape)) * page.dtype.itemsize, what="pixels")
+        nbytes = int(np.prod(page.shape)) * page.dtype.itemsize
+        if int(page.compression) > 1:
+            check_size(path, nbytes, compressed=os.path.getsize(path), what="pixels",
+                       ratio=_TIFF_RATIOS.get(int(page.compression), OTHER_MAX_RATIO))
+        else:
+            check_size(path, nbytes, what="pixels")
         arr = page.asarray()
     return _plane(path, arr, component)
 
@@ -114,8 +122,16 @@ def read_tiff(path: Path, frame: int | None = None, component: int | None = None
         if not single:
             series = tf.series[0]
             shape = tuple(int(n) for n in series.shape)
-            check_size(path, int(np.prod(shape, dtype=object)) * series.dtype.itemsize,
-                       available=None if tf.pages[0].compression > 1 else os.path.getsize(path))
+            nbytes = int(np.prod(shape, dtype=object)) * series.dtype.itemsize
+            size = os.path.getsize(path)
+            comp = int(tf.pages[0].compression)
+            if comp > 1:
+                # Compressed pages (several may share one strip): the total must be what the
+                # file's bytes can expand to, before tifffile decodes anything.
+                check_size(path, nbytes, compressed=size, what="pixels",
+                           ratio=_TIFF_RATIOS.get(comp, OTHER_MAX_RATIO))
+            else:
+                check_size(path, nbytes, available=size)
             arr = series.asarray()
     if single:
         return _stack(path, _numbered_siblings(path), component, spacing, origin)
