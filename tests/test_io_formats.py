@@ -356,3 +356,58 @@ def test_dicom_series_off_the_normal_says_so(tmp_path):
         ds.save_as(f)
     with pytest.raises(InputError, match="do not lie along the slice normal"):
         load(tmp_path / "s")
+
+
+@pytest.mark.parametrize("kind", ["mhd", "nhdr"])
+def test_detached_data_outside_the_folder_needs_allow_outside_data(tmp_path, kind):
+    (tmp_path / "h").mkdir()
+    data = C.ref_data()
+    if kind == "mhd":
+        C.mha(tmp_path / "x.mhd", data, inline=False)  # writes x.mhd and x.raw in tmp_path
+        header = (tmp_path / "x.mhd").read_text().replace("= x.raw", "= ../x.raw")
+    else:
+        C.nrrd_file(tmp_path / "x.nhdr", data, encoding="raw", detached=True)
+        header = (tmp_path / "x.nhdr").read_text().replace("data file: x.raw",
+                                                          "data file: ../x.raw")
+    p = tmp_path / "h" / f"x.{kind}"
+    p.write_text(header)
+    with pytest.raises(InputError, match="outside the header's folder"):
+        load(p)
+    np.testing.assert_array_equal(load(p, allow_outside_data=True).data, data)
+
+
+def test_detached_data_symlink_out_of_the_folder_is_outside(tmp_path):
+    (tmp_path / "h").mkdir()
+    C.mha(tmp_path / "x.mhd", inline=False)
+    (tmp_path / "h" / "x.raw").symlink_to(tmp_path / "x.raw")
+    (tmp_path / "h" / "x.mhd").write_text((tmp_path / "x.mhd").read_text())
+    with pytest.raises(InputError, match="outside the header's folder"):
+        load(tmp_path / "h" / "x.mhd")
+
+
+def test_messages_escape_control_characters(tmp_path):
+    p = tmp_path / "\x1b[2Jbad\x07.nrrd"
+    p.write_bytes(b"NRRD0004\ntype: \x1b]0;title\x07\n")
+    with pytest.raises(InputError) as info:
+        load(p)
+    msg = str(info.value)
+    assert "\x1b" not in msg and "\x07" not in msg and "\\x1b[2Jbad\\x07" in msg
+    assert "\n" not in msg
+
+
+def test_nrrd_bzip2_and_gzip_skips_read_with_limit(tmp_path):
+    """Valid bzip2 and gzip-with-skips NRRD files read right (glmip decodes them now)."""
+    import bz2
+    import gzip
+
+    data = C.ref_data()
+    raw = data.astype("<i2").tobytes(order="F")
+    base = C.nrrd_file(tmp_path / "a.nrrd", data, encoding="raw").read_bytes()
+    head = base[: base.index(b"\n\n") + 1]
+    (tmp_path / "b.nrrd").write_bytes(head.replace(b"encoding: raw", b"encoding: bzip2")
+                                      + b"\n" + bz2.compress(raw))
+    np.testing.assert_array_equal(load(tmp_path / "b.nrrd").data, data)
+    (tmp_path / "g.nrrd").write_bytes(
+        head.replace(b"encoding: raw", b"encoding: gzip\nbyte skip: 3\nline skip: 1")
+        + b"\nskipped line\n" + gzip.compress(b"abc" + raw))
+    np.testing.assert_array_equal(load(tmp_path / "g.nrrd").data, data)
