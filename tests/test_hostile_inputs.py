@@ -294,6 +294,14 @@ def build_corpus(d: Path) -> list[Case]:
     (stack / "img_0.png").write_bytes(b"")
     _fifo(stack / "img_1.png")
     add("picture folder: empty file and a FIFO", "in/stack", "")
+    stack2 = w / "stack2"
+    stack2.mkdir()
+    Image = pytest.importorskip("PIL.Image")
+    for k in range(3):
+        Image.fromarray(np.full((8, 8), k, np.uint8)).save(stack2 / f"s_{k}.png")
+    (stack2 / "s_3.png").symlink_to("/dev/zero")
+    add("numbered stack with /dev/zero as a member", "in/stack2/s_0.png", "character device")
+    add("picture folder with /dev/zero as a member", "in/stack2", "character device")
     (w / "\x1b[31mred\x1b[0m.nrrd").write_bytes(b"NRRD0004\nnonsense\n")
     add("escape sequence in the file name", "in/\x1b[31mred\x1b[0m.nrrd", "\\x1b[31m")
     return cases

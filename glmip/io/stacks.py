@@ -17,7 +17,8 @@ import numpy as np
 
 from ..volume import Volume
 from .registry import (DEFLATE_MAX_RATIO, OTHER_MAX_RATIO, InputError, check_size,
-                       geometry_affine, register_directory_reader, register_reader)
+                       geometry_affine, register_directory_reader, register_reader,
+                       regular_file)
 
 _STACK_SUFFIXES = (".tif", ".tiff", ".png")
 # Largest expansion of each TIFF compression (PackBits 128:2, LZW ~ 12-bit codes of up to
@@ -43,6 +44,7 @@ def _plane(path: Path, arr: np.ndarray, component: int | None) -> np.ndarray:
 
 
 def _read_picture(path: Path, component: int | None) -> np.ndarray:
+    regular_file(path)  # never open a FIFO, socket or device (it would be read forever)
     if path.suffix.lower() == ".png":
         from PIL import Image
 
@@ -80,10 +82,11 @@ def _numbered_siblings(path: Path) -> list[Path]:
     files = []
     for name in os.listdir(path.parent):
         p = path.parent / name
-        if p.suffix.lower() != path.suffix.lower() or not p.is_file():
+        if p.suffix.lower() != path.suffix.lower() or p.is_dir():
             continue
         mm = _NUMBER.match(p.stem)
         if mm and mm.group(1) == prefix and mm.group(3) == rest:
+            regular_file(p)  # a FIFO or device in the stack is refused, not skipped
             files.append((int(mm.group(2)), p))
     return [p for _, p in sorted(files)]
 
@@ -163,7 +166,7 @@ def _pictures_in(d: Path) -> list[Path]:
     except OSError:
         return []
     pics = [d / n for n in names if Path(n).suffix.lower() in _STACK_SUFFIXES]
-    return [p for p in pics if p.is_file()]
+    return [p for p in pics if not p.is_dir()]
 
 
 @register_directory_reader(lambda d: bool(_pictures_in(d)))
