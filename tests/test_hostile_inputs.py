@@ -244,15 +244,44 @@ def build_corpus(d: Path) -> list[Case]:
     # NIfTI / Analyze
     _nifti(w / "scale.nii", np.diag([3e38, 1, 1, 1]))
     add("nifti sform scale 3e38", "in/scale.nii", "spacing")
-    (w / "bomb.nii.gz").write_bytes(gzip.compress(_nifti_header([1024, 1024, 1024]))
-                                    [:-8] + zeros("gzip", 1 << 20)[10:])
-    add("nifti.gz declaring 1 GiB", "in/bomb.nii.gz", "")
+    (w / "bomb.nii.gz").write_bytes(gzip.compress(_nifti_header([1024, 1024, 1024])
+                                                  + bytes(1 << 16)))
+    add("nifti.gz declaring 1 GiB", "in/bomb.nii.gz", "cannot expand")
     import nibabel as nib
 
     nib.save(nib.AnalyzeImage(np.zeros((4, 4, 4), np.uint8), np.eye(4)), str(w / "an.hdr"))
     (w / "an.img").unlink()
     _fifo(w / "an.img")
     add("analyze .img is a FIFO", "in/an.hdr", "FIFO")
+
+    mgh = bytearray(284)
+    mgh[0:4] = struct.pack(">i", 1)
+    mgh[4:20] = struct.pack(">4i", 1024, 1024, 1024, 1)
+    mgh[20:24] = struct.pack(">i", 0)  # uchar
+    mgh[28:30] = struct.pack(">h", 1)
+    mgh[30:42] = struct.pack(">3f", 1, 1, 1)
+    mgh[42:90] = struct.pack(">12f", -1, 0, 0, 0, 0, -1, 0, 1, 0, 0, 0, 0)
+    (w / "bomb.mgz").write_bytes(gzip.compress(bytes(mgh) + bytes(4096)))
+    add("mgz declaring 1 GiB", "in/bomb.mgz", "")
+
+    # PNG stack whose pictures declare 100000 x 100000 pixels
+    for k in range(2):
+        (w / f"wide_{k}.png").write_bytes(_png_header(100_000, 100_000))
+    add("png stack of 100000 x 100000 pictures", "in/wide_0.png", "limit")
+
+    # legacy VTK: absurd DIMENSIONS, ASCII data cut short
+    (w / "dims.vtk").write_bytes(
+        b"# vtk DataFile Version 3.0\nx\nBINARY\nDATASET STRUCTURED_POINTS\n"
+        b"DIMENSIONS 1000000 1000000 1000000\nPOINT_DATA 1000000000000000000\n"
+        b"SCALARS s float 1\nLOOKUP_TABLE default\n" + bytes(64))
+    add("legacy vtk declaring 4e18 bytes", "in/dims.vtk", "")
+    (w / "nblocks.vti").write_bytes(_vti_blocks("zlib", 64, b"", [4, 4, 4],
+                                                "vtkZLibDataCompressor")
+                                    .replace(struct.pack("<4I", 1, 64, 64, 0),
+                                             struct.pack("<4I", 0x7FFFFFFF, 64, 64, 0)))
+    add("vti claiming 2**31 compressed blocks", "in/nblocks.vti", "")
+    (w / "ctl.nhdr").write_text(_nrrd_head([4, 4, 4], "raw", "data file: \x1b]0;pwned\x07.raw\n"))
+    add("nrrd data file name with terminal escapes", "in/ctl.nhdr", "\\x1b]0;pwned\\x07")
 
     # DICOM
     _dicom_deflated(w / "bomb.dcm", bomb=200_000_000)
@@ -305,6 +334,16 @@ def build_corpus(d: Path) -> list[Case]:
     (w / "\x1b[31mred\x1b[0m.nrrd").write_bytes(b"NRRD0004\nnonsense\n")
     add("escape sequence in the file name", "in/\x1b[31mred\x1b[0m.nrrd", "\\x1b[31m")
     return cases
+
+
+def _png_header(width, height) -> bytes:
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(bytes(1024))) + chunk(b"IEND", b""))
 
 
 def _nifti_header(shape) -> bytes:

@@ -2,7 +2,7 @@
 
 A small reader and writer of our own: the format is a text header of ``Key = value`` lines.
 Geometry is LPS (ITK); rows of ``TransformMatrix`` are the directions of the array axes. We
-convert to RAS by negating the first two world axes (CONVENTIONS.md).
+convert to RAS by negating the first two world axes (docs/conventions.md).
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ def read_npz(path: Path, frame: int | None = None, array: str | None = None, spa
         for other in ("affine", "slope", "inter"):
             if name == "data" and other in infos and infos[other].file_size > 4096:
                 raise InputError(f"{path}: member '{other}' declares "
-                                 f"{infos[other].file_size} bytes; a {other} needs a few")
+                                 f"{infos[other].file_size} bytes where a few numbers belong")
         if info.file_size > nbytes + 4096:
             raise InputError(f"{path}: member '{name}' declares {info.file_size} bytes for "
                              f"{nbytes} bytes of data")

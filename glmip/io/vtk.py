@@ -389,16 +389,18 @@ def write_vti(volume: Volume, path: Path) -> None:
 
     def element(a: dict, tuples: int | None) -> str:
         nonlocal offset
-        flat = _flat_le(a["data"])
-        t = _ALL_XML_NAMES.get(flat.dtype.str[1:])
+        arr = a["data"]
+        if arr.ndim != 3:
+            arr = _flat_le(arr)
+        t = _ALL_XML_NAMES.get(np.dtype(arr.dtype).str[1:])
         if t is None:
-            raise InputError(f"{path}: cannot write array {a['name']!r} of type {flat.dtype}")
-        blobs.append(flat)
+            raise InputError(f"{path}: cannot write array {a['name']!r} of type {arr.dtype}")
+        blobs.append(arr)
         extra = f' NumberOfTuples="{tuples}"' if tuples is not None else ""
         out = (f'        <DataArray type="{t}" Name={name(a["name"])} '
                f'NumberOfComponents="{int(a["components"])}"{extra} format="appended" '
                f'offset="{offset}"/>\n')
-        offset += 8 + flat.nbytes
+        offset += 8 + arr.nbytes
         return out
 
     fields = "".join(element(a, a["data"].size // a["components"]) for a in field)
@@ -420,9 +422,14 @@ def write_vti(volume: Volume, path: Path) -> None:
     )
     with open(path, "wb") as f:
         f.write(head.encode("utf-8"))
-        for flat in blobs:
-            f.write(np.array([flat.nbytes], dtype="<u8").tobytes())
-            f.write(flat.tobytes())
+        for arr in blobs:
+            f.write(np.array([arr.nbytes], dtype="<u8").tobytes())
+            if arr.ndim == 3:  # the volume's values: slice by slice, no full-size copy
+                le = arr.dtype.newbyteorder("<")
+                for k in range(arr.shape[2]):
+                    f.write(np.asarray(arr[:, :, k], dtype=le).tobytes(order="F"))
+            else:
+                f.write(arr.tobytes())
         f.write(b"\n  </AppendedData>\n</VTKFile>\n")
 
 
