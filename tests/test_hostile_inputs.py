@@ -294,6 +294,8 @@ def build_corpus(d: Path) -> list[Case]:
     # TIFF: many pages sharing one deflate strip
     (w / "shared.tif").write_bytes(_tiff_shared_strip(4096, 4096, 64))
     add("tiff pages sharing one strip", "in/shared.tif", "cannot expand")
+    (w / "strip.tif").write_bytes(_tiff_shared_strip(64, 64, 3, zeros("zlib", 1 << 28)))
+    add("tiff 64 x 64 pages whose strip inflates to 256 MiB", "in/strip.tif", "size bomb")
 
     # NumPy
     _npz_big_member(w / "big.npz")
@@ -356,13 +358,14 @@ def _nifti_header(shape) -> bytes:
     return h.binaryblock + b"\0" * 4
 
 
-def _tiff_shared_strip(width, height, pages) -> bytes:
+def _tiff_shared_strip(width, height, pages, strip=None) -> bytes:
     """Little-endian TIFF, ``pages`` uint8 pages of width x height, all pointing at one
     deflate strip (the same few hundred bytes decode to every page)."""
-    strip = zlib.compress(bytes(width * height), 9)
+    strip = zlib.compress(bytes(width * height), 9) if strip is None else strip
     out = bytearray(b"II*\x00" + struct.pack("<I", 0))
     strip_at = len(out)
     out += strip
+    out += b"\0" * (len(out) & 1)
     ifds = []
     for _ in range(pages):
         entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 8),

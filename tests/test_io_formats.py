@@ -411,3 +411,13 @@ def test_nrrd_bzip2_and_gzip_skips_read_with_limit(tmp_path):
         head.replace(b"encoding: raw", b"encoding: gzip\nbyte skip: 3\nline skip: 1")
         + b"\nskipped line\n" + gzip.compress(b"abc" + raw))
     np.testing.assert_array_equal(load(tmp_path / "g.nrrd").data, data)
+
+
+@pytest.mark.parametrize("compression", ["zlib", None])
+def test_tiff_compressed_pages_still_load(tmp_path, compression):
+    tifffile = pytest.importorskip("tifffile")
+    data = np.arange(3 * 20 * 30, dtype=np.uint16).reshape(3, 20, 30)
+    tifffile.imwrite(tmp_path / "z.tif", data, compression=compression, rowsperstrip=7,
+                     photometric="minisblack")
+    vol = load(tmp_path / "z.tif")
+    np.testing.assert_array_equal(vol.data, data[:, ::-1, :].transpose(2, 1, 0))

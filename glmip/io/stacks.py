@@ -17,14 +17,36 @@ import numpy as np
 
 from ..volume import Volume
 from .registry import (DEFLATE_MAX_RATIO, OTHER_MAX_RATIO, InputError, check_size,
-                       geometry_affine, register_directory_reader, register_reader,
-                       regular_file)
+                       decompress_limited, geometry_affine, register_directory_reader,
+                       register_reader, regular_file)
 
 _STACK_SUFFIXES = (".tif", ".tiff", ".png")
 # Largest expansion of each TIFF compression (PackBits 128:2, LZW ~ 12-bit codes of up to
 # 4096 bytes, deflate 1032:1); others (JPEG, ...) get the general cap.
 _TIFF_RATIOS = {32773: 70, 5: 3000, 8: DEFLATE_MAX_RATIO, 32946: DEFLATE_MAX_RATIO}
 _NUMBER = re.compile(r"^(.*?)(\d+)(\D*)$")
+
+
+def _check_strips(path: Path, tf) -> None:
+    """Deflate strips and tiles are inflated whole by tifffile: first stream each distinct one
+    here into at most its decoded size (+1), refusing a strip that would expand further (a
+    few hundred kB can otherwise inflate to gigabytes for a 64 x 64 page)."""
+    seen: set = set()
+    with open(path, "rb") as fh:
+        for page in tf.pages:
+            if int(getattr(page, "compression", 1)) not in (8, 32946):
+                continue
+            chunk = int(np.prod(page.chunks)) * page.dtype.itemsize
+            for off, count in zip(page.dataoffsets, page.databytecounts):
+                if (off, count) in seen:
+                    continue
+                seen.add((off, count))
+                fh.seek(off)
+                out = decompress_limited(path, fh.read(count), chunk + 1, "zlib",
+                                         compressed=count, exact=False, what="TIFF strip")
+                if out.size > chunk:
+                    raise InputError(f"{path}: a compressed strip inflates beyond the "
+                                     f"{chunk} bytes of its page (size bomb?)")
 
 
 def _plane(path: Path, arr: np.ndarray, component: int | None) -> np.ndarray:
@@ -67,6 +89,7 @@ def _read_picture(path: Path, component: int | None) -> np.ndarray:
         if int(page.compression) > 1:
             check_size(path, nbytes, compressed=os.path.getsize(path), what="pixels",
                        ratio=_TIFF_RATIOS.get(int(page.compression), OTHER_MAX_RATIO))
+            _check_strips(path, tf)
         else:
             check_size(path, nbytes, what="pixels")
         arr = page.asarray()
@@ -133,6 +156,7 @@ def read_tiff(path: Path, frame: int | None = None, component: int | None = None
                 # file's bytes can expand to, before tifffile decodes anything.
                 check_size(path, nbytes, compressed=size, what="pixels",
                            ratio=_TIFF_RATIOS.get(comp, OTHER_MAX_RATIO))
+                _check_strips(path, tf)
             else:
                 check_size(path, nbytes, available=size)
             arr = series.asarray()
