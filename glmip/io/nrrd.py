@@ -4,7 +4,7 @@ pynrrd parses the header; the data of every encoding (raw, ascii, gzip, bzip2) i
 straight into one array, after the size-bomb guards, decompression streamed with the declared
 size as a running limit (pynrrd would inflate a bomb whole). ``space directions`` are per-axis
 vectors in the stated ``space``; LPS (and LAS) are converted to RAS. A file with no ``space``
-is taken as RAS, like a VTK image.
+is taken as RAS (glmip's world; note that ITK would read it as LPS).
 """
 
 from __future__ import annotations
