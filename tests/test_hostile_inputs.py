@@ -25,10 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import io_corpus as C
 import numpy as np
 import pytest
-
-import io_corpus as C
 
 ROOT = Path(__file__).resolve().parents[1]
 PEAK_LIMIT_KB = 300 * 1024  # the whole interpreter with numpy, pydicom, nibabel, tifffile
@@ -145,7 +144,6 @@ def build_corpus(d: Path) -> list[Case]:
         cases.append(Case(name, rel, expect, **kw))
 
     # NRRD: every encoding as a bomb, skips, detached data of every kind
-    big = 1 << 31
     (w / "bz.nrrd").write_bytes(_nrrd_head([1024, 1024, 1024], "bzip2").encode() + b"\n"
                                 + zeros("bzip2", 1 << 26))
     add("nrrd bzip2 declaring 1 GiB", "in/bz.nrrd", "cannot expand")

@@ -13,17 +13,18 @@ checked for MetaImage, NRRD and NIfTI inputs:
 
 from __future__ import annotations
 
+import io_corpus as C
 import nibabel as nib
 import numpy as np
 import pytest
 
-import io_corpus as C
 from glmip.cli import main
 from glmip.io import load
+
 SHARED = C.SHARED_DATA
 
 vtk = pytest.importorskip("vtk")
-from vtk.util import numpy_support as ns  # noqa: E402
+from vtk.util import numpy_support as ns
 
 LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 

@@ -43,8 +43,6 @@ def _dicom_files(d: Path) -> list[Path]:
 
 
 def _headers(files: list[Path]):
-    import pydicom
-
     out = []
     for f in files:
         try:

@@ -292,7 +292,7 @@ def read_vti(path: Path, array: str | None = None, component: int | None = None,
     return vol
 
 
-def _decode_array(path: Path, elem: ET.Element, blocks: "_Blocks", appended: bytes | None,
+def _decode_array(path: Path, elem: ET.Element, blocks: _Blocks, appended: bytes | None,
                   app_enc: str, count: int) -> np.ndarray:
     """The ``count`` values of one DataArray (ascii, inline binary or appended), as stored."""
     tname = elem.get("type", "")
