@@ -209,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _execute(values: dict[str, Any], out: TextIO) -> int:
     from .errors import BAD_INPUT
-    from .io import load, save
+    from .io import copy_image, load
 
     path = values.get("ifile")
     if not path:
@@ -228,7 +228,7 @@ def _execute(values: dict[str, Any], out: TextIO) -> int:
         status = _show(volume, path, options, values)
     if ofile:
         try:
-            save(volume, ofile)
+            copy_image(path, ofile, **options)  # every array and field data, as it was
         except BAD_INPUT as exc:
             raise VmtkUsageError(f"{SCRIPT} error: {exc}") from None
         _say(out, f"Image written to {ofile}")

@@ -2,7 +2,7 @@
 
 The array keeps the file's own dtype; real values are ``stored * slope + inter`` (NIfTI
 ``scl_slope``/``scl_inter``, DICOM rescale). Nothing here imports GL, so it tests without a
-context. Geometry rules: ``CONVENTIONS.md`` ("World and volume").
+context. Geometry rules: docs/conventions.md ("World and volume").
 """
 
 from __future__ import annotations
@@ -21,6 +21,13 @@ __all__ = ["Volume", "VolumeError", "SUPPORTED_DTYPES"]
 # dtypes that go to the GPU as they are (see renderer.TEXTURE_FORMATS); others are converted
 # once in Volume.__post_init__ to the nearest of these.
 SUPPORTED_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.float32)
+
+# Geometry a sensible image has (docs/formats.md, "Limits"): a voxel spacing between 1 nm and
+# 1 km, voxel centres within 1e9 mm (1000 km) of the world origin. Finite values outside these
+# are refused at load: they make no picture (a 1e-30 mm axis needs ~1e30 samples per ray).
+MIN_SPACING = 1e-6
+MAX_SPACING = 1e6
+MAX_POSITION = 1e9
 
 # Draws a volume's preview PNG for Jupyter; set by glmip.api when it is imported.
 PREVIEW_PNG: "Callable[[Volume], bytes] | None" = None
@@ -81,10 +88,23 @@ class Volume:
             raise VolumeError(f"affine must be 4x4, got shape {aff.shape}")
         if not np.all(np.isfinite(aff)):
             raise VolumeError("affine has non-finite entries")
-        det = np.linalg.det(aff[:3, :3])
-        scale = np.prod(np.linalg.norm(aff[:3, :3], axis=0))
-        if scale == 0 or abs(det) < 1e-9 * scale:
-            raise VolumeError("affine is singular (zero or collinear voxel axes)")
+        with np.errstate(all="ignore"):  # huge entries: refused below, never a numpy warning
+            spacing = np.linalg.norm(aff[:3, :3], axis=0)
+            if np.any(spacing == 0):
+                raise VolumeError("affine is singular (zero or collinear voxel axes)")
+            if np.any(spacing < MIN_SPACING) or np.any(spacing > MAX_SPACING):
+                raise VolumeError(
+                    f"voxel spacing {' x '.join(f'{v:.3g}' for v in spacing)} mm is outside "
+                    f"{MIN_SPACING:g} to {MAX_SPACING:g} mm: not a sensible image")
+            n = np.array(data.shape, dtype=np.float64) - 1
+            ends = [aff[:3, 3], aff[:3, :3] @ n + aff[:3, 3]]
+            if max(float(np.max(np.abs(e))) for e in ends) > MAX_POSITION:
+                raise VolumeError(f"voxel positions reach beyond {MAX_POSITION:g} mm from the "
+                                  f"origin (origin {' '.join(f'{v:.3g}' for v in aff[:3, 3])})"
+                                  f": not a sensible image")
+            det = np.linalg.det(aff[:3, :3] / spacing)
+            if not abs(det) >= 1e-9:
+                raise VolumeError("affine is singular (zero or collinear voxel axes)")
         self.affine = aff
         self.slope = float(self.slope)
         self.inter = float(self.inter)
@@ -199,6 +219,18 @@ class Volume:
             + ("no finite values" if rng is None else f"{rng[0]:.6g} .. {rng[1]:.6g}")
             + "\n"
         )
+        names = self.meta.get("arrays")
+        if names:  # VTK images: every point-data array, its components, the one shown
+            comps = self.meta.get("array_components") or [None] * len(names)
+            parts = []
+            for n, c in zip(names, comps):
+                text = repr(n) if any(ch.isspace() or not ch.isprintable() for ch in n) else n
+                bits = [] if c is None else [f"{c} component{'s' if c != 1 else ''}"]
+                if n == self.meta.get("array"):
+                    bits.append("shown" if not c or c == 1
+                                else f"component {self.meta.get('component', 0)} shown")
+                parts.append(f"{text} ({', '.join(bits)})" if bits else text)
+            out.write(f"arrays:      {'; '.join(parts)}\n")
         if i["slope"] != 1 or i["inter"] != 0:
             out.write(f"scaling:     stored * {i['slope']:.6g} + {i['inter']:.6g}\n")
         out.write("affine:\n")

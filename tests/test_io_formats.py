@@ -10,6 +10,9 @@ import io_corpus as C
 from glmip.io import InputError, load, save
 from glmip.volume import Volume
 
+# VTK image files are in VTK's physical frame, ITK's LPS; glmip's world is RAS.
+LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
 
 def same(vol: Volume, data: np.ndarray, affine: np.ndarray, slope=1.0, inter=0.0) -> None:
     assert vol.data.dtype == data.dtype.newbyteorder("=")
@@ -38,7 +41,8 @@ def test_round_trip(tmp_path, suffix, dtype):
 @pytest.mark.parametrize("suffix", [".vtk", ".npy"])
 def test_round_trip_geometry_poor_formats(tmp_path, suffix):
     data = C.ref_data(np.float32)
-    aff = C.AXIS_ALIGNED if suffix == ".vtk" else np.eye(4)
+    # legacy .vtk holds LPS origin and positive spacing: axes L, P, S (docs/formats.md)
+    aff = LPS @ C.AXIS_ALIGNED if suffix == ".vtk" else np.eye(4)
     save(Volume(data, aff), tmp_path / f"out{suffix}")
     same(load(tmp_path / f"out{suffix}"), data, aff)
 
@@ -125,6 +129,7 @@ def test_vtk_legacy_arrays(tmp_path, binary):
     p = C.vtk_legacy(tmp_path / "a.vtk", data, binary=binary)
     aff = np.diag([0.5, 1.25, 2.0, 1.0])
     aff[:3, 3] = [1.5, -2.0, 3.25]
+    aff = LPS @ aff  # the file's numbers are LPS (VTK's physical frame)
     same(load(p), data, aff)
     same(load(p, array="velocity", component=1), -data, aff)
     same(load(p, array="velocity", component=2), data * 2, aff)
@@ -273,11 +278,11 @@ def test_vti_written_by_vtk(tmp_path, mode, compress, header, big):
     expect = np.eye(4)
     expect[:3, :3] = C._R * [0.5, 1.25, 2.5]
     expect[:3, 3] = np.array([-10.5, 20.25, 3.0]) + expect[:3, :3] @ [2, -1, 5]
-    same(vol, data, expect)
-    # index -> world agrees with VTK's own TransformIndexToPhysicalPoint
+    same(vol, data, LPS @ expect)  # VTK's numbers are LPS; glmip's world is RAS
+    # index -> world agrees with VTK's own TransformIndexToPhysicalPoint (LPS)
     world = [0.0, 0.0, 0.0]
     img.TransformIndexToPhysicalPoint(3, 1, 6, world)
-    np.testing.assert_allclose(vol.affine @ [1, 2, 1, 1], [*world, 1], atol=1e-12)
+    np.testing.assert_allclose(LPS @ vol.affine @ [1, 2, 1, 1], [*world, 1], atol=1e-12)
     np.testing.assert_array_equal(load(tmp_path / "v.vti", array="pair", component=1).data,
                                   -data.astype(np.float32))
     with pytest.raises(InputError, match="available: density, pair"):
@@ -301,9 +306,9 @@ def test_vti_and_vtk_we_write_are_read_by_vtk(tmp_path):
     np.testing.assert_array_equal(arr, data)
     world = [0.0, 0.0, 0.0]
     img.TransformIndexToPhysicalPoint(4, 3, 2, world)
-    np.testing.assert_allclose(world, (C.AFFINE @ [4, 3, 2, 1])[:3], atol=1e-12)
+    np.testing.assert_allclose(world, (LPS @ C.AFFINE @ [4, 3, 2, 1])[:3], atol=1e-12)
 
-    save(Volume(data, C.AXIS_ALIGNED), tmp_path / "w.vtk")
+    save(Volume(data, LPS @ C.AXIS_ALIGNED), tmp_path / "w.vtk")  # an L, P, S volume
     img, arr = read_with_vtk(vtkmod.vtkStructuredPointsReader(), tmp_path / "w.vtk", data.shape)
     np.testing.assert_array_equal(arr, data)
     assert img.GetSpacing() == (0.5, 1.25, 2.5) and img.GetOrigin() == (-10.5, 20.25, 3.0)
@@ -321,6 +326,98 @@ def test_vtk_legacy_written_by_vtk(tmp_path, binary):
     w.SetFileTypeToBinary() if binary else w.SetFileTypeToASCII()
     assert w.Write() == 1
     vol = load(tmp_path / "l.vtk")
-    same(vol, data, C.AXIS_ALIGNED)
+    same(vol, data, LPS @ C.AXIS_ALIGNED)
     np.testing.assert_array_equal(load(tmp_path / "l.vtk", array="pair", component=1).data,
                                   -data.astype(np.float32))
+
+
+def test_dicom_radial_series_says_what_is_wrong(tmp_path):
+    """Slices at rotating orientations: 'not parallel', not 'not evenly spaced'."""
+    import pydicom
+
+    C.dicom_series(tmp_path / "r", C.ref_data(), shuffle=False)
+    files = sorted((tmp_path / "r").glob("*.dcm"))
+    for n, f in enumerate(files):
+        ds = pydicom.dcmread(f)
+        a = np.radians(30 * n)
+        ds.ImageOrientationPatient = [repr(float(v)) for v in (np.cos(a), np.sin(a), 0, 0, 0, 1)]
+        ds.save_as(f)
+    with pytest.raises(InputError, match="slices are not parallel"):
+        load(tmp_path / "r")
+
+
+def test_dicom_series_off_the_normal_says_so(tmp_path):
+    import pydicom
+
+    C.dicom_series(tmp_path / "s", C.ref_data(), affine=np.eye(4), shuffle=False)
+    for n, f in enumerate(sorted((tmp_path / "s").glob("*.dcm"))):
+        ds = pydicom.dcmread(f)
+        ds.ImagePositionPatient = [repr(v) for v in (0.0, 28.0 * n, 1.0 * n)]  # sideways
+        ds.save_as(f)
+    with pytest.raises(InputError, match="do not lie along the slice normal"):
+        load(tmp_path / "s")
+
+
+@pytest.mark.parametrize("kind", ["mhd", "nhdr"])
+def test_detached_data_outside_the_folder_needs_allow_outside_data(tmp_path, kind):
+    (tmp_path / "h").mkdir()
+    data = C.ref_data()
+    if kind == "mhd":
+        C.mha(tmp_path / "x.mhd", data, inline=False)  # writes x.mhd and x.raw in tmp_path
+        header = (tmp_path / "x.mhd").read_text().replace("= x.raw", "= ../x.raw")
+    else:
+        C.nrrd_file(tmp_path / "x.nhdr", data, encoding="raw", detached=True)
+        header = (tmp_path / "x.nhdr").read_text().replace("data file: x.raw",
+                                                          "data file: ../x.raw")
+    p = tmp_path / "h" / f"x.{kind}"
+    p.write_text(header)
+    with pytest.raises(InputError, match="outside the header's folder"):
+        load(p)
+    np.testing.assert_array_equal(load(p, allow_outside_data=True).data, data)
+
+
+def test_detached_data_symlink_out_of_the_folder_is_outside(tmp_path):
+    (tmp_path / "h").mkdir()
+    C.mha(tmp_path / "x.mhd", inline=False)
+    (tmp_path / "h" / "x.raw").symlink_to(tmp_path / "x.raw")
+    (tmp_path / "h" / "x.mhd").write_text((tmp_path / "x.mhd").read_text())
+    with pytest.raises(InputError, match="outside the header's folder"):
+        load(tmp_path / "h" / "x.mhd")
+
+
+def test_messages_escape_control_characters(tmp_path):
+    p = tmp_path / "\x1b[2Jbad\x07.nrrd"
+    p.write_bytes(b"NRRD0004\ntype: \x1b]0;title\x07\n")
+    with pytest.raises(InputError) as info:
+        load(p)
+    msg = str(info.value)
+    assert "\x1b" not in msg and "\x07" not in msg and "\\x1b[2Jbad\\x07" in msg
+    assert "\n" not in msg
+
+
+def test_nrrd_bzip2_and_gzip_skips_read_with_limit(tmp_path):
+    """Valid bzip2 and gzip-with-skips NRRD files read right (glmip decodes them now)."""
+    import bz2
+    import gzip
+
+    data = C.ref_data()
+    raw = data.astype("<i2").tobytes(order="F")
+    base = C.nrrd_file(tmp_path / "a.nrrd", data, encoding="raw").read_bytes()
+    head = base[: base.index(b"\n\n") + 1]
+    (tmp_path / "b.nrrd").write_bytes(head.replace(b"encoding: raw", b"encoding: bzip2")
+                                      + b"\n" + bz2.compress(raw))
+    np.testing.assert_array_equal(load(tmp_path / "b.nrrd").data, data)
+    (tmp_path / "g.nrrd").write_bytes(
+        head.replace(b"encoding: raw", b"encoding: gzip\nbyte skip: 3\nline skip: 1")
+        + b"\nskipped line\n" + gzip.compress(b"abc" + raw))
+    np.testing.assert_array_equal(load(tmp_path / "g.nrrd").data, data)
+
+
+@pytest.mark.parametrize("compression", ["zlib", None])
+def test_tiff_compressed_pages_still_load(tmp_path, compression):
+    tifffile = pytest.importorskip("tifffile")
+    data = np.arange(3 * 20 * 30, dtype=np.uint16).reshape(3, 20, 30)
+    tifffile.imwrite(tmp_path / "z.tif", data, compression=compression, rowsperstrip=7,
+                     photometric="minisblack")
+    vol = load(tmp_path / "z.tif")
+    np.testing.assert_array_equal(vol.data, data[:, ::-1, :].transpose(2, 1, 0))

@@ -18,13 +18,15 @@ needs_shared = pytest.mark.skipif(not SHARED.is_dir(),
 EXPECTED = {
     "aorta.mha": ((157, 393, 34), "float32", (0.878906, 0.878906, 1.50009),
                   (0.878906, 0.878906, 1.50009), (156.445, 24.6094, 0)),  # LPS flips -> RAS
-    "vase.vti": ((115, 101, 75), "uint8", (1, 1, 1), (1, 1, 1), (0, 0, 0)),
-    "vase_4comp.vti": ((115, 101, 75), "uint8", (1, 1, 1), (1, 1, 1), (0, 0, 0)),
-    "hydrogen.vti": ((64, 64, 64), "float32", (1, 1, 1), (1, 1, 1), (0, 0, 0)),
-    "carotid.vtk": ((76, 49, 45), "float32", (1, 1, 1), (1, 1, 1), (100, 80, 1)),
+    # VTK files are LPS (VTK's physical frame): x and y flip on the way to RAS
+    "vase.vti": ((115, 101, 75), "uint8", (1, 1, 1), (-1, -1, 1), (0, 0, 0)),
+    "vase_4comp.vti": ((115, 101, 75), "uint8", (1, 1, 1), (-1, -1, 1), (0, 0, 0)),
+    "hydrogen.vti": ((64, 64, 64), "float32", (1, 1, 1), (-1, -1, 1), (0, 0, 0)),
+    "carotid.vtk": ((76, 49, 45), "float32", (1, 1, 1), (-1, -1, 1), (-100, -80, 1)),
     "HeadMRVolume.mhd": ((48, 62, 42), "uint8", (4, 4, 4), (-4, -4, 4), (0, 0, 0)),
     "frogtissue.mhd": ((500, 470, 136), "uint8", (1, 1, 1.5), (-1, -1, 1.5), (0, 0, 0)),
-    "mr-dicom.dcm": ((256, 256, 16), "uint8", (1, 1, 10), (-1, -1, 10), (0, 0, 0)),
+    # 16 *time* frames (FrameIncrementPointer = FrameTime): frame 0, one 10 mm slice
+    "mr-dicom.dcm": ((256, 256, 1), "uint8", (1, 1, 10), (-1, -1, 10), (0, 0, 0)),
 }
 
 
@@ -165,3 +167,25 @@ def test_pydicom_single_slice_is_refused():
 
     with pytest.raises(InputError, match="single 2-D DICOM slice"):
         load(_pydicom("CT_small.dcm"))
+
+
+@needs_shared
+def test_dicom_temporal_multiframe_is_4d(tmp_path):
+    """mr-dicom.dcm's 16 frames are time frames (FrameIncrementPointer = FrameTime): one
+    frame at a time, chosen with ``frame``; a directory holding only it loads like the file."""
+    import shutil
+
+    vol = load(SHARED / "mr-dicom.dcm")
+    assert vol.meta["frames"] == 16 and vol.meta["frame"] == 0 and vol.shape == (256, 256, 1)
+    f5 = load(SHARED / "mr-dicom.dcm", frame=5)
+    assert f5.meta["frame"] == 5 and not np.array_equal(f5.data, vol.data)
+    from glmip.io import InputError
+
+    with pytest.raises(InputError, match="frame 16 out of range"):
+        load(SHARED / "mr-dicom.dcm", frame=16)
+    d = tmp_path / "only"
+    d.mkdir()
+    shutil.copy(SHARED / "mr-dicom.dcm", d)
+    from_dir = load(d, frame=5)
+    np.testing.assert_array_equal(from_dir.data, f5.data)
+    np.testing.assert_array_equal(from_dir.affine, f5.affine)

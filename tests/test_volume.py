@@ -56,3 +56,19 @@ def test_value_range_real_units_and_nan():
 def test_bad_volumes(data, affine, needle):
     with pytest.raises(VolumeError, match=needle):
         Volume(data, affine)
+
+
+@pytest.mark.parametrize("affine, match", [
+    (np.diag([3e38, 1, 1, 1]), "spacing"),
+    (np.diag([1, 1e-30, 1, 1]), "spacing"),
+    (np.array([[1, 0, 0, 1e30], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1.0]]), "beyond"),
+])
+def test_absurd_but_finite_geometry_is_refused(affine, match, recwarn):
+    import warnings
+
+    from glmip.volume import VolumeError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warning on the way
+        with pytest.raises(VolumeError, match=match):
+            Volume(np.zeros((4, 4, 4), np.uint8), affine)

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from ..io import load, save
-from ..io.registry import InputError, writable_suffixes
+from ..io.registry import InputError, escape, writable_suffixes
 from .arguments import add_input_options, reader_options
 
 
@@ -31,22 +31,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Path.resolve)
         return False
 
 
 def run(args: argparse.Namespace) -> int:
     src, dst = Path(args.input), Path(args.output)
     if _same_file(src, dst):
-        raise InputError(f"{dst}: the output is the input file; choose another name")
+        raise InputError(escape(f"{dst}: the output is the input file; choose another name"))
     if not (dst.parent if str(dst.parent) else Path(".")).is_dir():
-        raise InputError(f"{dst}: output directory {dst.parent} does not exist")
+        raise InputError(escape(f"{dst}: output directory {dst.parent} does not exist"))
     vol = load(src, **reader_options(args))
     # A .mhd output also writes a .raw beside it: it must not be the input's data either.
     companions = [dst, dst.with_suffix(".raw")] if dst.suffix.lower() == ".mhd" else [dst]
     inputs = [src] + ([Path(vol.meta["data_file"])] if "data_file" in vol.meta else [])
     if any(_same_file(i, c) for i in inputs for c in companions):
-        raise InputError(f"{dst}: writing it would overwrite the input's data; choose another "
-                         f"name")
+        raise InputError(escape(f"{dst}: writing it would overwrite the input's data; choose "
+                                f"another name"))
     save(vol, dst)
     return 0

@@ -5,11 +5,11 @@ a :class:`~glmip.volume.Volume` in RAS world coordinates. Every failure is a
 :class:`~glmip.io.registry.InputError` whose message names the file and the problem.
 """
 
-from .registry import (InputError, load, readable_suffixes, register_reader, register_writer,
-                       save, suffix_of)
+from .registry import (InputError, copy_image, load, readable_suffixes, register_reader,
+                       register_writer, save, suffix_of)
 
 # Importing a format module registers it.
 from . import nifti, metaimage, nrrd, vtk, dicom, stacks, numpy_io  # noqa: E402,F401  isort: skip
 
-__all__ = ["InputError", "load", "save", "readable_suffixes", "suffix_of", "register_reader",
-           "register_writer"]
+__all__ = ["InputError", "load", "save", "copy_image", "readable_suffixes", "suffix_of",
+           "register_reader", "register_writer"]

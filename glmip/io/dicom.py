@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..volume import Volume
+from .registry import DEFLATE_MAX_RATIO, decompress_limited
 from .registry import InputError, check_size, register_directory_reader, register_reader
 
 _MAX_FILES = 100_000
@@ -42,12 +43,14 @@ def _dicom_files(d: Path) -> list[Path]:
 
 
 def _headers(files: list[Path]):
-    import pydicom
-
     out = []
     for f in files:
         try:
-            ds = pydicom.dcmread(str(f), stop_before_pixels=True)
+            ds = _dcmread(f, stop_before_pixels=True)
+        except InputError as exc:
+            if "deflated" in str(exc):
+                raise  # a deflate bomb beside the file is refused, not skipped silently
+            continue
         except Exception:
             continue  # not DICOM after all, or unreadable: not part of any series
         if "Rows" in ds and "Columns" in ds:
@@ -154,7 +157,48 @@ def _scaling(items: list) -> tuple[float, float] | None:
     return pairs.pop() if len(pairs) == 1 else None
 
 
-def _read_multiframe(path: Path, ds) -> Volume:
+# Frame Increment Pointer values that make the frames *time* frames (Frame Time, Frame Time
+# Vector, Trigger times): such a file is 2-D + time, not a stack of slices (docs/formats.md).
+_TEMPORAL_POINTERS = {0x00181063, 0x00181065, 0x00181060, 0x00200100}
+
+
+def _is_temporal(ds) -> bool:
+    fip = ds.get("FrameIncrementPointer")
+    if fip is None:
+        return False
+    tags = fip if isinstance(fip, (list, tuple)) or type(fip).__name__ == "MultiValue" \
+        else [fip]
+    return any(int(t) in _TEMPORAL_POINTERS for t in tags) and \
+        "PerFrameFunctionalGroupsSequence" not in ds
+
+
+def _read_temporal(path: Path, ds, frame: int | None) -> Volume:
+    """One time frame of a 2-D + time multi-frame file: a one-slice volume."""
+    nframes = int(ds.NumberOfFrames)
+    f = 0 if frame is None else int(frame)
+    if not 0 <= f < nframes:
+        raise InputError(f"{path}: frame {f} out of range (the file has {nframes} time "
+                         f"frames)")
+    _check_pixels(path, ds, nframes)
+    pixels = ds.pixel_array
+    if pixels.ndim != 3:
+        raise InputError(f"{path}: unexpected pixel array shape {pixels.shape}")
+    iop = _floats(ds, "ImageOrientationPatient", 6, [1, 0, 0, 0, 1, 0])
+    ps = _floats(ds, "PixelSpacing", 2, None) or _floats(ds, "ImagerPixelSpacing", 2, [1, 1])
+    normal = np.cross(iop[:3], iop[3:])
+    thick = (_floats(ds, "SliceThickness", 1, None) or [1.0])[0] or 1.0
+    first = np.array(_floats(ds, "ImagePositionPatient", 3, [0, 0, 0]), dtype=np.float64)
+    data = np.asfortranarray(pixels[f].T[:, :, None])
+    slope, inter = _rescale(ds, ds)
+    vol = Volume(data, _affine(iop, ps, first, normal * abs(thick)),
+                 slope=float(slope) or 1.0, inter=float(inter), name=str(path))
+    vol.meta.update(frames=nframes, frame=f, slices=1)
+    return vol
+
+
+def _read_multiframe(path: Path, ds, frame: int | None = None) -> Volume:
+    if _is_temporal(ds):
+        return _read_temporal(path, ds, frame)
     nframes = int(ds.NumberOfFrames)
     _check_pixels(path, ds, nframes)
     pixels = ds.pixel_array  # (frames, rows, cols)
@@ -204,6 +248,13 @@ def _finish(path: Path, data: np.ndarray, iop, ps, pos: np.ndarray, scales) -> V
     if np.any(gaps < 1e-6 * max(1.0, float(np.linalg.norm(step)))):
         raise InputError(f"{path}: several slices share a position (a time series or several "
                          f"echoes?); split the series")
+    normal = np.cross(iop[:3], iop[3:])
+    normal = normal / (np.linalg.norm(normal) or 1.0)
+    along = steps @ normal
+    off = np.linalg.norm(steps - np.outer(along, normal), axis=1)
+    if np.any(off > 0.05 * np.maximum(np.abs(along), 1e-9)):
+        raise InputError(f"{path}: slice positions do not lie along the slice normal (a slice "
+                         f"is displaced sideways by up to {off.max():.4g} mm); cannot stack")
     if np.max(np.abs(steps - step)) > 0.05 * np.linalg.norm(step):
         raise InputError(f"{path}: slice positions are not evenly spaced along one line "
                          f"(gaps {gaps.min():.4g} to {gaps.max():.4g} mm)")
@@ -235,6 +286,11 @@ def _read_series(where: Path, headers) -> Volume:
         p = _floats(ds, "ImagePositionPatient", 3, None)
         if p is None:
             raise InputError(f"{f}: slice without Image Position (Patient); cannot stack")
+        o = _floats(ds, "ImageOrientationPatient", 6, [1, 0, 0, 0, 1, 0])
+        if np.max(np.abs(np.subtract(o, iop))) > 1e-3:
+            raise InputError(f"{where}: slices are not parallel (Image Orientation (Patient) "
+                             f"of {f.name} differs from the first slice's: a radial or "
+                             f"multi-plane series cannot be stacked)")
         keyed.append((float(np.dot(p, normal)), p, f, ds))
     keyed.sort(key=lambda t: t[0])
     data = None
@@ -258,11 +314,83 @@ def _read_series(where: Path, headers) -> Volume:
     return vol
 
 
+_DEFLATED = "1.2.840.10008.1.2.1.99"
+_HEADER_PREFIX = 1 << 20  # inflated bytes enough to hold a header (group 2 to Pixel Data)
+
+
+def _inflated(path: Path, **kw):
+    """A Deflated Explicit VR Little Endian file, inflated with a running limit.
+
+    pydicom inflates the whole dataset in memory (a few kB can hold gigabytes). Here: inflate
+    at most 1 MiB, read the image size from that header, then inflate at most the header
+    plus the declared pixel data (and 64 KiB for trailing elements); a stream that would
+    expand further is refused. The result is read as Explicit VR Little Endian.
+    """
+    import io
+
+    import pydicom
+    from pydicom.filereader import _read_file_meta_info, read_preamble
+    from pydicom.filewriter import write_file_meta_info
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    with open(path, "rb") as fh:
+        preamble = read_preamble(fh, False)
+        meta = _read_file_meta_info(fh)
+        start = fh.tell()
+    size = os.path.getsize(path)
+
+    def inflate_upto(limit: int) -> bytes:
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            return decompress_limited(path, fh, limit, "deflate", exact=False,
+                                      what="deflated DICOM data").tobytes()
+
+    def as_plain(body: bytes, **options):
+        m = pydicom.dataset.FileMetaDataset(meta)
+        m.TransferSyntaxUID = ExplicitVRLittleEndian
+        buf = io.BytesIO()
+        buf.write(preamble or b"\0" * 128)
+        buf.write(b"DICM")
+        write_file_meta_info(buf, m, enforce_standard=False)
+        buf.write(body)
+        buf.seek(0)
+        return pydicom.dcmread(buf, **options)
+
+    prefix = inflate_upto(min(_HEADER_PREFIX, DEFLATE_MAX_RATIO * size + 4096))
+    head = as_plain(prefix, stop_before_pixels=True)
+    rows, cols = int(head.get("Rows", 0) or 0), int(head.get("Columns", 0) or 0)
+    if "PixelData" in head or (rows and cols):
+        pass
+    elif len(prefix) >= _HEADER_PREFIX:
+        raise InputError(f"{path}: deflated DICOM header does not end within "
+                         f"{_HEADER_PREFIX} inflated bytes (size bomb?)")
+    frames = int(head.get("NumberOfFrames", 1) or 1)
+    spp = int(head.get("SamplesPerPixel", 1) or 1)
+    bits = int(head.get("BitsAllocated", 8) or 8)
+    pixels = rows * cols * frames * spp * max(-(-bits // 8), 1)
+    limit = min(len(prefix), _HEADER_PREFIX) + pixels + (64 << 10)
+    check_size(path, pixels, compressed=size, what="deflated pixel data")
+    body = inflate_upto(limit + 1)
+    if len(body) > limit:
+        raise InputError(f"{path}: deflated DICOM data expands beyond the {pixels} bytes of "
+                         f"pixels its header declares (size bomb?)")
+    ds = as_plain(body, **kw)
+    ds.file_meta.TransferSyntaxUID = _DEFLATED  # say what the file is
+    return ds
+
+
 def _dcmread(path: Path, **kw):
-    """pydicom.dcmread, also for files without the 128-byte preamble and 'DICM' prefix."""
+    """pydicom.dcmread, also for files without the 128-byte preamble and 'DICM' prefix, and
+    for deflated files with a running inflation limit (see _inflated)."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    try:
+        meta = pydicom.filereader.read_file_meta_info(str(path))
+    except Exception:
+        meta = None
+    if meta is not None and str(meta.get("TransferSyntaxUID", "")) == _DEFLATED:
+        return _inflated(path, **kw)
     try:
         return pydicom.dcmread(str(path), **kw)
     except InvalidDicomError:
@@ -273,18 +401,22 @@ def _dcmread(path: Path, **kw):
 
 
 @register_reader(".dcm", ".dicom", ".ima")
-def read_dicom(path: Path, series: str | None = None, **_: object) -> Volume:
+def read_dicom(path: Path, series: str | None = None, frame: int | None = None,
+               **_: object) -> Volume:
     if path.is_dir():
         headers = _headers(_dicom_files(path))
         if not headers:
             raise InputError(f"{path}: the directory holds no DICOM images")
-        return _read_series(path, _pick_series(path, _series_of(headers), series))
+        picked = _pick_series(path, _series_of(headers), series)
+        if len(picked) == 1 and int(picked[0][1].get("NumberOfFrames", 1) or 1) > 1:
+            return _read_multiframe(picked[0][0], _dcmread(picked[0][0]), frame)
+        return _read_series(path, picked)
     ds = _dcmread(path, stop_before_pixels=True)
     if "Rows" not in ds or "Columns" not in ds:
         raise InputError(f"{path}: DICOM file without an image")
     if int(ds.get("NumberOfFrames", 1) or 1) > 1:
         full = _dcmread(path)
-        return _read_multiframe(path, full)
+        return _read_multiframe(path, full, frame)
     # One slice of a series: read the whole series from its directory.
     uid = str(ds.get("SeriesInstanceUID", "unknown"))
     siblings = [f for f in _dicom_files(path.parent) if f != path]
@@ -294,5 +426,6 @@ def read_dicom(path: Path, series: str | None = None, **_: object) -> Volume:
 
 
 @register_directory_reader(lambda d: bool(_dicom_files(d)))
-def read_dicom_dir(path: Path, series: str | None = None, **_: object) -> Volume:
-    return read_dicom(path, series=series)
+def read_dicom_dir(path: Path, series: str | None = None, frame: int | None = None,
+                   **_: object) -> Volume:
+    return read_dicom(path, series=series, frame=frame)

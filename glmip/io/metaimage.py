@@ -2,7 +2,7 @@
 
 A small reader and writer of our own: the format is a text header of ``Key = value`` lines.
 Geometry is LPS (ITK); rows of ``TransformMatrix`` are the directions of the array axes. We
-convert to RAS by negating the first two world axes (CONVENTIONS.md).
+convert to RAS by negating the first two world axes (docs/conventions.md).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..volume import Volume
-from .registry import (InputError, check_size, inflate, pick_frame, real_values,
+from .registry import (InputError, check_size, data_file, inflate, pick_frame, real_values,
                        register_reader, register_writer)
 
 _TYPES = {
@@ -82,7 +82,7 @@ def _flag(fields: dict[str, str], *keys: str) -> bool:
 
 @register_reader(".mha", ".mhd")
 def read_metaimage(path: Path, frame: int | None = None, component: int | None = None,
-                   **_: object) -> Volume:
+                   allow_outside_data: bool = False, **_: object) -> Volume:
     fields, offset = _read_header(path)
     ndims = _numbers(path, fields, "NDims", 1, [3])[0]
     if ndims != int(ndims) or not 3 <= ndims <= 4:
@@ -112,9 +112,7 @@ def read_metaimage(path: Path, frame: int | None = None, component: int | None =
         raise InputError(f"{path}: data split over several files ({datafile[:30]}) is not "
                          f"supported")
     else:
-        src = path.parent / datafile
-        if not src.is_file():
-            raise InputError(f"{path}: data file {datafile} not found")
+        src = data_file(path, datafile, allow_outside_data)
         if not os.access(src, os.R_OK):
             raise InputError(f"{path}: permission denied on data file {datafile}")
         start = int(_numbers(path, fields, "HeaderSize", 1, [0])[0])

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..volume import Volume
-from .registry import InputError, check_size, register_reader, register_writer
+from .registry import InputError, check_size, regular_file, register_reader, register_writer
 
 _GZ = (".gz", ".mgz")
 
@@ -29,6 +29,8 @@ def _check_declared(path: Path, img) -> None:
     fmap = img.file_map
     holder = fmap.get("image") or next(iter(fmap.values()))
     fname = holder.filename
+    if fname and os.path.lexists(fname):
+        regular_file(Path(fname), f"{path}: image data")  # Analyze .img: FIFO, /dev/zero
     if not fname or not os.path.isfile(fname):
         check_size(path, nbytes)
         return

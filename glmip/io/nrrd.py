@@ -1,9 +1,10 @@
 """NRRD (``.nrrd`` with attached data, ``.nhdr`` with a detached data file) via pynrrd.
 
-pynrrd parses the header; raw and gzip data are read here straight into one array (after the
-size-bomb guard), other encodings (ascii, bzip2) by pynrrd. ``space directions`` are per-axis
+pynrrd parses the header; the data of every encoding (raw, ascii, gzip, bzip2) is read here
+straight into one array, after the size-bomb guards, decompression streamed with the declared
+size as a running limit (pynrrd would inflate a bomb whole). ``space directions`` are per-axis
 vectors in the stated ``space``; LPS (and LAS) are converted to RAS. A file with no ``space``
-is taken as RAS, like a VTK image.
+is taken as RAS (glmip's world; note that ITK would read it as LPS).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..volume import Volume
-from .registry import (MAX_BYTES, InputError, check_size, inflate, real_values,
+from .registry import (InputError, check_size, data_file, decompress_limited, real_values,
                        register_reader, register_writer)
 
 # Sign flips taking each named space to RAS.
@@ -26,50 +27,70 @@ _SPACES = {
 }
 
 
-def _read_data(path: Path, header: dict, fh, dtype: np.dtype, count: int) -> np.ndarray:
-    import nrrd
-
+def _read_data(path: Path, header: dict, fh, dtype: np.dtype, count: int,
+               allow_outside_data: bool = False) -> np.ndarray:
+    """The data, read here for every encoding (raw, ascii, gzip, bzip2), with the size
+    guards: a regular, confined data file; decompression streamed with the declared size as a
+    running limit. ``line skip`` skips lines of the file, ``byte skip`` bytes of the
+    (decompressed) data, as teem does."""
     nbytes = count * dtype.itemsize
+    check_size(path, nbytes)
     encoding = str(header.get("encoding", "")).lower()
     datafile = header.get("datafile", header.get("data file"))
-    line_skip = int(header.get("lineskip", header.get("line skip", 0)))
-    byte_skip = int(header.get("byteskip", header.get("byte skip", 0)))
-    simple = encoding in ("raw", "gzip", "gz") and line_skip == 0 and byte_skip >= 0
+    try:
+        line_skip = int(header.get("lineskip", header.get("line skip", 0)))
+        byte_skip = int(header.get("byteskip", header.get("byte skip", 0)))
+    except (TypeError, ValueError):
+        raise InputError(f"{path}: bad line skip or byte skip") from None
+    if line_skip < 0 or byte_skip < -1:
+        raise InputError(f"{path}: bad line skip {line_skip} or byte skip {byte_skip}")
     if datafile is not None:
-        if str(datafile).startswith("LIST") or " " in str(datafile).strip():
-            simple = False
-        else:
-            src = Path(datafile) if os.path.isabs(datafile) else path.parent / datafile
-            if not src.is_file():
-                raise InputError(f"{path}: data file {datafile} not found")
-            start = 0
+        name = str(datafile).strip()
+        if name.startswith("LIST") or "%" in name:
+            raise InputError(f"{path}: data split over several files ({name[:30]}) is not "
+                             f"supported")
+        src, start = data_file(path, name, allow_outside_data), 0
     else:
         src, start = path, fh.tell()
-    if not simple:
-        if nbytes > MAX_BYTES:
-            check_size(path, nbytes)
-        if encoding in ("ascii", "text", "txt"):
-            size = os.path.getsize(src if datafile is not None else path)
-            check_size(path, count, available=size, what="text data (values)")
-        return nrrd.read_data(header, fh, str(path), index_order="F")
     size = os.path.getsize(src)
-    if encoding == "raw":
-        check_size(path, nbytes, available=size - start - byte_skip)
-        flat = np.fromfile(src, dtype=dtype, count=count, offset=start + byte_skip)
-        if flat.size < count:
-            raise InputError(f"{path}: data is truncated ({flat.size} of {count} values)")
-        return flat
     with open(src, "rb") as f:
         f.seek(start)
-        packed = f.read()
-    # byte skip applies after decompression
-    raw = inflate(path, packed, nbytes + byte_skip, wbits=47)  # 47: zlib or gzip header
+        for _ in range(line_skip):
+            line = f.readline(1 << 16)
+            if not line:
+                raise InputError(f"{path}: line skip {line_skip} runs past the end of the file")
+        pos = f.tell()
+        if encoding == "raw":
+            offset = size - nbytes if byte_skip == -1 else pos + byte_skip
+            check_size(path, nbytes, available=size - max(offset, 0))
+            flat = np.fromfile(src, dtype=dtype, count=count, offset=offset)
+            if flat.size < count:
+                raise InputError(f"{path}: data is truncated ({flat.size} of {count} values)")
+            return flat
+        if encoding in ("ascii", "text", "txt"):
+            check_size(path, count, available=(size - pos + 1) // 2,
+                       what="text data (values)")
+            f.seek(pos + max(byte_skip, 0))
+            try:
+                flat = np.fromfile(f, dtype=np.float64, count=count, sep=" ")
+            except ValueError:
+                raise InputError(f"{path}: bad number in ASCII data") from None
+            if flat.size < count:
+                raise InputError(f"{path}: data is truncated ({flat.size} of {count} values)")
+            return flat.astype(dtype)
+        kind = {"gzip": "gzip", "gz": "gzip", "bzip2": "bzip2", "bz2": "bzip2"}.get(encoding)
+        if kind is None:
+            raise InputError(f"{path}: unsupported encoding '{encoding[:20]}'")
+        if byte_skip == -1:
+            raise InputError(f"{path}: byte skip -1 with {encoding} data is not supported")
+        raw = decompress_limited(path, f, nbytes + byte_skip, kind, compressed=size - pos,
+                                 what=f"{encoding} data")
     return raw[byte_skip:].view(dtype)
 
 
 @register_reader(".nrrd", ".nhdr", ".nrrd.gz")
 def read_nrrd(path: Path, frame: int | None = None, component: int | None = None,
-              **_: object) -> Volume:
+              allow_outside_data: bool = False, **_: object) -> Volume:
     import nrrd
 
     with open(path, "rb") as fh:
@@ -83,7 +104,7 @@ def read_nrrd(path: Path, frame: int | None = None, component: int | None = None
             raise InputError(f"{path}: {len(sizes)}-D images are not supported (sizes {sizes})")
         dtype = nrrd.reader._determine_datatype(header)
         count = int(np.prod(sizes, dtype=object))
-        flat = _read_data(path, header, fh, dtype, count)
+        flat = _read_data(path, header, fh, dtype, count, allow_outside_data)
     if flat.size != count:
         raise InputError(f"{path}: data has {flat.size} values, the header promises {count}")
     data = flat.reshape(sizes, order="F")

@@ -84,6 +84,15 @@ def read_npz(path: Path, frame: int | None = None, array: str | None = None, spa
                    compressed=compressed, what=f"array '{name}'")
         if 0 in shape:
             raise InputError(f"{path}: zero-sized axis in shape {shape}")
+        # The other members read (affine, slope, inter) are small: their declared size in the
+        # zip directory is checked before reading (zipfile never inflates past it).
+        for other in ("affine", "slope", "inter"):
+            if name == "data" and other in infos and infos[other].file_size > 4096:
+                raise InputError(f"{path}: member '{other}' declares "
+                                 f"{infos[other].file_size} bytes where a few numbers belong")
+        if info.file_size > nbytes + 4096:
+            raise InputError(f"{path}: member '{name}' declares {info.file_size} bytes for "
+                             f"{nbytes} bytes of data")
     with np.load(path, allow_pickle=False) as npz:
         arr = npz[name]
         affine = geometry_affine(spacing, origin)

@@ -3,9 +3,11 @@ reader shares: content sniffing, directory handling, size-bomb guards and atomic
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import warnings
 import zlib
@@ -30,6 +32,11 @@ MAX_BYTES = int(os.environ.get("GLMIP_MAX_BYTES", 2**34))
 # Deflate cannot expand data by more than ~1032:1, so a zlib/gzip stream of n bytes cannot
 # hold more than this many times n: a header promising more is lying (or a bomb).
 DEFLATE_MAX_RATIO = 1100
+# bzip2 and LZMA can expand further (long runs); a header promising more than this many times
+# the compressed size is refused before anything is allocated (docs/formats.md, "Limits").
+OTHER_MAX_RATIO = 20000
+_RATIOS = {"zlib": DEFLATE_MAX_RATIO, "gzip": DEFLATE_MAX_RATIO, "deflate": DEFLATE_MAX_RATIO,
+           "bzip2": OTHER_MAX_RATIO, "lzma": OTHER_MAX_RATIO}
 
 
 _DOUBLE_SUFFIXES = (".nii.gz", ".img.gz", ".hdr.gz", ".mnc.gz", ".nrrd.gz")
@@ -164,8 +171,63 @@ def _check_content(path: Path, suffix: str) -> str:
 
 
 # --- guards readers share -------------------------------------------------------------------
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISDIR, "a directory"))
+
+
+def stat_input(path: Path, what: str = "") -> os.stat_result:
+    """``os.stat`` (following links) with one-line errors: missing, link loop, no access."""
+    label = f"{what} {path}" if what else str(path)
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(f"{label}: symbolic link loop") from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise InputError(f"{label}: no such file or directory") from None
+        raise InputError(f"{label}: cannot read ({exc.strerror or exc})") from None
+    except (RuntimeError, ValueError) as exc:  # embedded NUL and the like
+        raise InputError(f"{label}: cannot read ({exc})") from None
+
+
+def regular_file(path: Path, what: str = "") -> Path:
+    """Refuse anything that is not a regular file (a FIFO or /dev/zero would be read forever)."""
+    st = stat_input(path, what)
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((k for test, k in _KINDS if test(st.st_mode)), "not a regular file")
+        label = f"{what} {path}" if what else str(path)
+        raise InputError(f"{label}: {kind}, not a regular file")
+    return path
+
+
+def data_file(header: Path, name: str, allow_outside: bool = False,
+              what: str = "data file") -> Path:
+    """The detached data file ``name`` of ``header``: a regular file, and inside the header's
+    folder unless ``allow_outside`` (reader option ``allow_outside_data``, docs/formats.md)."""
+    src = Path(name) if os.path.isabs(name) else header.parent / name
+    if not os.path.lexists(src):
+        raise InputError(f"{header}: {what} {name} not found")
+    regular_file(src, f"{header}: {what}")
+    if not allow_outside:
+        try:
+            real = src.resolve(strict=True)
+            base = header.parent.resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise InputError(f"{header}: {what} {name}: symbolic link loop") from None
+        if real != base and base not in real.parents:
+            raise InputError(f"{header}: {what} {name} lies outside the header's folder "
+                             f"(allow it with --allow-outside-data)")
+    return src
+
+
+def escape(text: str) -> str:
+    """Control characters and terminal escapes shown as ``\x1b``-style escapes, never raw."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
 def check_size(path: Path, nbytes: int, available: int | None = None,
-               compressed: int | None = None, what: str = "data") -> None:
+               compressed: int | None = None, what: str = "data",
+               ratio: int = DEFLATE_MAX_RATIO) -> None:
     """Refuse a header whose declared data size cannot be true, before allocating anything.
 
     ``available``: bytes of uncompressed data present in the file; ``compressed``: size of a
@@ -177,7 +239,7 @@ def check_size(path: Path, nbytes: int, available: int | None = None,
     if available is not None and nbytes > available:
         raise InputError(f"{path}: {what} is truncated: header promises {nbytes} bytes, "
                          f"the file holds {max(available, 0)}")
-    if compressed is not None and nbytes > DEFLATE_MAX_RATIO * compressed + 4096:
+    if compressed is not None and nbytes > ratio * compressed + 4096:
         raise InputError(f"{path}: header promises {nbytes} bytes but {compressed} compressed "
                          f"bytes cannot expand to that (truncated file or size bomb)")
 
@@ -207,6 +269,72 @@ def inflate(path: Path, data: bytes | memoryview, nbytes: int, wbits: int = zlib
         raise InputError(f"{path}: corrupted {what} ({exc})") from None
     if pos < nbytes:
         raise InputError(f"{path}: {what} is truncated ({pos} of {nbytes} bytes)")
+    return out
+
+
+def _decompressor(kind: str):
+    import bz2
+    import lzma
+
+    if kind == "zlib":
+        return zlib.decompressobj(zlib.MAX_WBITS)
+    if kind == "gzip":
+        return zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header
+    if kind == "deflate":
+        return zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate (DICOM deflated syntax)
+    if kind == "bzip2":
+        return bz2.BZ2Decompressor()
+    if kind == "lzma":
+        return lzma.LZMADecompressor()
+    raise ValueError(kind)
+
+
+def decompress_limited(path: Path, source: Any, nbytes: int, kind: str,
+                       compressed: int | None = None, what: str = "compressed data",
+                       exact: bool = True) -> np.ndarray:
+    """Stream-decompress ``source`` (bytes, or a binary file object read in 1 MiB pieces) into
+    at most ``nbytes`` bytes, the running limit: the output never grows past it, whatever the
+    stream would expand to. Before allocating, ``nbytes`` is checked against MAX_BYTES and,
+    given ``compressed`` (the input size), against the format's expansion ratio. With
+    ``exact``, a stream shorter than ``nbytes`` is refused as truncated; else the output is
+    cut to what the stream held."""
+    import bz2  # noqa: F401  (errors below)
+    import lzma
+
+    check_size(path, nbytes, compressed=compressed, what=what, ratio=_RATIOS[kind])
+    out = np.empty(nbytes, dtype=np.uint8)
+    dec = _decompressor(kind)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        view = memoryview(source)
+        pieces = (view[i : i + (1 << 20)] for i in range(0, len(view), 1 << 20))
+    else:
+        pieces = iter(lambda: source.read(1 << 20), b"")
+    pos = 0
+    errors = (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError)
+    try:
+        for piece in pieces:
+            data = piece
+            while pos < nbytes:
+                if kind in ("zlib", "gzip", "deflate"):
+                    got = dec.decompress(data, nbytes - pos)
+                    data = dec.unconsumed_tail
+                    more = bool(data) and not dec.eof
+                else:
+                    got = dec.decompress(data, nbytes - pos)
+                    data = b""
+                    more = not dec.eof and not dec.needs_input
+                out[pos : pos + len(got)] = np.frombuffer(got, dtype=np.uint8)
+                pos += len(got)
+                if not more:
+                    break
+            if pos >= nbytes or dec.eof:
+                break
+    except errors as exc:
+        raise InputError(f"{path}: corrupted {what} ({exc})") from None
+    if pos < nbytes:
+        if exact:
+            raise InputError(f"{path}: {what} is truncated ({pos} of {nbytes} bytes)")
+        return out[:pos]
     return out
 
 
@@ -254,30 +382,25 @@ def real_values(volume: Volume) -> np.ndarray:
 
 
 # --- loading --------------------------------------------------------------------------------
-def reader_for(path: str | os.PathLike[str]) -> Reader:
-    p = Path(path)
-    fn = _READERS.get(_suffix(p))
-    if fn is None:
-        known = " ".join(sorted(_READERS))
-        raise InputError(f"{p}: unknown file type '{_suffix(p) or p.name}' (known: {known})")
-    return fn
-
-
 def _one_line(p: Path, msg: str) -> str:
+    """One printable line naming ``p``: whitespace runs collapsed, control characters (from
+    file names and headers) escaped."""
+    msg = msg.replace(str(p), escape(str(p)))
     msg = " ".join(msg.split())
-    return msg if str(p) in msg else f"{p}: {msg}"
+    msg = escape(msg)
+    return msg if escape(str(p)) in msg else f"{escape(str(p))}: {msg}"
 
 
 def _read(p: Path, options: dict[str, Any]) -> Volume:
-    if p.is_dir():
+    st = stat_input(p)
+    if stat.S_ISDIR(st.st_mode):
         if not os.access(p, os.R_OK | os.X_OK):
             raise InputError(f"{p}: permission denied")
         for probe, fn in _DIR_READERS:
             if probe(p):
                 return fn(p, **options)
         raise InputError(f"{p}: the directory holds no DICOM series or image stack")
-    if not p.is_file():
-        raise InputError(f"{p}: not a regular file")
+    regular_file(p)
     if not os.access(p, os.R_OK):
         raise InputError(f"{p}: permission denied")
     suffix = _check_content(p, _suffix(p))
@@ -286,10 +409,9 @@ def _read(p: Path, options: dict[str, Any]) -> Volume:
 
 def load(path: str | os.PathLike[str], **options: Any) -> Volume:
     """Read a volume. ``options`` are reader options (``frame``, ``array``, ``component``,
-    ``series``, ``spacing``, ``origin``); a reader ignores those that do not apply."""
+    ``series``, ``spacing``, ``origin``, ``allow_outside_data``); a reader ignores those that
+    do not apply. Every failure is one printable line (InputError)."""
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file or directory")
     try:
         # Libraries warn and log on odd files; the caller gets one error line or a volume.
         with warnings.catch_warnings():
@@ -304,13 +426,15 @@ def load(path: str | os.PathLike[str], **options: Any) -> Volume:
     except VolumeError as exc:
         raise InputError(_one_line(p, str(exc))) from None
     except MemoryError:
-        raise InputError(f"{p}: the image is too large to load into memory") from None
+        raise InputError(f"{escape(str(p))}: the image is too large to load into memory"
+                         ) from None
     except RecursionError:
-        raise InputError(f"{p}: cannot read (nesting too deep)") from None
+        raise InputError(f"{escape(str(p))}: cannot read (nesting too deep)") from None
     except Exception as exc:  # a reader's library failed on a broken file
         text = str(exc).strip()
         msg = text.splitlines()[0] if text else type(exc).__name__
-        raise InputError(f"{p}: cannot read ({type(exc).__name__}: {msg})"[:400]) from None
+        raise InputError(_one_line(p, f"{p}: cannot read ({type(exc).__name__}: {msg})"[:400])
+                         ) from None
     if not vol.name:
         vol.name = str(p)
     return vol
@@ -332,16 +456,18 @@ def save(volume: Volume, path: str | os.PathLike[str]) -> None:
     fn = _WRITERS.get(_suffix(p))
     if fn is None:
         known = " ".join(sorted(_WRITERS)) or "none yet"
-        raise InputError(f"{p}: cannot write '{_suffix(p) or p.name}' files (known: {known})")
+        raise InputError(escape(f"{p}: cannot write '{_suffix(p) or p.name}' files "
+                                f"(known: {known})"))
     dest = p.parent if str(p.parent) else Path(".")
     if not dest.is_dir():
-        raise InputError(f"{p}: output directory {dest} does not exist")
+        raise InputError(escape(f"{p}: output directory {dest} does not exist"))
     if p.is_dir():
-        raise InputError(f"{p}: output is a directory")
+        raise InputError(escape(f"{p}: output is a directory"))
     try:
         tmpdir = Path(tempfile.mkdtemp(prefix=".glmip-", dir=dest))
     except OSError as exc:
-        raise InputError(f"{p}: cannot write in {dest} ({exc.strerror or exc})") from None
+        raise InputError(escape(f"{p}: cannot write in {dest} ({exc.strerror or exc})")
+                         ) from None
     try:
         try:
             with warnings.catch_warnings():
@@ -350,7 +476,7 @@ def save(volume: Volume, path: str | os.PathLike[str]) -> None:
         except (InputError, VolumeError) as exc:
             raise InputError(_one_line(p, str(exc))) from None
         except OSError as exc:
-            raise InputError(f"{p}: cannot write ({exc.strerror or exc})") from None
+            raise InputError(escape(f"{p}: cannot write ({exc.strerror or exc})")) from None
         produced = sorted(tmpdir.iterdir(), key=lambda f: f.name == p.name)
         for f in produced:
             os.replace(f, dest / f.name)
@@ -364,3 +490,16 @@ def readable_suffixes() -> set[str]:
 
 
 suffix_of = _suffix
+
+
+def copy_image(src: str | os.PathLike[str], dst: str | os.PathLike[str],
+               **options: Any) -> Volume:
+    """Write the image ``src`` to ``dst`` as it was (vmtk's ``-ofile`` pass-through).
+
+    A VTK image (.vti, .vtk) keeps every point-data array, with its name, components and
+    stored type, and its field data, bit for bit, when ``dst`` is a VTK image too; other
+    formats store the volume's values (the chosen array and component). Returns the volume.
+    """
+    vol = load(src, all_arrays=True, **options)
+    save(vol, dst)
+    return vol

@@ -16,11 +16,37 @@ from pathlib import Path
 import numpy as np
 
 from ..volume import Volume
-from .registry import (InputError, check_size, geometry_affine, register_directory_reader,
-                       register_reader)
+from .registry import (DEFLATE_MAX_RATIO, OTHER_MAX_RATIO, InputError, check_size,
+                       decompress_limited, geometry_affine, register_directory_reader,
+                       register_reader, regular_file)
 
 _STACK_SUFFIXES = (".tif", ".tiff", ".png")
+# Largest expansion of each TIFF compression (PackBits 128:2, LZW ~ 12-bit codes of up to
+# 4096 bytes, deflate 1032:1); others (JPEG, ...) get the general cap.
+_TIFF_RATIOS = {32773: 70, 5: 3000, 8: DEFLATE_MAX_RATIO, 32946: DEFLATE_MAX_RATIO}
 _NUMBER = re.compile(r"^(.*?)(\d+)(\D*)$")
+
+
+def _check_strips(path: Path, tf) -> None:
+    """Deflate strips and tiles are inflated whole by tifffile: first stream each distinct one
+    here into at most its decoded size (+1), refusing a strip that would expand further (a
+    few hundred kB can otherwise inflate to gigabytes for a 64 x 64 page)."""
+    seen: set = set()
+    with open(path, "rb") as fh:
+        for page in tf.pages:
+            if int(getattr(page, "compression", 1)) not in (8, 32946):
+                continue
+            chunk = int(np.prod(page.chunks)) * page.dtype.itemsize
+            for off, count in zip(page.dataoffsets, page.databytecounts):
+                if (off, count) in seen:
+                    continue
+                seen.add((off, count))
+                fh.seek(off)
+                out = decompress_limited(path, fh.read(count), chunk + 1, "zlib",
+                                         compressed=count, exact=False, what="TIFF strip")
+                if out.size > chunk:
+                    raise InputError(f"{path}: a compressed strip inflates beyond the "
+                                     f"{chunk} bytes of its page (size bomb?)")
 
 
 def _plane(path: Path, arr: np.ndarray, component: int | None) -> np.ndarray:
@@ -40,6 +66,7 @@ def _plane(path: Path, arr: np.ndarray, component: int | None) -> np.ndarray:
 
 
 def _read_picture(path: Path, component: int | None) -> np.ndarray:
+    regular_file(path)  # never open a FIFO, socket or device (it would be read forever)
     if path.suffix.lower() == ".png":
         from PIL import Image
 
@@ -58,7 +85,13 @@ def _read_picture(path: Path, component: int | None) -> np.ndarray:
             raise InputError(f"{path}: a numbered stack needs one page per file, this one has "
                              f"{len(tf.pages)}")
         page = tf.pages[0]
-        check_size(path, int(np.prod(page.shape)) * page.dtype.itemsize, what="pixels")
+        nbytes = int(np.prod(page.shape)) * page.dtype.itemsize
+        if int(page.compression) > 1:
+            check_size(path, nbytes, compressed=os.path.getsize(path), what="pixels",
+                       ratio=_TIFF_RATIOS.get(int(page.compression), OTHER_MAX_RATIO))
+            _check_strips(path, tf)
+        else:
+            check_size(path, nbytes, what="pixels")
         arr = page.asarray()
     return _plane(path, arr, component)
 
@@ -72,10 +105,11 @@ def _numbered_siblings(path: Path) -> list[Path]:
     files = []
     for name in os.listdir(path.parent):
         p = path.parent / name
-        if p.suffix.lower() != path.suffix.lower() or not p.is_file():
+        if p.suffix.lower() != path.suffix.lower() or p.is_dir():
             continue
         mm = _NUMBER.match(p.stem)
         if mm and mm.group(1) == prefix and mm.group(3) == rest:
+            regular_file(p)  # a FIFO or device in the stack is refused, not skipped
             files.append((int(mm.group(2)), p))
     return [p for _, p in sorted(files)]
 
@@ -114,8 +148,17 @@ def read_tiff(path: Path, frame: int | None = None, component: int | None = None
         if not single:
             series = tf.series[0]
             shape = tuple(int(n) for n in series.shape)
-            check_size(path, int(np.prod(shape, dtype=object)) * series.dtype.itemsize,
-                       available=None if tf.pages[0].compression > 1 else os.path.getsize(path))
+            nbytes = int(np.prod(shape, dtype=object)) * series.dtype.itemsize
+            size = os.path.getsize(path)
+            comp = int(tf.pages[0].compression)
+            if comp > 1:
+                # Compressed pages (several may share one strip): the total must be what the
+                # file's bytes can expand to, before tifffile decodes anything.
+                check_size(path, nbytes, compressed=size, what="pixels",
+                           ratio=_TIFF_RATIOS.get(comp, OTHER_MAX_RATIO))
+                _check_strips(path, tf)
+            else:
+                check_size(path, nbytes, available=size)
             arr = series.asarray()
     if single:
         return _stack(path, _numbered_siblings(path), component, spacing, origin)
@@ -147,7 +190,7 @@ def _pictures_in(d: Path) -> list[Path]:
     except OSError:
         return []
     pics = [d / n for n in names if Path(n).suffix.lower() in _STACK_SUFFIXES]
-    return [p for p in pics if p.is_file()]
+    return [p for p in pics if not p.is_dir()]
 
 
 @register_directory_reader(lambda d: bool(_pictures_in(d)))

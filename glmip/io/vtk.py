@@ -1,8 +1,12 @@
 """VTK images: XML ImageData (``.vti``) and legacy ``STRUCTURED_POINTS`` (``.vtk``).
 
-Small readers and writers of our own (VTK itself is a heavy dependency). World coordinates are
-taken as RAS, as vmtk does (CONVENTIONS.md). For ``.vti``: voxel ``ijk`` (extent indices) is at
-``Origin + Direction @ (Spacing * ijk)``, ``Direction`` row-major with columns = axis directions.
+Small readers and writers of our own (VTK itself is a heavy dependency). VTK's image
+coordinates are its physical frame, which is ITK's LPS (VTK >= 9 reads and writes Origin,
+Spacing and Direction of MetaImage, NRRD and DICOM that way): the numbers in the file are LPS
+and are converted to glmip's RAS world by negating the first two axes (docs/formats.md,
+docs/conventions.md). For ``.vti``: voxel ``ijk`` (extent indices) is at LPS
+``Origin + Direction @ (Spacing * ijk)``, ``Direction`` row-major with columns = axis
+directions. Legacy ``.vtk`` has no Direction: its axes are +L, +P, +S with positive spacing.
 """
 
 from __future__ import annotations
@@ -10,17 +14,15 @@ from __future__ import annotations
 import base64
 import binascii
 import itertools
-import lzma
 import re
 import xml.etree.ElementTree as ET
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ..volume import Volume
-from .registry import (InputError, check_size, real_values, register_reader,
-                       register_writer)
+from .registry import (DEFLATE_MAX_RATIO, OTHER_MAX_RATIO, InputError, check_size,
+                       decompress_limited, real_values, register_reader, register_writer)
 
 _XML_TYPES = {
     "Int8": "i1", "UInt8": "u1", "Int16": "i2", "UInt16": "u2", "Int32": "i4", "UInt32": "u4",
@@ -28,6 +30,18 @@ _XML_TYPES = {
     "UnsignedChar": "u1", "Short": "i2", "UnsignedShort": "u2", "Int": "i4",
     "UnsignedInt": "u4", "Float": "f4", "Double": "f8",
 }
+# RAS <-> LPS: negate the first two world axes (its own inverse).
+_FLIP = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def lps_to_ras(affine_lps: np.ndarray) -> np.ndarray:
+    out = _FLIP @ affine_lps
+    out[out == 0] = 0.0  # no -0.0
+    return out
+
+
+ras_to_lps = lps_to_ras
+
 _XML_NAMES = {"u1": "UInt8", "i1": "Int8", "u2": "UInt16", "i2": "Int16", "f4": "Float32"}
 
 
@@ -88,9 +102,9 @@ class _Blocks:
         self.compressor = None
         if compressor:
             if compressor == "vtkZLibDataCompressor":
-                self.compressor = zlib.decompress
+                self.compressor = "zlib"
             elif compressor == "vtkLZMADataCompressor":
-                self.compressor = lzma.decompress
+                self.compressor = "lzma"
             else:
                 raise InputError(f"{path}: unsupported compressor '{compressor}'")
         self.appended = appended
@@ -153,17 +167,17 @@ class _Blocks:
             blocks = payload[(3 + nblocks) * hs : (3 + nblocks) * hs + ctotal]
         if len(blocks) < ctotal:
             raise InputError(f"{self.path}: compressed data is truncated")
-        check_size(self.path, nbytes, compressed=ctotal)
+        check_size(self.path, nbytes, compressed=ctotal,
+                   ratio=DEFLATE_MAX_RATIO if self.compressor == "zlib" else OTHER_MAX_RATIO)
         out = bytearray(nbytes)
         pos = src = 0
         for b, cs in enumerate(csizes):
             if pos >= nbytes:
                 break
-            try:
-                piece = self.compressor(blocks[src : src + cs])
-            except (zlib.error, lzma.LZMAError) as exc:
-                raise InputError(f"{self.path}: corrupted compressed data ({exc})") from None
             expect = bsize if b < nb - 1 or not last else last
+            # each block streams into at most its declared size (+1 to see an overlong one)
+            piece = decompress_limited(self.path, blocks[src : src + cs], expect + 1,
+                                       self.compressor, compressed=cs, exact=False).tobytes()
             if len(piece) != expect:
                 raise InputError(f"{self.path}: compressed block {b} has {len(piece)} bytes, "
                                  f"expected {expect}")
@@ -193,7 +207,7 @@ def _split_appended(path: Path, text: bytes) -> tuple[bytes, bytes | None, str]:
 
 @register_reader(".vti")
 def read_vti(path: Path, array: str | None = None, component: int | None = None,
-             **_: object) -> Volume:
+             all_arrays: bool = False, **_: object) -> Volume:
     text = path.read_bytes()
     if not text.rstrip().endswith(b"</VTKFile>"):
         raise InputError(f"{path}: the file is truncated (no closing </VTKFile>)")
@@ -242,14 +256,49 @@ def read_vti(path: Path, array: str | None = None, component: int | None = None,
         arrays.append((e.get("Name", f"array{len(arrays)}"), ncomp))
     active = None if pdata is None else pdata.get("Scalars")
     idx, c = _choose(path, arrays, active, array, component)
-    elem = elems[idx]
+    blocks = _Blocks(path, root, appended, app_enc)
+    npoints = int(np.prod(dims, dtype=object))
     ncomp = arrays[idx][1]
+    flat = _decode_array(path, elems[idx], blocks, appended, app_enc, npoints * ncomp)
+    data = _component(flat, dims, ncomp, c)
+    if all_arrays:  # every array as stored, for a pass-through copy (copy_image)
+        point = []
+        for e, (name, nc) in zip(elems, arrays):
+            arr = flat if e is elems[idx] else _decode_array(path, e, blocks, appended,
+                                                             app_enc, npoints * nc)
+            point.append({"name": name, "components": nc, "data": arr})
+        field = []
+        fdata = image.find("FieldData")
+        for e in [] if fdata is None else fdata.findall("DataArray"):
+            try:
+                nc = int(e.get("NumberOfComponents", "1"))
+                nt = int(e.get("NumberOfTuples", "0"))
+            except ValueError:
+                raise InputError(f"{path}: bad field-data array size") from None
+            if nc < 1 or nt < 0:
+                raise InputError(f"{path}: bad field-data array size")
+            field.append({"name": e.get("Name", f"field{len(field)}"), "components": nc,
+                          "data": _decode_array(path, e, blocks, appended, app_enc, nc * nt)})
+        extra = {"point_data": point, "field_data": field, "active": arrays[idx][0]}
+    else:
+        extra = {}
+
+    affine = np.eye(4)  # LPS (VTK's physical frame)
+    affine[:3, :3] = direction * spacing  # column a = Direction[:, a] * spacing[a]
+    affine[:3, 3] = origin + affine[:3, :3] @ ext[0::2]
+    vol = Volume(data, lps_to_ras(affine), name=str(path))
+    vol.meta.update(arrays=[a[0] for a in arrays], array=arrays[idx][0], components=ncomp,
+                    component=c, array_components=[a[1] for a in arrays], **extra)
+    return vol
+
+
+def _decode_array(path: Path, elem: ET.Element, blocks: _Blocks, appended: bytes | None,
+                  app_enc: str, count: int) -> np.ndarray:
+    """The ``count`` values of one DataArray (ascii, inline binary or appended), as stored."""
     tname = elem.get("type", "")
     if tname not in _XML_TYPES:
         raise InputError(f"{path}: unsupported data type '{tname[:20]}'")
-    blocks = _Blocks(path, root, appended, app_enc)
     dtype = np.dtype(blocks.order + _XML_TYPES[tname])
-    count = int(np.prod(dims, dtype=object)) * ncomp
     nbytes = count * dtype.itemsize
     check_size(path, nbytes)
     fmt = elem.get("format", "ascii")
@@ -262,12 +311,13 @@ def read_vti(path: Path, array: str | None = None, component: int | None = None,
             raise InputError(f"{path}: bad number in ASCII data") from None
         if flat.size < count:
             raise InputError(f"{path}: data is truncated ({flat.size} of {count} values)")
-    elif fmt == "binary":
+        return flat
+    if fmt == "binary":
         payload = "".join((elem.text or "").split()).encode("ascii")
         if blocks.compressor is None:
             check_size(path, nbytes, available=len(payload) * 3 // 4)
-        flat = np.frombuffer(blocks.decode(payload, True, nbytes), dtype=dtype)
-    elif fmt == "appended":
+        return np.frombuffer(blocks.decode(payload, True, nbytes), dtype=dtype)
+    if fmt == "appended":
         if appended is None:
             raise InputError(f"{path}: array refers to appended data but there is none")
         try:
@@ -285,36 +335,76 @@ def read_vti(path: Path, array: str | None = None, component: int | None = None,
         if blocks.compressor is None:
             avail = len(payload) * 3 // 4 if is_b64 else len(payload)
             check_size(path, nbytes, available=avail - blocks.htype.itemsize)
-        flat = np.frombuffer(blocks.decode(payload, is_b64, nbytes), dtype=dtype)
-    else:
-        raise InputError(f"{path}: unsupported DataArray format '{fmt[:20]}'")
-    data = _component(flat, dims, ncomp, c)
+        return np.frombuffer(blocks.decode(payload, is_b64, nbytes), dtype=dtype)
+    raise InputError(f"{path}: unsupported DataArray format '{fmt[:20]}'")
 
-    affine = np.eye(4)
-    affine[:3, :3] = direction * spacing  # column a = Direction[:, a] * spacing[a]
-    affine[:3, 3] = origin + affine[:3, :3] @ ext[0::2]
-    vol = Volume(data, affine, name=str(path))
-    vol.meta.update(arrays=[a[0] for a in arrays], array=arrays[idx][0], components=ncomp,
-                    component=c)
-    return vol
+
+_ALL_XML_NAMES = {"i1": "Int8", "u1": "UInt8", "i2": "Int16", "u2": "UInt16", "i4": "Int32",
+                  "u4": "UInt32", "i8": "Int64", "u8": "UInt64", "f4": "Float32",
+                  "f8": "Float64"}
+
+
+def _arrays_to_write(volume: Volume, path: Path) -> tuple[list[dict], list[dict], str]:
+    """(point arrays, field arrays, active name) to write: every array the file had when the
+    volume was read with ``all_arrays=True`` (a pass-through copy), else the volume's values."""
+    npoints = int(np.prod(volume.shape))
+    point = volume.meta.get("point_data")
+    if point and all(a["data"].size == npoints * a["components"] for a in point):
+        return point, volume.meta.get("field_data", []), volume.meta.get("active") or \
+            point[0]["name"]
+    data = real_values(volume)
+    return [{"name": "scalars", "components": 1, "data": data}], [], "scalars"
+
+
+def _flat_le(arr: np.ndarray) -> np.ndarray:
+    """x-fastest (components fastest of all) little-endian values of a stored or [i,j,k] array."""
+    dt = arr.dtype.newbyteorder("<")
+    if arr.ndim == 3:
+        arr = arr.ravel(order="F")
+    return np.ascontiguousarray(arr, dtype=dt)
 
 
 @register_writer(".vti")
 def write_vti(volume: Volume, path: Path) -> None:
-    """Raw appended data (UInt64 header), Origin, Spacing and Direction (VTK >= 9)."""
-    aff = volume.affine
+    """Raw appended data (UInt64 header), Origin, Spacing and Direction (VTK >= 9), in LPS;
+    every point-data and field-data array of a pass-through copy, names and components kept."""
+    aff = ras_to_lps(volume.affine)
     spacing = np.linalg.norm(aff[:3, :3], axis=0)
     direction = aff[:3, :3] / spacing
     if not np.allclose(direction.T @ direction, np.eye(3), atol=1e-9):
         raise InputError(f"{path}: .vti cannot store a sheared affine (axes not orthogonal); "
                          f"write .nii.gz, .nrrd or .mha")
-    data = real_values(volume)
-    data = np.asarray(data, dtype=data.dtype.newbyteorder("<"))
-    nx, ny, nz = data.shape
+    point, field, active = _arrays_to_write(volume, path)
+    nx, ny, nz = volume.shape
 
     def nums(v) -> str:
         return " ".join(repr(float(x)) for x in np.ravel(v))
 
+    def name(text: str) -> str:
+        from xml.sax.saxutils import quoteattr
+        return quoteattr(text)
+
+    blobs: list[np.ndarray] = []
+    offset = 0
+
+    def element(a: dict, tuples: int | None) -> str:
+        nonlocal offset
+        arr = a["data"]
+        if arr.ndim != 3:
+            arr = _flat_le(arr)
+        t = _ALL_XML_NAMES.get(np.dtype(arr.dtype).str[1:])
+        if t is None:
+            raise InputError(f"{path}: cannot write array {a['name']!r} of type {arr.dtype}")
+        blobs.append(arr)
+        extra = f' NumberOfTuples="{tuples}"' if tuples is not None else ""
+        out = (f'        <DataArray type="{t}" Name={name(a["name"])} '
+               f'NumberOfComponents="{int(a["components"])}"{extra} format="appended" '
+               f'offset="{offset}"/>\n')
+        offset += 8 + arr.nbytes
+        return out
+
+    fields = "".join(element(a, a["data"].size // a["components"]) for a in field)
+    points = "".join(element(a, None) for a in point)
     head = (
         '<?xml version="1.0"?>\n'
         '<VTKFile type="ImageData" version="1.0" byte_order="LittleEndian" '
@@ -322,20 +412,24 @@ def write_vti(volume: Volume, path: Path) -> None:
         f'  <ImageData WholeExtent="0 {nx - 1} 0 {ny - 1} 0 {nz - 1}" '
         f'Origin="{nums(aff[:3, 3])}" Spacing="{nums(spacing)}" '
         f'Direction="{nums(direction)}">\n'
-        f'    <Piece Extent="0 {nx - 1} 0 {ny - 1} 0 {nz - 1}">\n'
-        '      <PointData Scalars="scalars">\n'
-        f'        <DataArray type="{_XML_NAMES[data.dtype.newbyteorder("<").str[1:]]}" '
-        'Name="scalars" format="appended" offset="0"/>\n'
+        + (f"    <FieldData>\n{fields}    </FieldData>\n" if field else "")
+        + f'    <Piece Extent="0 {nx - 1} 0 {ny - 1} 0 {nz - 1}">\n'
+        f'      <PointData Scalars={name(active)}>\n{points}'
         "      </PointData>\n"
         "    </Piece>\n"
         "  </ImageData>\n"
         '  <AppendedData encoding="raw">\n   _'
     )
     with open(path, "wb") as f:
-        f.write(head.encode("ascii"))
-        f.write(np.array([data.nbytes], dtype="<u8").tobytes())
-        for k in range(nz):
-            f.write(data[:, :, k].tobytes(order="F"))
+        f.write(head.encode("utf-8"))
+        for arr in blobs:
+            f.write(np.array([arr.nbytes], dtype="<u8").tobytes())
+            if arr.ndim == 3:  # the volume's values: slice by slice, no full-size copy
+                le = arr.dtype.newbyteorder("<")
+                for k in range(arr.shape[2]):
+                    f.write(np.asarray(arr[:, :, k], dtype=le).tobytes(order="F"))
+            else:
+                f.write(arr.tobytes())
         f.write(b"\n  </AppendedData>\n</VTKFile>\n")
 
 
@@ -347,8 +441,7 @@ _LEGACY_TYPES = {
     "vtktypeint64": "i8", "vtktypeuint64": "u8", "vtkidtype": "i8",
 }
 _WORD = re.compile(rb"\S+")
-_LEGACY_NAMES = {"u1": "unsigned_char", "i1": "char", "u2": "unsigned_short", "i2": "short",
-                 "f4": "float"}
+
 
 
 class _Legacy:
@@ -411,7 +504,7 @@ def _legacy_dtype(path: Path, name: str) -> str:
 
 @register_reader(".vtk")
 def read_vtk(path: Path, array: str | None = None, component: int | None = None,
-             **_: object) -> Volume:
+             all_arrays: bool = False, **_: object) -> Volume:
     r = _Legacy(path)
     if not r.line().lower().startswith("# vtk datafile"):
         raise InputError(f"{path}: not a legacy VTK file")
@@ -427,6 +520,7 @@ def read_vtk(path: Path, array: str | None = None, component: int | None = None,
         raise InputError(f"{path}: dataset {ds[1][:30]} is not an image (STRUCTURED_POINTS)")
     dims = origin = spacing = None
     npoints = None
+    field: list[dict] = []
     while True:
         words = r.line().split()
         if not words:
@@ -442,7 +536,16 @@ def read_vtk(path: Path, array: str | None = None, component: int | None = None,
             elif key == "POINT_DATA":
                 npoints = int(words[1])
                 break
-            elif key in ("FIELD", "CELL_DATA"):
+            elif key == "FIELD":  # the dataset's field data
+                for _ in range(int(words[2])):
+                    f = r.line().split()
+                    ncomp, ntup = int(f[1]), int(f[2])
+                    if ncomp < 1 or ntup < 0:
+                        raise InputError(f"{path}: bad field array '{f[0][:30]}'")
+                    vals = r.values(ncomp * ntup, _legacy_dtype(path, f[3]), binary)
+                    field.append({"name": f[0], "components": ncomp, "data": vals})
+                    _skip_metadata(r)
+            elif key == "CELL_DATA":
                 raise InputError(f"{path}: {key} before POINT_DATA is not supported")
             elif key == "METADATA":
                 while r.line():
@@ -525,10 +628,19 @@ def read_vtk(path: Path, array: str | None = None, component: int | None = None,
     r.pos = pos
     flat = r.values(n * ncomp, dt, binary)
     data = _component(flat, dims, ncomp, c)
-    affine = np.diag(spacing + [1.0])
+    extra: dict = {}
+    if all_arrays:  # every array as stored, for a pass-through copy (copy_image)
+        point = []
+        for fname, fnc, fdt, fpos in found:
+            r.pos = fpos
+            point.append({"name": fname, "components": fnc,
+                          "data": r.values(n * fnc, fdt, binary)})
+        extra = {"point_data": point, "field_data": field, "active": name}
+    affine = np.diag(spacing + [1.0])  # LPS (VTK's physical frame)
     affine[:3, 3] = origin
-    vol = Volume(data, affine, name=str(path))
-    vol.meta.update(arrays=[f[0] for f in found], array=name, components=ncomp, component=c)
+    vol = Volume(data, lps_to_ras(affine), name=str(path))
+    vol.meta.update(arrays=[f[0] for f in found], array=name, components=ncomp, component=c,
+                    array_components=[f[1] for f in found], **extra)
     return vol
 
 
@@ -542,29 +654,67 @@ def _skip_metadata(r: _Legacy) -> None:
         r.pos = save
 
 
+_ALL_LEGACY_NAMES = {"u1": "unsigned_char", "i1": "char", "u2": "unsigned_short", "i2": "short",
+                     "u4": "unsigned_int", "i4": "int", "u8": "vtktypeuint64",
+                     "i8": "vtktypeint64", "f4": "float", "f8": "double"}
+
+
 @register_writer(".vtk")
 def write_vtk(volume: Volume, path: Path) -> None:
-    """Binary (big-endian) STRUCTURED_POINTS: origin and positive spacing only."""
-    m = volume.affine[:3, :3]
+    """Binary (big-endian) STRUCTURED_POINTS: LPS origin and positive spacing only (no
+    Direction), so the volume's axes must be +L, +P, +S (orientation code LPS). A pass-through
+    copy writes every point-data array (the active one as SCALARS, the others as a FIELD) and
+    the dataset's field data, names and components kept."""
+    lps = ras_to_lps(volume.affine)
+    m = lps[:3, :3]
     spacing = np.diag(m)
     if np.any(m != np.diag(spacing)) or np.any(spacing <= 0):
-        raise InputError(f"{path}: legacy .vtk stores only origin and positive spacing; this "
-                         f"volume is {volume.orientation}-oriented, flipped or rotated "
+        raise InputError(f"{path}: legacy .vtk stores only an LPS origin and positive spacing "
+                         f"(axes L, P, S); this volume is {volume.orientation}-oriented "
                          f"(write .vti, .nii.gz, .nrrd or .mha)")
-    data = real_values(volume)
-    dt = np.dtype(">" + data.dtype.str[1:])
-    nx, ny, nz = data.shape
-    head = (
-        "# vtk DataFile Version 3.0\nglmip\nBINARY\nDATASET STRUCTURED_POINTS\n"
-        f"DIMENSIONS {nx} {ny} {nz}\n"
-        f"SPACING {' '.join(repr(float(s)) for s in spacing)}\n"
-        f"ORIGIN {' '.join(repr(float(o)) for o in volume.affine[:3, 3])}\n"
-        f"POINT_DATA {nx * ny * nz}\n"
-        f"SCALARS scalars {_LEGACY_NAMES[dt.str[1:]]} 1\nLOOKUP_TABLE default\n"
-    )
-    with open(path, "wb") as f:
-        f.write(head.encode("ascii"))
-        for k in range(nz):
-            f.write(np.asarray(data[:, :, k], dtype=dt).tobytes(order="F"))
+    point, field, active = _arrays_to_write(volume, path)
+    for a in point + field:
+        if any(ch.isspace() for ch in a["name"]) or not a["name"]:
+            raise InputError(f"{path}: legacy .vtk cannot store the array name {a['name']!r} "
+                             f"(write .vti)")
+    nx, ny, nz = volume.shape
+    first = next(a for a in point if a["name"] == active)
+    rest = [a for a in point if a is not first]
+
+    def typename(a: dict) -> str:
+        t = _ALL_LEGACY_NAMES.get(np.dtype(a["data"].dtype).str[1:])
+        if t is None:
+            raise InputError(f"{path}: cannot write array {a['name']!r} of type "
+                             f"{a['data'].dtype}")
+        return t
+
+    def blob(f, a: dict) -> None:
+        arr = a["data"]
+        dt = np.dtype(">" + np.dtype(arr.dtype).str[1:])
+        if arr.ndim == 3:
+            for k in range(arr.shape[2]):
+                f.write(np.asarray(arr[:, :, k], dtype=dt).tobytes(order="F"))
+        else:
+            f.write(np.asarray(arr, dtype=dt).tobytes())
         f.write(b"\n")
 
+    def field_block(f, arrays: list[dict]) -> None:
+        f.write(f"FIELD FieldData {len(arrays)}\n".encode())
+        for a in arrays:
+            nc = int(a["components"])
+            f.write(f"{a['name']} {nc} {a['data'].size // nc} {typename(a)}\n".encode())
+            blob(f, a)
+
+    with open(path, "wb") as f:
+        f.write(b"# vtk DataFile Version 3.0\nglmip\nBINARY\nDATASET STRUCTURED_POINTS\n")
+        if field:
+            field_block(f, field)
+        f.write((f"DIMENSIONS {nx} {ny} {nz}\n"
+                 f"SPACING {' '.join(repr(float(s)) for s in spacing)}\n"
+                 f"ORIGIN {' '.join(repr(float(o)) for o in lps[:3, 3])}\n"
+                 f"POINT_DATA {nx * ny * nz}\n"
+                 f"SCALARS {first['name']} {typename(first)} {int(first['components'])}\n"
+                 "LOOKUP_TABLE default\n").encode())
+        blob(f, first)
+        if rest:
+            field_block(f, rest)
