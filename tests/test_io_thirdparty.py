@@ -1,5 +1,5 @@
 """Real NIfTI files that ship with dipy and nilearn (installed with the test extra) load with
-nibabel's geometry and render as CONVENTIONS.md says."""
+nibabel's geometry and render as docs/conventions.md says."""
 
 from __future__ import annotations
 
