@@ -30,5 +30,15 @@ if [ ${#pkgs[@]} -gt 0 ]; then
     echo "setup: please install: ${pkgs[*]}" >&2
   fi
 fi
-[ -x .venv/bin/python ] || python3 -m venv .venv
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+fi
+case "$extras" in
+  ".[test]") what="glmip and the test extras" ;;
+  ".[bench]") what="glmip and the benchmark's peers" ;;
+  *) what="glmip" ;;
+esac
+echo "setup: installing $what into .venv (a few minutes the first time)"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e "$extras"
+echo "setup: done"

@@ -1,4 +1,4 @@
-"""The benchmark's cameras, in plain numpy (CONVENTIONS.md), so peers need not import glmip.
+"""The benchmark's cameras, in plain numpy (docs/conventions.md), so peers need not import glmip.
 
 Frame ``k`` is ``Camera.standard("anterior").rotated([0, 0, 1], 3 * k)``: orthographic,
 ``sphere`` framing, the view turning 3 degrees per frame about +S.
@@ -59,7 +59,7 @@ def view(shape, affine, k: int, cols: int, rows: int) -> View:
 
 
 def nominal_samples(shape, affine, v: View) -> int:
-    """Samples CONVENTIONS.md puts inside the box for this view (what a plain loop takes)."""
+    """Samples docs/conventions.md puts inside the box for this view (what a plain loop takes)."""
     inv = np.linalg.inv(np.asarray(affine, float))
     r, c = np.mgrid[0:v.rows, 0:v.cols].astype(float)
     P = (v.center + ((c + 0.5 - v.cols / 2) * v.pixel)[..., None] * v.right

@@ -10,7 +10,7 @@ vessels-read, cta-read and aorta-read (same arrays; see volumes.READ_CASES), so 
 which skip what lies below the window or stop at its top can show.
 
 Printed per volume and image size: median ms/frame over all timed frames of all runs, the
-samples per second that rate means (samples CONVENTIONS.md puts inside the box, i.e. what a
+samples per second that rate means (samples docs/conventions.md puts inside the box, i.e. what a
 plain loop takes), first-frame time, process start -> first image, peak RSS of the process,
 image quality against tests/reference.py's numpy MIP and the ratio glmip/peer (time) from the
 same run. See docs/performance.md.
@@ -234,7 +234,8 @@ def fmt_case(case: dict) -> str:
     if not case.get("window"):  # read-window cases name their window in the label
         label += ", window = full data range"
     head = (f"\n### {label} {tuple(case['shape'])} {case['dtype']} → {case['cols']}×{case['rows']}"
-            f"  ({case['nominal_samples'] / 1e6:.1f} M samples/frame on CONVENTIONS' planes)\n")
+            f"  ({case['nominal_samples'] / 1e6:.1f} M samples/frame on the sample planes of "
+            "docs/conventions.md)\n")
     lines = ["| peer | median ms/frame (min–max) | CPU ms/frame | M samples/s | first frame ms "
              "| start → 1st image s | peak RSS MiB | quality (≤1 grey) | glmip/peer | "
              "glmip/peer (CPU) |",
@@ -257,9 +258,9 @@ def fmt_case(case: dict) -> str:
 
 
 def fmt_goals(cases: list) -> str:
-    """Issue 5's speed goals: >= 4x faster than the fastest peer, >= 10x faster than VTK's
+    """The speed goals: >= 4x faster than the fastest peer, >= 10x faster than VTK's
     fixed-point mapper, images within 1 grey level on >= 99.9 % of pixels."""
-    lines = ["\n### Goals (issue 5), from this run",
+    lines = ["\n### Speed goals, from this run",
              "| case | glmip ms | fastest peer (ms) | glmip/fastest (goal ≤ 0.25) "
              "| glmip/VTK fixed-point (goal ≤ 0.10) | glmip quality (goal ≥ 99.9 %) |",
              "|---|---|---|---|---|---|"]

@@ -3,7 +3,8 @@
 ``vessels``  256^3 uint8: bright tubes (vessels) through low noise, 1 mm isotropic.
 ``cta``      512x512x300 int16: HU-like CT (air -1000, tissue ~40, contrast vessel tree
              ~300-550, bone-like blobs up to ~1500), 0.7 x 0.7 x 1.0 mm.
-``aorta``    the real CTA ../shared/data/aorta.mha when present (loaded with glmip.load).
+``aorta``    the real CTA aorta.mha (the scan bundled as samples/aorta.mha), read with glmip.load
+             from the optional shared data folder beside the checkout; left out without it.
 ``cube<N>``  N^3 uint8 vessels-in-noise for the scale table (N = 64 ... 1024).
 
 Those cases render in the full data range. ``READ_CASES`` adds cases on the same arrays in the

@@ -1,4 +1,4 @@
-"""An independent numpy implementation of CONVENTIONS.md, to check rendered pixels against.
+"""An independent numpy implementation of docs/conventions.md, to check rendered pixels against.
 
 It shares no code with the renderer: rays, sample planes, trilinear interpolation with
 clamp-to-edge and window/level are written out again from the text of the conventions.
@@ -104,7 +104,7 @@ def reference_projection(data, affine, view_dir, up, cols, rows, step, fit="sphe
 
 
 def window_grey(values, window, level):
-    """CONVENTIONS.md: floor(clip((v - (L - W/2)) / W, 0, 1) * 255 + 0.5); NaN -> 0."""
+    """docs/conventions.md: floor(clip((v - (L - W/2)) / W, 0, 1) * 255 + 0.5); NaN -> 0."""
     out = np.floor(np.clip((values - (level - window / 2)) / window, 0, 1) * 255 + 0.5)
     return np.where(np.isfinite(values), out, 0).astype(np.uint8)
 

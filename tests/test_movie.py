@@ -1,5 +1,5 @@
-"""Turntable movies: angles as CONVENTIONS.md defines them, and frame k equals ``glmip render``
-at the rotated camera's ``--view-dir/--up``."""
+"""Turntable movies: angles as docs/conventions.md defines them, and frame k equals
+``glmip render`` at the rotated camera's ``--view-dir/--up``."""
 
 from __future__ import annotations
 

@@ -210,7 +210,7 @@ def test_early_exit_stops_only_at_the_window_end(renderer, mode):
         assert (img == (255 if mode == "mip" else 0)).all(), (skip, img)
 
 
-# Regressions found by a differential review of the fast paths against the plain loop.
+# The fast paths (skipping, early exit) must give the plain loop's pixels in the corner cases below.
 def _plain_and_fast(r, cam, size, project=False, **kw):
     how = r.project if project else r.render
     plain = how(cam, RenderSettings(skip_empty=False, early_exit=False, **kw), size)

@@ -1,5 +1,6 @@
-"""The six standard views equal CONVENTIONS.md's data.max(...) expressions (within 1 grey level),
-for every dtype the GPU takes natively, and the general reference on anisotropic volumes."""
+"""The six standard views equal the data.max(...) expressions of docs/conventions.md (within 1
+grey level), for every dtype the GPU takes natively, and the general reference on anisotropic
+volumes."""
 
 from __future__ import annotations
 

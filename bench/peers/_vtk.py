@@ -14,7 +14,7 @@ def setup_env() -> None:
 
 def canonical(data: np.ndarray, affine: np.ndarray):
     """(data, spacing, origin) with positive spacing: flip axes whose affine entry is negative
-    (flipping an array with its affine changes nothing in CONVENTIONS.md). Diagonal only."""
+    (flipping an array with its affine changes nothing in docs/conventions.md). Diagonal only."""
     a = np.asarray(affine, float)
     if np.count_nonzero(a[:3, :3] - np.diag(np.diag(a[:3, :3]))):
         raise ValueError("VTK peers here take diagonal affines only")

@@ -1,8 +1,9 @@
-"""A plain ray-march shader in moderngl: the issue's "plain shader" column.
+"""A plain ray-march shader in moderngl (the "plain shader" column): what a straightforward
+shader without glmip's speed-ups costs on the same GL.
 
 One fragment per pixel; the ray is clipped to the full-voxel box, then a fixed-step loop takes
-every sample on CONVENTIONS.md's sample planes, mapping each sample world -> texture with a
-matrix, one trilinear fetch, max. No skipping, no early exit. Output is windowed straight to
+every sample on the sample planes of docs/conventions.md, mapping each sample world -> texture
+with a matrix, one trilinear fetch, max. No skipping, no early exit. Output is windowed straight to
 8-bit grey (the case's window, by default the full data range), read back like every other
 peer.
 """

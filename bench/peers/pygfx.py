@@ -1,7 +1,7 @@
 """pygfx's Volume with VolumeMipMaterial on wgpu (Vulkan on Mesa lavapipe here, offscreen).
 
 Rendered at one internal pixel per image pixel (``pixel_ratio=1``, no SSAA), with an
-orthographic camera placed as CONVENTIONS.md says.
+orthographic camera placed as docs/conventions.md says.
 """
 
 from __future__ import annotations

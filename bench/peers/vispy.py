@@ -1,7 +1,7 @@
 """vispy's Volume visual with ``method="mip"`` (EGL surfaceless, offscreen canvas).
 
 The visual is drawn through a matrix transform that maps voxel indices straight to canvas
-pixels with the benchmark's orthographic camera, so the framing is CONVENTIONS.md's.
+pixels with the benchmark's orthographic camera, so the framing is that of docs/conventions.md.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 LABEL = "vispy Volume(mip)"
 REQUIRES = ["vispy", "OpenGL"]
 GEOMETRY = ("vispy steps a whole number of equal steps between each ray's box entry and exit "
-            "(not on CONVENTIONS' sample planes) and refines the maximum with 10 extra "
-            "samples around it")
+            "(not on the sample planes of docs/conventions.md) and refines the maximum with 10 "
+            "extra samples around it")
 
 
 def setup_env() -> None:

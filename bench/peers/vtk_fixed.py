@@ -5,7 +5,7 @@ from ._vtk import VtkRenderer, setup_env  # noqa: F401
 LABEL = "VTK fixed-point CPU (vmtk)"
 REQUIRES = ["vtk"]
 GEOMETRY = ("VTK's volume box ends at the outer voxel centres and its samples start at each "
-            "ray's box entry, not on CONVENTIONS' sample planes")
+            "ray's box entry, not on the sample planes of docs/conventions.md")
 
 
 class Renderer(VtkRenderer):

@@ -5,7 +5,8 @@ from ._vtk import VtkRenderer, setup_env  # noqa: F401
 LABEL = "VTK GPU ray cast"
 REQUIRES = ["vtk"]
 GEOMETRY = ("VTK's volume box ends at the outer voxel centres (not the full-voxel box) and "
-            "its samples start at each ray's box entry, not on CONVENTIONS' sample planes")
+            "its samples start at each ray's box entry, not on the sample planes of "
+            "docs/conventions.md")
 
 
 class Renderer(VtkRenderer):
