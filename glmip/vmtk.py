@@ -9,7 +9,7 @@ objects) are not available; ``-ifile`` reads the image and ``-ofile`` writes it 
 
 Differences from vmtk, on purpose: automatic sample distance (the default) uses the smallest
 voxel spacing at rest and coarser frames while dragging; an explicit ``-sampledistance`` is
-honoured even then. ``-opacity a b`` follows CONVENTIONS.md (vmtk's own ramp has a bug).
+honoured even then. ``-opacity a b`` follows docs/conventions.md (vmtk's own ramp has a bug).
 """
 
 from __future__ import annotations

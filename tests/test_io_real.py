@@ -1,4 +1,4 @@
-"""Real files: ../shared/data, nibabel's and pydicom's own test data."""
+"""Real files: the optional shared data folder beside the checkout, nibabel's and pydicom's own test data."""
 
 from __future__ import annotations
 
