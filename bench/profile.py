@@ -72,7 +72,7 @@ def measure(case: str, size: int, frames: int) -> dict:
     pts = []
     for mult in (1, 2, 4):
         s = settings(sample_distance=step * mult)
-        ms = timed(lambda k: r.render(cam(k), s, (size, size)))
+        ms = timed(lambda k, s=s: r.render(cam(k), s, (size, size)))
         taken = int(r.project(cam(frames // 2), s, (size, size), exact_values=False).samples.sum())
         pts.append((mult, ms, taken))
     out["by_step"] = pts

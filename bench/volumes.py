@@ -98,7 +98,7 @@ def make_vessels(n: int = 256, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     vol = rng.integers(0, 40, size=(n, n, n), dtype=np.uint8)
     scale = n / 256
-    for t in range(24):
+    for _ in range(24):
         pts = _curve(rng, int(400 * scale), vol.shape, stiffness=0.93)
         radius = max(1.0, rng.uniform(1.2, 4.0) * scale ** 0.5)
         _stamp_tube(vol, pts, radius, rng.uniform(150, 255))
@@ -129,7 +129,7 @@ def make_cta(shape=(512, 512, 300), seed=7) -> tuple[np.ndarray, np.ndarray]:
     # aorta down the middle, branches off it
     aorta = np.array([[nx / 2 + 10 * np.sin(k / 40), ny * 0.55, k] for k in range(nz)], float)
     _stamp_tube(vol, aorta, 13, 450, soft=False)
-    for b in range(28):
+    for _ in range(28):
         start = aorta[rng.integers(10, nz - 10)]
         d = np.array([rng.choice([-1, 1]) * rng.uniform(0.5, 1), rng.uniform(-0.6, 0.3),
                       rng.uniform(-0.5, 0.5)])

@@ -5,9 +5,10 @@ its pictures (one per view, or one contact sheet) through :func:`glmip.pipeline.
 the same call a single ``glmip render`` makes: a single render is a batch of one.
 :func:`render_batch` hands tasks to any ``concurrent.futures.Executor``: ``None`` runs them
 here, a ``ProcessPoolExecutor`` made by :func:`process_pool` (the ``spawn`` start method: a
-forked EGL context is unsafe) runs them on this machine's cores, and Dask's ``distributed.Client(...).get_executor()`` runs them on a
-cluster. Each worker process (or thread) keeps one headless context and one renderer for its
-whole life, so the shader is compiled once per worker, not once per scan.
+forked EGL context is unsafe) runs them on this machine's cores, and Dask's
+``distributed.Client(...).get_executor()`` runs them on a cluster. Each worker process (or
+thread) keeps one headless context and one renderer for its whole life, so the shader is
+compiled once per worker, not once per scan.
 
 A bad input never stops the batch: its task returns an :class:`Outcome` carrying a one-line
 error, and the caller reports it and exits 2 at the end (docs/conventions.md).

@@ -118,7 +118,6 @@ def npy(path: Path, data=None) -> Path:
 def dicom_series(directory: Path, data=None, affine=AFFINE, slope=2.0, inter=-1024.0,
                  series_uid="1.2.826.0.1.3680043.8.498.1", shuffle=True, name="slice") -> Path:
     """One file per slice, written by pydicom with an oblique orientation (LPS on disk)."""
-    import pydicom
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 

@@ -165,7 +165,8 @@ def test_tiff_multipage_and_numbered(tmp_path):
     import tifffile
 
     data = C.ref_data(np.uint16)
-    tifffile.imwrite(tmp_path / "m.tif", data.transpose(2, 1, 0), photometric="minisblack")  # pages = k, rows = j
+    # pages = k, rows = j
+    tifffile.imwrite(tmp_path / "m.tif", data.transpose(2, 1, 0), photometric="minisblack")
     vol = load(tmp_path / "m.tif", spacing=[0.5, 1.25, 2.5], origin=[-10.5, 20.25, 3.0])
     # VTK image readers put the top picture row at the highest j
     same(vol, data[:, ::-1, :], C.AXIS_ALIGNED)

@@ -24,7 +24,7 @@ from glmip.io import load
 SHARED = C.SHARED_DATA
 
 vtk = pytest.importorskip("vtk")
-from vtk.util import numpy_support as ns
+from vtk.util import numpy_support as ns  # noqa: E402  (after the skip when VTK is absent)
 
 LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
