@@ -31,7 +31,7 @@ from .camera import Camera
 from .errors import OutputError, UsageError
 from .export import depth_map_payload, values_payload
 from .io import load
-from .outputs import (TEMP_PREFIX, next_free_path, publish_new, write_new,
+from .outputs import (TEMP_PREFIX, check_output_file, next_free_path, publish_new, write_new,
                       write_together)
 from .pngio import encode_png
 from .recipe import Recipe
@@ -128,6 +128,10 @@ def write_picture(recipe: Recipe, png: str | os.PathLike[str] | None, *,
     """Render the recipe and write the PNG (and the projected values and depth map, exact,
     of the same single view); all files appear together or none. Returns the paths."""
     volume, renderer = _ready(recipe, volume, renderer)
+    sources = [recipe.input, *volume.meta.get("source_files", ())]
+    for path in (png, values, depth_map):
+        if path is not None:  # never over any file the input was read from
+            check_output_file(path, sources)
     recipe = recipe.resolved(volume)
     files: dict[str | os.PathLike[str], bytes] = {}
     if png is not None:

@@ -18,7 +18,14 @@ import os
 import sys
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence, TextIO
+
+from .camera import Camera
+from .errors import BAD_INPUT, OutputError
+from .io import copy_image, load, suffix_of, writable_suffixes
+from .outputs import check_output_file
+from .settings import RenderSettings
 
 __all__ = ["main", "parse_arguments", "usage", "VmtkUsageError"]
 
@@ -208,8 +215,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _execute(values: dict[str, Any], out: TextIO) -> int:
-    from .errors import BAD_INPUT
-    from .io import copy_image, load
 
     path = values.get("ifile")
     if not path:
@@ -236,28 +241,19 @@ def _execute(values: dict[str, Any], out: TextIO) -> int:
 
 
 def _check_output(ofile: str, ifile: str) -> None:
-    from .io.registry import _WRITERS, _suffix
-    from pathlib import Path
-
-    p = Path(ofile)
-    if os.path.exists(ofile) and os.path.exists(ifile) and os.path.samefile(ofile, ifile):
-        raise VmtkUsageError(f"{SCRIPT} error: {ofile}: the output would overwrite the input")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise VmtkUsageError(f"{SCRIPT} error: {ofile}: output directory {parent} does not exist")
-    if _suffix(p) not in _WRITERS:  # say so before opening a window
-        known = " ".join(sorted(_WRITERS)) or "none yet"
-        raise VmtkUsageError(
-            f"{SCRIPT} error: {ofile}: cannot write '{_suffix(p) or p.name}' files "
-            f"(known: {known})"
-        )
+    try:
+        check_output_file(ofile, [ifile])
+    except OutputError as exc:
+        raise VmtkUsageError(f"{SCRIPT} error: {exc}") from None
+    suffix = suffix_of(Path(ofile))
+    if suffix not in writable_suffixes():  # say so before opening a window
+        known = " ".join(sorted(writable_suffixes()))
+        raise VmtkUsageError(f"{SCRIPT} error: {ofile}: cannot write '{suffix or ofile}' files "
+                             f"(known: {known})")
 
 
 def _show(volume: Any, path: str, options: dict[str, Any], values: dict[str, Any]) -> int:
-    from .app import ViewerOptions, open_viewer
-    from .camera import Camera
-    from .errors import BAD_INPUT
-    from .settings import RenderSettings
+    from .app import ViewerOptions, open_viewer  # window libraries: only when one opens
 
     window, level = values.get("windowlevel", [0.0, 0.0])
     auto = values.get("autosampledistance", 1) == 1

@@ -82,3 +82,24 @@ def test_no_display_is_one_plain_line():
                          text=True, timeout=60)
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1
     assert "no display" in run.stderr and "None" not in run.stderr
+
+
+@pytest.mark.parametrize("flag", ["-o", "--values"])
+def test_outputs_never_replace_a_member_of_an_input_stack(tmp_path, flag):
+    from PIL import Image
+
+    from glmip.cli import main
+
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    rng = np.random.default_rng(5)
+    for k in range(4):
+        Image.fromarray(rng.integers(0, 255, (12, 10), dtype=np.uint8)).save(
+            stack / f"img_{k}.png")
+    before = {p.name: p.read_bytes() for p in stack.iterdir()}
+    member = str(stack / "img_2.png")
+    argv = ["render", str(stack / "img_0.png"), "--size", "16"]
+    argv += ["-o", member] if flag == "-o" else ["-o", str(tmp_path / "x.png"), "--values", member]
+    assert main(argv) == 2
+    assert {p.name: p.read_bytes() for p in stack.iterdir()} == before
+    assert not (tmp_path / "x.png").exists()

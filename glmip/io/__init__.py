@@ -6,10 +6,10 @@ a :class:`~glmip.volume.Volume` in RAS world coordinates. Every failure is a
 """
 
 from .registry import (InputError, copy_image, load, readable_suffixes, register_reader,
-                       register_writer, save, suffix_of)
+                       register_writer, save, suffix_of, writable_suffixes)
 
 # Importing a format module registers it.
 from . import nifti, metaimage, nrrd, vtk, dicom, stacks, numpy_io  # noqa: E402,F401  isort: skip
 
 __all__ = ["InputError", "load", "save", "copy_image", "readable_suffixes", "suffix_of",
-           "register_reader", "register_writer"]
+           "register_reader", "register_writer", "writable_suffixes"]

@@ -83,6 +83,8 @@ def _flag(fields: dict[str, str], *keys: str) -> bool:
 @register_reader(".mha", ".mhd")
 def read_metaimage(path: Path, frame: int | None = None, component: int | None = None,
                    allow_outside_data: bool = False, **_: object) -> Volume:
+    # Long on purpose: the format's header is checked in file order, one step per field, so
+    # the function reads like the format's grammar; split, the order would be lost.
     fields, offset = _read_header(path)
     ndims = _numbers(path, fields, "NDims", 1, [3])[0]
     if ndims != int(ndims) or not 3 <= ndims <= 4:

@@ -91,6 +91,8 @@ def _read_data(path: Path, header: dict, fh, dtype: np.dtype, count: int,
 @register_reader(".nrrd", ".nhdr", ".nrrd.gz")
 def read_nrrd(path: Path, frame: int | None = None, component: int | None = None,
               allow_outside_data: bool = False, **_: object) -> Volume:
+    # Long on purpose: the format's header is checked in file order, one step per field, so
+    # the function reads like the format's grammar; split, the order would be lost.
     import nrrd
 
     with open(path, "rb") as fh:

@@ -130,6 +130,7 @@ def _stack(where: Path, files: list[Path], component, spacing, origin) -> Volume
         data[:, :, k] = pic[::-1].T  # i = column, j = up the picture
     vol = Volume(data, geometry_affine(spacing, origin), name=str(where))
     vol.meta["files"] = len(files)
+    vol.meta["source_files"] = [str(f) for f in files]  # outputs must never replace these
     return vol
 
 

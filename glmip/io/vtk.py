@@ -124,6 +124,8 @@ class _Blocks:
 
     def decode(self, payload: bytes, is_base64: bool, nbytes: int) -> bytes:
         """Return ``nbytes`` of array data from the bytes at the array's position."""
+        # Long on purpose: VTK's block layout (header, compressed block sizes, blocks) is
+        # decoded in the order it is stored, with a size check at each step.
         hs = self.htype.itemsize
         if self.compressor is None:
             if is_base64:
@@ -208,6 +210,8 @@ def _split_appended(path: Path, text: bytes) -> tuple[bytes, bytes | None, str]:
 @register_reader(".vti")
 def read_vti(path: Path, array: str | None = None, component: int | None = None,
              all_arrays: bool = False, **_: object) -> Volume:
+    # Long on purpose: the format's header is checked in file order, one step per field, so
+    # the function reads like the format's grammar; split, the order would be lost.
     text = path.read_bytes()
     if not text.rstrip().endswith(b"</VTKFile>"):
         raise InputError(f"{path}: the file is truncated (no closing </VTKFile>)")
@@ -368,6 +372,7 @@ def _flat_le(arr: np.ndarray) -> np.ndarray:
 def write_vti(volume: Volume, path: Path) -> None:
     """Raw appended data (UInt64 header), Origin, Spacing and Direction (VTK >= 9), in LPS;
     every point-data and field-data array of a pass-through copy, names and components kept."""
+    # Long on purpose: the XML is written in the order VTK expects it, element by element.
     aff = ras_to_lps(volume.affine)
     spacing = np.linalg.norm(aff[:3, :3], axis=0)
     direction = aff[:3, :3] / spacing
@@ -505,6 +510,8 @@ def _legacy_dtype(path: Path, name: str) -> str:
 @register_reader(".vtk")
 def read_vtk(path: Path, array: str | None = None, component: int | None = None,
              all_arrays: bool = False, **_: object) -> Volume:
+    # Long on purpose: the format's header is checked in file order, one step per field, so
+    # the function reads like the format's grammar; split, the order would be lost.
     r = _Legacy(path)
     if not r.line().lower().startswith("# vtk datafile"):
         raise InputError(f"{path}: not a legacy VTK file")
