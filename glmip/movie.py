@@ -16,8 +16,6 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence, Union
 
@@ -25,7 +23,7 @@ import numpy as np
 
 from .camera import Camera
 from .errors import OutputError, UsageError
-from .outputs import TEMP_PREFIX, file_mode, is_directory_target, temporary_beside
+from .outputs import is_directory_target, staged_folder, temporary_beside
 from .pngio import encode_png
 
 if TYPE_CHECKING:
@@ -171,23 +169,15 @@ def _write_series(directory: Path, images: Iterable[np.ndarray],
     parent = directory.parent if str(directory.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"{directory}: output directory {parent} does not exist")
-    staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{directory.name}.", dir=parent))
-    try:
-        names = []
+    with staged_folder(parent, str(directory), into=directory) as staging:
+        n = 0
         for k, img in enumerate(images):
             text = {"glmip:frame": str(k)}
             if recipe is not None:
                 text = recipe.frame(k).to_text(f"{directory}{os.sep}")
-            name = f"frame_{k:04d}.png"
-            (staging / name).write_bytes(encode_png(img, text))
-            os.chmod(staging / name, file_mode())
-            names.append(name)
-        directory.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            os.replace(staging / name, directory / name)
-        return len(names)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            (staging / f"frame_{k:04d}.png").write_bytes(encode_png(img, text))
+            n += 1
+    return n
 
 
 def write_movie(path: str | os.PathLike[str], images: Iterable[np.ndarray],

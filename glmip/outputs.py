@@ -19,7 +19,7 @@ from .errors import OutputError
 
 __all__ = ["file_mode", "is_directory_target", "check_output_file", "check_output_dir",
            "check_distinct", "write_file", "write_together", "write_new", "next_free_path",
-           "publish_new", "temporary_beside", "sweep_stale", "TEMP_PREFIX"]
+           "publish_new", "staged_folder", "temporary_beside", "sweep_stale", "TEMP_PREFIX"]
 
 TEMP_PREFIX = ".glmip-"
 STALE_SECONDS = 3600  # a temporary file this old was left by a killed run
@@ -139,6 +139,35 @@ def temporary_beside(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextmanager
+def staged_folder(dest: str | os.PathLike[str], what: str, last: str | None = None,
+                  into: str | os.PathLike[str] | None = None) -> Iterator[Path]:
+    """A temporary folder in ``dest`` for outputs made as several files (an image with its
+    data file, a movie's frames). When the block ends without an error every file in it is
+    moved into ``into`` (default ``dest``; made if missing), ``last`` at the end, so a header
+    appears only once its data is in place; the folder goes away whatever happens. ``what``
+    names the output in messages."""
+    import shutil
+
+    dest = Path(dest)
+    sweep_stale(dest)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{Path(what).name}.", dir=dest))
+    except OSError as exc:
+        raise OutputError(f"{what}: cannot write in {dest} ({exc.strerror})") from None
+    try:
+        yield staging
+        target = Path(into) if into is not None else dest
+        target.mkdir(parents=True, exist_ok=True)
+        for f in sorted(staging.iterdir(), key=lambda f: f.name == last):
+            os.chmod(f, file_mode())
+            os.replace(f, target / f.name)
+    except OSError as exc:
+        raise OutputError(f"{what}: cannot write ({exc.strerror})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_together(files: Mapping[str | os.PathLike[str], bytes]) -> list[Path]:

@@ -390,13 +390,13 @@ def test_unknown_series(capsys, tmp_path):
 # --- outputs ------------------------------------------------------------------------------------
 def test_output_equal_to_input(capsys, tmp_path):
     p = C.mha(tmp_path / "a.mha")
-    convert_refused(capsys, p, p, "output is the input")
+    convert_refused(capsys, p, p, "would overwrite the input")
     os.symlink(p, tmp_path / "link.mha")
-    convert_refused(capsys, p, tmp_path / "link.mha", "output is the input",
+    convert_refused(capsys, p, tmp_path / "link.mha", "would overwrite the input",
                     names=tmp_path / "link.mha")
     sub = tmp_path / "sub"
     sub.mkdir()
-    convert_refused(capsys, p, sub / ".." / "a.mha", "output is the input",
+    convert_refused(capsys, p, sub / ".." / "a.mha", "would overwrite the input",
                     names=sub / ".." / "a.mha")
 
 

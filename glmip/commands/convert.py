@@ -9,11 +9,12 @@ leaves a partial file and never touches the input or an earlier output.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from ..io import load, save
-from ..io.registry import InputError, escape, writable_suffixes
+from ..errors import OutputError
+from ..io.registry import escape, writable_suffixes
+from ..outputs import check_output_file
 from .arguments import add_input_options, reader_options
 
 
@@ -28,25 +29,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
-    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Path.resolve)
-        return False
-
-
 def run(args: argparse.Namespace) -> int:
     src, dst = Path(args.input), Path(args.output)
-    if _same_file(src, dst):
-        raise InputError(escape(f"{dst}: the output is the input file; choose another name"))
-    if not (dst.parent if str(dst.parent) else Path(".")).is_dir():
-        raise InputError(escape(f"{dst}: output directory {dst.parent} does not exist"))
+    try:
+        check_output_file(dst, [src])
+    except OutputError as exc:
+        raise OutputError(escape(str(exc))) from None
     vol = load(src, **reader_options(args))
-    # A .mhd output also writes a .raw beside it: it must not be the input's data either.
+    # A .mhd output also writes a .raw beside it: it must not be any file the input came from.
     companions = [dst, dst.with_suffix(".raw")] if dst.suffix.lower() == ".mhd" else [dst]
-    inputs = [src] + ([Path(vol.meta["data_file"])] if "data_file" in vol.meta else [])
-    if any(_same_file(i, c) for i in inputs for c in companions):
-        raise InputError(escape(f"{dst}: writing it would overwrite the input's data; choose "
-                                f"another name"))
+    sources = [src, *vol.meta.get("source_files", ())]
+    if "data_file" in vol.meta:
+        sources.append(Path(vol.meta["data_file"]))
+    for out in companions:
+        try:
+            check_output_file(out, sources)
+        except OutputError:
+            raise OutputError(escape(f"{dst}: writing it would overwrite the input's data; "
+                                     "choose another name")) from None
     save(vol, dst)
     return 0

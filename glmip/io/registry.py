@@ -6,9 +6,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import shutil
 import stat
-import tempfile
 import warnings
 import zlib
 from pathlib import Path
@@ -16,7 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import InputError, VolumeError
+from ..errors import InputError, OutputError, VolumeError
+from ..outputs import check_output_file, staged_folder
 from ..volume import Volume
 
 Reader = Callable[..., Volume]
@@ -448,9 +447,9 @@ def writable_suffixes() -> list[str]:
 def save(volume: Volume, path: str | os.PathLike[str]) -> None:
     """Write a volume in the format of ``path``'s extension, atomically.
 
-    The writer works in a fresh temporary directory beside the destination; each file it
-    produced is then moved into place with ``os.replace`` (companion data files first, the
-    named file last). On any failure nothing is left behind and earlier outputs stay intact.
+    The writer works in a temporary folder beside the destination (``outputs.staged_folder``);
+    the files it made are then moved into place, companion data files first, the named file
+    last. On any failure nothing is left behind and earlier outputs stay intact.
     """
     p = Path(path)
     fn = _WRITERS.get(_suffix(p))
@@ -458,30 +457,19 @@ def save(volume: Volume, path: str | os.PathLike[str]) -> None:
         known = " ".join(sorted(_WRITERS)) or "none yet"
         raise InputError(escape(f"{p}: cannot write '{_suffix(p) or p.name}' files "
                                 f"(known: {known})"))
-    dest = p.parent if str(p.parent) else Path(".")
-    if not dest.is_dir():
-        raise InputError(escape(f"{p}: output directory {dest} does not exist"))
-    if p.is_dir():
-        raise InputError(escape(f"{p}: output is a directory"))
     try:
-        tmpdir = Path(tempfile.mkdtemp(prefix=".glmip-", dir=dest))
-    except OSError as exc:
-        raise InputError(escape(f"{p}: cannot write in {dest} ({exc.strerror or exc})")
-                         ) from None
-    try:
+        check_output_file(p)
+    except OutputError as exc:
+        raise OutputError(escape(str(exc))) from None
+    with staged_folder(p.parent if str(p.parent) else ".", escape(str(p)), last=p.name) as tmp:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fn(volume, tmpdir / p.name)
+                fn(volume, tmp / p.name)
         except (InputError, VolumeError) as exc:
             raise InputError(_one_line(p, str(exc))) from None
         except OSError as exc:
-            raise InputError(escape(f"{p}: cannot write ({exc.strerror or exc})")) from None
-        produced = sorted(tmpdir.iterdir(), key=lambda f: f.name == p.name)
-        for f in produced:
-            os.replace(f, dest / f.name)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+            raise OutputError(escape(f"{p}: cannot write ({exc.strerror or exc})")) from None
 
 
 def readable_suffixes() -> set[str]:
