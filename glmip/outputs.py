@@ -90,6 +90,11 @@ def check_output_file(path: str | os.PathLike[str], inputs: Iterable[str | os.Pa
         raise OutputError(f"{out}: output directory {parent} does not exist")
     if out.is_dir():
         raise OutputError(f"{out}: is a directory")
+    if out.is_symlink():
+        try:
+            out.resolve(strict=False)
+        except (OSError, RuntimeError):
+            raise OutputError(f"{out}: symbolic link loop") from None
     for src in inputs:
         if _same_file(out, src):
             raise OutputError(f"{out}: the output would overwrite the input {src}")

@@ -6,6 +6,7 @@ turned into :class:`ShaderError` naming the file and line."""
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 
 import moderngl
@@ -15,6 +16,7 @@ from .resources import resource_dir
 
 __all__ = ["ShaderError", "build_program", "stage_source", "expand_includes", "writes_colour"]
 
+MAX_SHADER_BYTES = 1 << 20  # a shader is text; anything larger is not one
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
 # Mesa: "0:12(5): error: ..."; NVIDIA: "0(12) : error ..."; others: "ERROR: 0:12: ..."
 _LINE = re.compile(r"(?:^|\s)(\d+)[:(](\d+)[)(:]")
@@ -50,9 +52,18 @@ def expand_includes(source: str, path: Path, files: list[Path], depth: int = 0) 
 
 
 def read_source(path: Path) -> str:
-    """A shader file's text; ShaderError (not a traceback) if unreadable or not UTF-8."""
+    """A shader file's text; ShaderError (not a traceback) if unreadable, not a regular file
+    (a FIFO or a device would be read forever), larger than MAX_SHADER_BYTES or not UTF-8."""
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ShaderError(str(path), None, "not a regular file")
+        if info.st_size > MAX_SHADER_BYTES:
+            raise ShaderError(str(path), None, f"{info.st_size} bytes is too large for a "
+                              f"shader (at most {MAX_SHADER_BYTES})")
         return path.read_text(encoding="utf-8")
+    except RuntimeError:  # a symbolic link loop on Python < 3.13
+        raise ShaderError(str(path), None, "symbolic link loop") from None
     except OSError as exc:
         raise ShaderError(str(path), None, f"cannot read ({exc.strerror})") from None
     except UnicodeDecodeError:

@@ -103,3 +103,23 @@ def test_outputs_never_replace_a_member_of_an_input_stack(tmp_path, flag):
     assert main(argv) == 2
     assert {p.name: p.read_bytes() for p in stack.iterdir()} == before
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("where", ["-o", "--values", "--shader", "convert"])
+def test_link_loops_and_devices_are_one_line_errors(tmp_path, where):
+    from glmip.resources import sample_path
+
+    (tmp_path / "a.png").symlink_to(tmp_path / "b.png")
+    (tmp_path / "b.png").symlink_to(tmp_path / "a.png")
+    loop, out = str(tmp_path / "a.png"), str(tmp_path / "out.png")
+    argv = {"-o": ["render", str(sample_path()), "-o", loop],
+            "--values": ["render", str(sample_path()), "-o", out, "--values", loop],
+            "--shader": ["render", str(sample_path()), "-o", out, "--shader", "/dev/zero"],
+            "convert": ["convert", str(sample_path()), loop]}[where]
+    run = subprocess.run([sys.executable, "-m", "glmip", *argv], capture_output=True,
+                         text=True, timeout=60)
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 2 and len(lines) == 1, run.stderr
+    assert ("symbolic link loop" in lines[0] or "not a regular file" in lines[0]), lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png"]
+    assert (tmp_path / "a.png").is_symlink()
