@@ -54,6 +54,11 @@ from .volume import Volume
 __all__ = ["ViewerOptions", "MipViewer", "open_viewer", "make_window"]
 
 MOUSE_BUTTONS = {1: "left", 2: "right", 3: "middle"}  # moderngl-window's numbering
+# A new version of a user shader must finish a small test picture in another process within
+# this time before the window draws with it (a draw call that never ends cannot be stopped);
+# a user shader whose full frame takes longer than SHADER_FRAME_SECONDS is set aside.
+SHADER_PROBE_SECONDS = 10.0
+SHADER_FRAME_SECONDS = 3.0
 
 
 @dataclass
@@ -144,7 +149,7 @@ class _LiveShader:
     version is reported and the last good one keeps running (docs/shaders.md)."""
 
     def __init__(self, renderer: MipRenderer, path: str) -> None:
-        self.watcher = ShaderWatcher(renderer, path)
+        self.watcher = ShaderWatcher(renderer, path, probe_seconds=SHADER_PROBE_SECONDS)
         self.generation = self.watcher.generation
         self.polled = 0.0
 
@@ -426,6 +431,10 @@ class MipViewer(_ViewerOutputs, WindowConfig):
                            seed=seed, accumulate=accumulate and not coarse)
         self.ctx.finish()
         seconds = time.perf_counter() - t0
+        if settings.shader is not None and seconds > SHADER_FRAME_SECONDS:
+            self.settings = self.settings.copy(shader=None)
+            self.say(f"shader too slow ({seconds:.1f} s a frame): showing the built-in "
+                     "projection; save the shader file to try it again", seconds=10)
         self.policy.measured(seconds, cols * rows, reduction, factor)
         self.policy.last_coarse = coarse
         self.last_frame_seconds = seconds

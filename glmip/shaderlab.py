@@ -29,19 +29,27 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from .programs import ShaderError
+import numpy as np
 
-if TYPE_CHECKING:
-    from .renderer import MipRenderer
+from .camera import Camera
+from .context import headless_context
+from .programs import ShaderError, read_source
+from .renderer import MipRenderer
+from .settings import RenderSettings
+from .volume import Volume
 
-__all__ = ["ShaderWatcher", "check_shader"]
+
+__all__ = ["ShaderWatcher", "check_shader", "probe_main"]
+
+PROBE_SIZE = 32  # the test picture of a new shader version, in pixels a side
 
 
-def check_shader(renderer: "MipRenderer", path: str | os.PathLike[str]) -> str | None:
+def check_shader(renderer: MipRenderer, path: str | os.PathLike[str]) -> str | None:
     """Build ``path`` once (forgetting any cached copy); the error text, or None if it builds."""
     renderer.forget_program(path)
     try:
@@ -72,8 +80,10 @@ class ShaderWatcher:
         Counts successful builds; a change means "redraw with the new shader".
     """
 
-    def __init__(self, renderer: "MipRenderer", path: str | os.PathLike[str]) -> None:
+    def __init__(self, renderer: MipRenderer, path: str | os.PathLike[str],
+                 probe_seconds: float | None = None) -> None:
         self.renderer = renderer
+        self.probe_seconds = probe_seconds
         self.path = Path(path)
         self.shader: str | None = None
         self.error: str | None = None
@@ -108,9 +118,9 @@ class ShaderWatcher:
     def reload(self) -> str | None:
         """Build the file now, whatever its time stamp; same result as :meth:`poll`."""
         try:
-            source = self.path.read_bytes()
-        except OSError as exc:
-            self.error = f"{self.path}: cannot read ({exc.strerror})"
+            source = read_source(self.path).encode("utf-8")
+        except ShaderError as exc:
+            self.error = f"{exc} (keeping the last good one)"
             return self.error
         self._count += 1
         snapshot = self._dir / f"{self._count}-{self.path.name}"
@@ -121,12 +131,35 @@ class ShaderWatcher:
             snapshot.unlink(missing_ok=True)
             self.error = str(ShaderError(str(self.path), exc.line, exc.message))
             return self.error
+        problem = self._probe(snapshot)
+        if problem is not None:
+            self.renderer.forget_program(snapshot)
+            snapshot.unlink(missing_ok=True)
+            self.error = f"{self.path}: {problem}; keeping the last good shader"
+            return self.error
         old, self.shader = self.shader, str(snapshot)
         if old is not None:
             self.renderer.forget_program(old)
             Path(old).unlink(missing_ok=True)
         self.error = None
         self.generation += 1
+        return None
+
+    def _probe(self, snapshot: Path) -> str | None:
+        """Run a shader that compiled on a small test picture in another process, so a shader
+        that never finishes (an endless loop) cannot freeze the caller: a GL draw call cannot be
+        interrupted. None when it finished within ``probe_seconds`` (or probing is off)."""
+        if self.probe_seconds is None:
+            return None
+        try:
+            run = subprocess.run([sys.executable, "-m", "glmip.shaderlab", str(snapshot)],
+                                 capture_output=True, text=True, timeout=self.probe_seconds)
+        except subprocess.TimeoutExpired:
+            return (f"ran longer than {self.probe_seconds:g} s on a {PROBE_SIZE}x{PROBE_SIZE} "
+                    "test picture (an endless loop?)")
+        if run.returncode != 0:
+            lines = run.stderr.strip().splitlines()
+            return f"failed on a test picture ({lines[-1] if lines else run.returncode})"
         return None
 
     def close(self) -> None:
@@ -141,3 +174,19 @@ class ShaderWatcher:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def probe_main(path: str) -> int:
+    """Render a small synthetic volume with the shader at ``path`` (what
+    :meth:`ShaderWatcher._probe` runs in another process)."""
+    data = np.zeros((24, 24, 24), np.uint8)
+    data[6:18, 8:16, 4:20] = 200
+    with MipRenderer(headless_context()) as renderer:
+        renderer.upload(Volume(data))
+        renderer.render(Camera.standard("anterior"), RenderSettings(shader=path),
+                        (PROBE_SIZE, PROBE_SIZE))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(probe_main(sys.argv[1]))

@@ -510,3 +510,51 @@ def test_status_line_parts(blob):
     for part in ("W ", "step", "12 ms (coarse 1/4)", "persp", "slab 5 mm @ +0", "hot gamma 1",
                  "refined", "jitter 3/32"):
         assert part in line, (part, line)
+
+
+def test_endless_user_shader_never_freezes_the_window(tmp_path, monkeypatch):
+    """A saved shader version that never finishes is tried in another process first: the window
+    keeps the last good shader and says why; a shader that builds but is too slow for a frame
+    is set aside for the built-in projection."""
+    import os
+
+    import glmip.app
+    from glmip.resources import shader_path
+
+    monkeypatch.setattr(glmip.app, "SHADER_PROBE_SECONDS", 4.0)
+    data = np.zeros((16, 16, 16), np.uint8)
+    data[4:12, 4:12, 4:12] = 200
+    vol = Volume(data, np.eye(4))
+    user = tmp_path / "mine.glsl"
+    source = shader_path("mip.glsl").read_text()
+    user.write_text(source)
+    d = open_viewer(vol, tmp_path, settings=RenderSettings(shader=str(user), window=255,
+                                                          level=127.5))
+    v = d.viewer
+    good = d.image
+    assert good.max() > 150 and v.settings.shader is not None
+    # Endless in intent. llvmpipe stops a loop after 65535 rounds, so each round takes 64
+    # texture fetches: about 4e9 fetches for the 32x32 test picture, minutes on llvmpipe.
+    fetches = "\n".join(f"        spin += texture(u_volume, vec3(0.{k:02d})).r;" for k in range(64))
+    endless = source.replace("void main() {", f"""void main() {{
+    float spin = 0.0;
+    for (int i = 0; i < 65535; i++) {{
+{fetches}
+    }}
+    if (spin == -1.0) {{ f_value = vec4(spin); return; }}""", 1)
+    assert endless != source
+    user.write_text(endless)
+    os.utime(user, (1e9, 1e9))
+    t0 = __import__("time").perf_counter()
+    v.poll_shader(1e6)
+    assert __import__("time").perf_counter() - t0 < 30
+    v._dirty = True
+    v.step()
+    assert any("ran longer than 4 s" in line for line in d.lines), d.lines
+    assert np.array_equal(d.image, good)
+    # A frame slower than the limit falls back to the built-in projection.
+    monkeypatch.setattr(glmip.app, "SHADER_FRAME_SECONDS", 0.0)
+    v._dirty = True
+    v.step()
+    assert v.settings.shader is None and any("too slow" in line for line in d.lines)
+    v.release()
