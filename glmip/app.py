@@ -196,6 +196,11 @@ class _ViewerOutputs:
     window_pixels: tuple[int, int]
     say: Callable[..., None]
 
+    def _recording_progress(self, done: int, total: int) -> None:
+        """Show how far a recording is, on screen (the window is busy meanwhile)."""
+        self.say(f"t: recording a turntable movie, frame {done}/{total}...", echo=False)
+        self.show_now()
+
     def shader_error(self) -> str | None:
         """The user shader's current compile error, or None (also without a user shader)."""
         watcher = getattr(self, "shader_watcher", None)
@@ -237,10 +242,12 @@ class _ViewerOutputs:
         """``t``: record a turntable movie of the current view (``glmip/pipeline.py``)."""
         self.options.echo("Recording a turntable movie...")
         recipe = self.recipe(self.window_pixels)
+        self._recording_progress(0, int(recipe.get("frames")))
         try:
             path = write_turntable(Recipe(recipe.input, recipe.options, "turntable"),
                                    directory=self.options.screenshot_dir, volume=self.volume,
-                                   renderer=self.renderer, settings=self.settings)
+                                   renderer=self.renderer, settings=self.settings,
+                                   on_frame=self._recording_progress)
         except Exception as exc:  # report, keep the window alive
             self.say(f"t: turntable failed: {exc}")
             return
@@ -445,6 +452,13 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         self.last_reduction = reduction if coarse else 1
         self.frames_drawn += 1
         self._dirty = False
+
+    def show_now(self) -> None:
+        """Present the picture and the overlay at once (while the loop is busy elsewhere)."""
+        self._overlay.update(self.overlay_state(time.perf_counter()))
+        self._present()
+        if not self.wnd.is_closing:
+            self.wnd.swap_buffers()
 
     def _present(self) -> None:
         """Copy the offscreen MIP to the window and blend the overlay over it."""

@@ -161,15 +161,23 @@ class _Canvas:
         return self.img
 
     def help(self) -> tuple[int, int]:
-        """Help lines bottom-left (vmtk's place); returns the top and right of that block."""
+        """Help lines bottom-left (vmtk's place), kept clear of the left and bottom orientation
+        letters in small windows; returns the top and right of that block."""
         lines = list(ia.HELP_LINES) if self.state.show_help else ["h: Show help."]
-        rows = self.state.size[1]
-        y = top = rows - self.pad - self.line * len(lines)
-        right = 0
-        for s in lines:
-            right = max(right, self.pad + self.text((self.pad, y), s))
-            y += self.line
-        return top, right
+        cols, rows = self.state.size
+        width = max(self.overlay.text_patch(s, self.font, "la", WHITE, self.stroke)[0].width
+                    for s in lines)
+        letter, _ = self.overlay.text_patch("M", self.big, "lm", WHITE, self.stroke)
+        bottom = rows - self.pad
+        if self.pad + width > cols / 2 - letter.width:  # would run under the bottom letter
+            bottom -= letter.height + self.pad
+        top = bottom - self.line * len(lines)
+        x = self.pad
+        if top < rows / 2 + letter.height:  # would cover the left letter: start after it
+            x += letter.width + self.pad
+        for k, s in enumerate(lines):
+            self.text((x, top + k * self.line), s)
+        return top, x + width
 
     def letters(self) -> None:
         """Orientation letters at the middle of each edge."""

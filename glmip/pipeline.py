@@ -22,7 +22,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -188,6 +188,13 @@ def turntable_frames(recipe: Recipe, *, volume: Volume | None = None,
         yield renderer.render(cam, settings, recipe.size, seed=k)
 
 
+def _reporting(frames: Iterable[np.ndarray], n: int,
+               on_frame: Callable[[int, int], None]) -> Iterator[np.ndarray]:
+    for k, frame in enumerate(frames):
+        yield frame
+        on_frame(k + 1, n)
+
+
 def _progress(images: Iterable[np.ndarray], total: int, show: bool | None) -> Iterable[np.ndarray]:
     from tqdm import tqdm
 
@@ -202,11 +209,13 @@ def write_turntable(recipe: Recipe, path: str | os.PathLike[str] | None = None, 
                     directory: str | os.PathLike[str] | None = None,
                     volume: Volume | None = None, renderer: "MipRenderer | None" = None,
                     settings: RenderSettings | None = None,
-                    progress: bool | None = False) -> Path:
+                    progress: bool | None = False,
+                    on_frame: Callable[[int, int], None] | None = None) -> Path:
     """Render a turntable (``recipe.kind == 'turntable'``) and write it: ``.gif``, ``.mp4`` or
     a directory of PNG frames, with the recipe inside. ``path`` None: ``glmip-turntable-N.gif``
     in ``directory`` (default: the current one), N the first unused number (never
-    overwrites). ``settings`` replaces the recipe's for drawing (see :func:`picture`)."""
+    overwrites). ``settings`` replaces the recipe's for drawing (see :func:`picture`).
+    ``on_frame(k, n)`` is called as frame ``k`` of ``n`` is done (the window shows progress)."""
     recipe = Recipe(recipe.input, recipe.options, "turntable")
     m = recipe.movie_options()
     movie.turntable_angles(m["frames"], m["start"], m["end"], m["back_and_forth"])  # validate
@@ -214,9 +223,11 @@ def write_turntable(recipe: Recipe, path: str | os.PathLike[str] | None = None, 
         movie.movie_kind(path)  # refuse a bad target before rendering anything
     volume, renderer = _ready(recipe, volume, renderer)
     recipe = recipe.resolved(volume)
+    n = len(turntable_cameras(recipe))
     frames = _progress(turntable_frames(recipe, volume=volume, renderer=renderer,
-                                        settings=settings),
-                       len(turntable_cameras(recipe)), progress)
+                                        settings=settings), n, progress)
+    if on_frame is not None:
+        frames = _reporting(frames, n, on_frame)
     if path is not None:
         return movie.write_movie(path, frames, m["fps"], recipe)
     # A new glmip-turntable-N.gif: written under a temporary name, then given the first free

@@ -320,15 +320,36 @@ def test_4d_frames_step(tmp_path):
     v.release()
 
 
-def test_turntable_key(driver, tmp_path):
-    import importlib.util
+def test_turntable_key(driver, tmp_path, monkeypatch):
+    """``t`` records a GIF (with its recipe), shows its progress on screen frame by frame, and
+    never leaves an empty file standing while it records."""
+    from glmip.recipe import Recipe
 
-    driver.viewer.options.echo = driver.lines.append
+    v = driver.viewer
+    v.options.echo = driver.lines.append
+    seen = []
+
+    def progress(done, total):
+        seen.append((done, total, sorted(p.name for p in tmp_path.glob("glmip-turntable-*"))))
+        presented.append(v.message)
+
+    presented: list[str] = []
+    real = v.show_now
+    monkeypatch.setattr(v, "show_now", lambda: (real(), progress(*_counts(v.message))))
     driver.key("t")
-    if importlib.util.find_spec("glmip.movie") is None:
-        assert any("not available" in line for line in driver.lines)
-    else:
-        assert list(tmp_path.glob("glmip-turntable-*.gif"))
+    gifs = list(tmp_path.glob("glmip-turntable-*.gif"))
+    assert len(gifs) == 1
+    assert [d for d, _, _ in seen] == list(range(37)) and all(t == 36 for _, t, _ in seen)
+    assert all(names == [] for _, _, names in seen)  # nothing named until it is whole
+    from PIL import Image
+
+    with Image.open(gifs[0]) as im:
+        assert Recipe.from_json(im.info["comment"].decode()).kind == "turntable"
+
+
+def _counts(message: str) -> tuple[int, int]:
+    done, total = message.rsplit(" ", 1)[1].rstrip(".").split("/")
+    return int(done), int(total)
 
 
 def test_closing_the_window_ends_the_loop(driver):
@@ -488,7 +509,7 @@ def test_overlay_draws_a_transparent_picture_with_text_and_bar():
     alpha = np.asarray(img)[..., 3]
     assert alpha.mean() < 128  # mostly transparent
     assert alpha[:20, :100].any()  # the status line top-left
-    assert alpha[-20:, :100].any()  # the help bottom-left
+    assert alpha[-60:, :100].any()  # the help bottom-left (above the bottom letter)
     short = np.asarray(overlay.draw(overlay_state(show_help=False)))[..., 3]
     assert short.sum() < alpha.sum()
     said = np.asarray(overlay.draw(overlay_state(message="hello")))[..., 3]
@@ -558,3 +579,20 @@ def test_endless_user_shader_never_freezes_the_window(tmp_path, monkeypatch):
     v.step()
     assert v.settings.shader is None and any("too slow" in line for line in d.lines)
     v.release()
+
+
+def test_help_keeps_clear_of_the_orientation_letters():
+    """In a small window the help block starts after the left letter and ends above the
+    bottom one: the letters' pixels are the same with help on and off."""
+    from glmip.overlay import Overlay, OverlayState
+
+    for size in ((640, 480), (400, 300), (1024, 768)):
+        def draw(show_help, size=size):
+            return np.asarray(Overlay().draw(OverlayState(size, 1.0, "W 1 L 1", show_help,
+                                                          ("R", "L", "A", "P"), 0.5)))
+        on, off = draw(True), draw(False)
+        cols, rows = size
+        left = (slice(rows // 2 - 12, rows // 2 + 12), slice(0, 26))
+        bottom = (slice(rows - 30, rows), slice(cols // 2 - 12, cols // 2 + 12))
+        for region in (left, bottom):
+            assert np.array_equal(on[region], off[region]), size
