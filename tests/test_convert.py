@@ -62,3 +62,17 @@ def test_info_same_facts_for_every_format(tmp_path, capsys):
         outputs.append("".join(line for line in text.splitlines(True)[1:]
                                if not line.startswith("arrays:")))
     assert all(o == outputs[0] for o in outputs), outputs
+
+
+def test_refusal_names_the_output_not_a_temporary_path(tmp_path):
+    """A writer works in a staging folder; its refusal names the file the user asked for."""
+    import subprocess
+    import sys
+
+    from glmip.resources import sample_path
+
+    out = tmp_path / "x.vtk"
+    run = subprocess.run([sys.executable, "-m", "glmip", "convert", str(sample_path()), str(out)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and ".glmip-" not in run.stderr, run.stderr
+    assert run.stderr.count(str(out)) == 1 and list(tmp_path.iterdir()) == []

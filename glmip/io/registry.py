@@ -467,7 +467,9 @@ def save(volume: Volume, path: str | os.PathLike[str]) -> None:
                 warnings.simplefilter("ignore")
                 fn(volume, tmp / p.name)
         except (InputError, VolumeError) as exc:
-            raise InputError(_one_line(p, str(exc))) from None
+            # The writer saw the staging folder's name; the user knows only the output's.
+            msg = str(exc).replace(f"{tmp / p.name}: ", "").replace(str(tmp / p.name), str(p))
+            raise InputError(_one_line(p, msg)) from None
         except OSError as exc:
             raise OutputError(escape(f"{p}: cannot write ({exc.strerror or exc})")) from None
 
