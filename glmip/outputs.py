@@ -26,18 +26,18 @@ STALE_SECONDS = 3600  # a temporary file this old was left by a killed run
 _swept: set[str] = set()
 
 
-def sweep_stale(directory: str | os.PathLike[str]) -> None:
+def sweep_stale(directory: str | os.PathLike[str], prefix: str = TEMP_PREFIX) -> None:
     """Remove the temporary files and folders a killed glmip run left in ``directory`` (ours
-    by their prefix, stale by their age); once per folder and process."""
+    by their ``prefix``, stale by their age); once per folder and process."""
     import shutil
     import time
 
-    key = _real(directory)
+    key = f"{_real(directory)}/{prefix}"
     if key in _swept:
         return
     _swept.add(key)
     try:
-        entries = [e for e in os.scandir(directory) if e.name.startswith(TEMP_PREFIX)]
+        entries = [e for e in os.scandir(directory) if e.name.startswith(prefix)]
     except OSError:
         return
     for entry in entries:

@@ -38,6 +38,7 @@ import numpy as np
 
 from .camera import Camera
 from .context import headless_context
+from .outputs import sweep_stale
 from .programs import ShaderError, read_source
 from .renderer import MipRenderer
 from .settings import RenderSettings
@@ -46,6 +47,7 @@ from .volume import Volume
 
 __all__ = ["ShaderWatcher", "check_shader", "probe_main"]
 
+SNAPSHOT_PREFIX = "glmip-shaderlab-"
 PROBE_SIZE = 32  # the test picture of a new shader version, in pixels a side
 
 
@@ -89,7 +91,8 @@ class ShaderWatcher:
         self.error: str | None = None
         self.generation = 0
         self._stamp: object = object()  # matches no file stamp: the first poll builds
-        self._dir = Path(tempfile.mkdtemp(prefix="glmip-shaderlab-"))
+        sweep_stale(tempfile.gettempdir(), prefix=SNAPSHOT_PREFIX)  # a killed window's
+        self._dir = Path(tempfile.mkdtemp(prefix=SNAPSHOT_PREFIX))
         self._count = 0
         self.poll()
 

@@ -573,6 +573,10 @@ def test_endless_user_shader_never_freezes_the_window(tmp_path, monkeypatch):
     v.step()
     assert any("ran longer than 4 s" in line for line in d.lines), d.lines
     assert np.array_equal(d.image, good)
+    # A screenshot now shows the last good shader, but no command naming the file that fails.
+    d.key("x")
+    assert any("Not reproducible" in line for line in d.lines), d.lines
+    assert not any(line.startswith("Reproduce it with") for line in d.lines)
     # A frame slower than the limit falls back to the built-in projection.
     monkeypatch.setattr(glmip.app, "SHADER_FRAME_SECONDS", 0.0)
     v._dirty = True

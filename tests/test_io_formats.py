@@ -375,6 +375,11 @@ def test_detached_data_outside_the_folder_needs_allow_outside_data(tmp_path, kin
     with pytest.raises(InputError, match="outside the header's folder"):
         load(p)
     np.testing.assert_array_equal(load(p, allow_outside_data=True).data, data)
+    # the command line's flag is the same reader option
+    from glmip.cli import main
+
+    assert main(["info", str(p)]) == 2
+    assert main(["info", str(p), "--allow-outside-data"]) == 0
 
 
 def test_detached_data_symlink_out_of_the_folder_is_outside(tmp_path):
