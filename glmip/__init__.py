@@ -8,7 +8,7 @@
 
 from .version import __version__
 
-from .api import (Image, load, make_camera, make_settings, project, record_turntable,  # noqa: E402
+from .api import (Image, as_volume, load, make_camera, make_settings, project, record_turntable,  # noqa: E402
                   render, save_png, turntable_frames)
 from .camera import Camera  # noqa: E402
 from .settings import RenderSettings  # noqa: E402
@@ -17,6 +17,7 @@ from .volume import Volume  # noqa: E402
 __all__ = [
     "__version__",
     "load",
+    "as_volume",
     "render",
     "project",
     "save_png",

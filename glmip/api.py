@@ -17,6 +17,7 @@ import numpy as np
 from . import pipeline
 from . import volume as volume_module
 from .camera import Camera
+from .adapters import as_volume
 from .io import load
 from .options import names, parse_size
 from .pngio import encode_png, save_png
@@ -27,7 +28,8 @@ from .volume import Volume
 if TYPE_CHECKING:
     from .raycast import Projection
 
-__all__ = ["load", "render", "project", "save_png", "make_camera", "make_settings", "Image",
+__all__ = ["load", "as_volume", "render", "project", "save_png", "make_camera", "make_settings",
+           "Image",
            "turntable_frames", "record_turntable"]
 
 _CAMERA_KEYS = (*names("camera"), "zoom")
@@ -76,16 +78,17 @@ def _split(options: dict[str, Any], camera: Camera | None,
             settings if settings is not None else make_settings(**set_opts))
 
 
-def _volume(volume: Volume | str | os.PathLike[str]) -> Volume:
-    return volume if isinstance(volume, Volume) else load(volume)
+def _volume(volume: Any) -> Volume:
+    return as_volume(volume)
 
 
-def render(volume: Volume | str | os.PathLike[str], *, size: int | Sequence[int] = 512,
+def render(volume: Any, *, size: int | Sequence[int] = 512,
            camera: Camera | None = None, settings: RenderSettings | None = None,
            seed: int = 0, **options: Any) -> np.ndarray:
     """Render a MIP; returns uint8 ``(rows, cols)`` grey or ``(rows, cols, 3)`` colour.
 
-    ``volume`` is a :class:`Volume` or a path. Options are the command line's: ``view``,
+    ``volume`` is a :class:`Volume`, a path, or any in-memory image :func:`as_volume` takes
+    (numpy, nibabel, SimpleITK, ITK, VTK, dask, zarr, xarray). Options are the command line's: ``view``,
     ``view_dir``, ``up``, ``fit``, ``projection``, ``window``, ``level``, ``sample_distance``,
     ``background``, ``mode``, ``slab``, ``crop``, ``colormap``... or a ready ``camera=`` and
     ``settings=``. ``size`` is N or (cols, rows).
@@ -100,7 +103,7 @@ def render(volume: Volume | str | os.PathLike[str], *, size: int | Sequence[int]
     return image.view(Image)
 
 
-def project(volume: Volume | str | os.PathLike[str], *, size: int | Sequence[int] = 512,
+def project(volume: Any, *, size: int | Sequence[int] = 512,
             camera: Camera | None = None, settings: RenderSettings | None = None,
             **options: Any) -> "Projection":
     """Quantitative projection: real values (NaN where rays miss) and where the maximum is."""
@@ -114,6 +117,7 @@ def turntable_frames(volume: Volume, camera: Camera, settings: RenderSettings,
                      start: float = 0.0, end: float = 360.0, back_and_forth: bool = False,
                      *, renderer: Any = None) -> Iterator[np.ndarray]:
     """A turntable's frames, one at a time (as ``glmip.render`` returns them)."""
+    volume = as_volume(volume)
     recipe = _turntable_recipe(volume, camera, settings, size, frames=frames, axis=axis,
                                start=start, end=end, back_and_forth=back_and_forth)
     return pipeline.turntable_frames(recipe, volume=volume, renderer=renderer)
@@ -134,6 +138,7 @@ def record_turntable(volume: Volume, camera: Camera, settings: RenderSettings,
     """Render a turntable and write it (``.gif``, ``.mp4`` or a directory of PNG frames);
     ``path`` None writes ``glmip-turntable-N.gif`` in the current directory. Keywords:
     ``frames``, ``axis``, ``start``, ``end``, ``back_and_forth``, ``fps``, ``progress``."""
+    volume = as_volume(volume)
     progress = movie.pop("progress", False)
     renderer = movie.pop("renderer", None)
     recipe = _turntable_recipe(volume, camera, settings, size, **movie)

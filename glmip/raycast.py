@@ -102,7 +102,7 @@ def cell_statistics(volume: Volume, cell: int) -> np.ndarray:
     floating = data.dtype.kind == "f"
     fmax, fmin = (np.fmax, np.fmin) if floating else (np.maximum, np.minimum)
     for bz in range(nb[2]):
-        slab = data[:, :, max(bz * cell - 1, 0) : (bz + 1) * cell + 2]
+        slab = np.asarray(data[:, :, max(bz * cell - 1, 0) : (bz + 1) * cell + 2])
         for out, f in ((hi, fmax), (lo, fmin)):
             plane = f.reduce(slab, axis=2)
             plane = _window_reduce(_window_reduce(plane, f, cell, 0), f, cell, 1)
@@ -157,7 +157,8 @@ def texture_order(volume: Volume) -> tuple[Volume, tuple[int, int, int]]:
     goes up as the same volume with its axes reversed, which is a view, not a transposed copy;
     geometry is unchanged because the affine is permuted with it.
     """
-    if volume.data.flags.c_contiguous and not volume.data.flags.f_contiguous:
+    flags = getattr(volume.data, "flags", None)  # None: read lazily, slab by slab
+    if flags is not None and flags.c_contiguous and not flags.f_contiguous:
         return (Volume(volume.data.transpose(2, 1, 0), volume.affine[:, [2, 1, 0, 3]],
                        volume.slope, volume.inter, volume.name), (2, 1, 0))
     return volume, (0, 1, 2)

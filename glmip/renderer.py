@@ -237,7 +237,8 @@ class MipRenderer:
         buf: np.ndarray | None = None  # one reused slab buffer: no allocation per slab
         for k0 in range(0, nz, step):
             # (k, j, i) order is x-fastest: a view, not a copy, for Fortran-ordered data.
-            block = data[:, :, k0 : k0 + step].transpose(2, 1, 0)
+            # np.asarray reads a lazily held volume (glmip/lazy.py) one slab at a time.
+            block = np.asarray(data[:, :, k0 : k0 + step]).transpose(2, 1, 0)
             if xor is not None or not block.flags.c_contiguous:
                 if buf is None or buf.shape != block.shape:
                     buf = np.empty(block.shape, np.dtype(f"u{data.itemsize}") if xor else data.dtype)

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import VolumeError
+from .lazy import LazyArray, is_lazy_source
 
 __all__ = ["Volume", "VolumeError", "SUPPORTED_DTYPES"]
 
@@ -73,14 +74,18 @@ class Volume:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        data = np.asanyarray(self.data)
+        data = self.data
+        if is_lazy_source(data) and not isinstance(data, LazyArray):
+            data = LazyArray(data)  # read slab by slab, never whole (glmip/lazy.py)
+        if not isinstance(data, LazyArray):
+            data = np.asanyarray(data)
         if isinstance(data, np.ma.MaskedArray):
             data = data.filled(np.nan) if data.dtype.kind == "f" else data.data
         if data.ndim != 3:
             raise VolumeError(f"a volume needs 3 dimensions, got shape {data.shape}")
         if min(data.shape) < 1:
             raise VolumeError(f"zero-sized axis in shape {data.shape}")
-        self.data = _gpu_dtype(data)
+        self.data = data if isinstance(data, LazyArray) else _gpu_dtype(data)
         aff = np.asarray(self.affine, dtype=np.float64)
         if aff.shape == (3, 4):
             aff = np.vstack([aff, [0, 0, 0, 1]])
@@ -146,16 +151,17 @@ class Volume:
     def stored_range(self) -> tuple[float, float] | None:
         """(min, max) of the finite stored values, or None if there is none."""
         d = self.data
-        if d.dtype.kind == "f":
-            # Chunk over k so a NaN mask never costs a full-size temporary.
-            lo, hi = np.inf, -np.inf
-            for k0 in range(0, d.shape[2], 16):
-                chunk = d[:, :, k0 : k0 + 16]
-                finite = chunk[np.isfinite(chunk)]
-                if finite.size:
-                    lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
-            return None if lo > hi else (lo, hi)
-        return float(d.min()), float(d.max())
+        if d.dtype.kind != "f" and isinstance(d, np.ndarray):
+            return float(d.min()), float(d.max())
+        # Slab by slab over k: a NaN mask never costs a full-size temporary, and a lazily
+        # read volume is read a slab at a time.
+        lo, hi = np.inf, -np.inf
+        for k0 in range(0, d.shape[2], 16):
+            chunk = np.asarray(d[:, :, k0 : k0 + 16])
+            finite = chunk[np.isfinite(chunk)] if chunk.dtype.kind == "f" else chunk
+            if finite.size:
+                lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+        return None if lo > hi else (lo, hi)
 
     @cached_property
     def all_finite(self) -> bool:
@@ -163,7 +169,8 @@ class Volume:
         d = self.data
         if d.dtype.kind != "f":
             return True
-        return all(bool(np.isfinite(d[:, :, k0 : k0 + 16]).all()) for k0 in range(0, d.shape[2], 16))
+        return all(bool(np.isfinite(np.asarray(d[:, :, k0 : k0 + 16])).all())
+                   for k0 in range(0, d.shape[2], 16))
 
     @property
     def value_range(self) -> tuple[float, float] | None:

@@ -61,6 +61,14 @@ def read_nifti(path: Path, frame: int | None = None, **_: object) -> Volume:
     except ImportError as exc:  # MINC-2 needs h5py
         raise InputError(f"{path}: reading this file needs the '{exc.name}' package "
                          f"(pip install {exc.name})") from None
+    _check_declared(path, img)
+    return image_volume(img, str(path), frame, where=path)
+
+
+def image_volume(img, name: str, frame: int | None = None, where: object = None) -> Volume:
+    """A nibabel image (from a file or built in memory) as a Volume: raw stored values in
+    their dtype, scaling as slope/intercept, one frame of a 4-D image."""
+    path = where if where is not None else name
     shape = tuple(int(n) for n in img.shape)
     if len(shape) < 3:
         raise InputError(f"{path}: a volume needs 3 dimensions, the image has shape {shape}")
@@ -68,7 +76,6 @@ def read_nifti(path: Path, frame: int | None = None, **_: object) -> Volume:
         raise InputError(f"{path}: {len(shape)}-D images are not supported (shape {shape})")
     if min(shape) < 1:
         raise InputError(f"{path}: zero-sized axis in shape {shape}")
-    _check_declared(path, img)
     nframes = shape[3] if len(shape) >= 4 else 1
     frame = 0 if frame is None else int(frame)
     if not 0 <= frame < nframes:
