@@ -364,20 +364,27 @@ def test_status_line_and_help(driver):
     assert "q: Quit renderer/proceed." in __import__("glmip.interaction").interaction.HELP_LINES
 
 
+def _viewer_with_user_shader(tmp_path):
+    """A viewer on a bright cube drawn with a copy of the built-in shader as the user's file:
+    (driver, the file, its source)."""
+    from glmip.resources import shader_path
+
+    data = np.zeros((16, 16, 16), np.uint8)
+    data[4:12, 4:12, 4:12] = 200
+    user = tmp_path / "mine.glsl"
+    source = shader_path("mip.glsl").read_text()
+    user.write_text(source)
+    d = open_viewer(Volume(data, np.eye(4)), tmp_path,
+                    settings=RenderSettings(shader=str(user), window=255, level=127.5))
+    return d, user, source
+
+
 def test_user_shader_hot_reload_keeps_last_good_on_error(tmp_path):
     """Saving the shader recompiles it live; a broken save is reported with its line and the
     last good picture stays; fixing it again is picked up."""
     import os
 
-    from glmip.resources import shader_path
-
-    data = np.zeros((16, 16, 16), np.uint8)
-    data[4:12, 4:12, 4:12] = 200
-    vol = Volume(data, np.eye(4))
-    user = tmp_path / "mine.glsl"
-    source = shader_path("mip.glsl").read_text()
-    user.write_text(source)
-    d = open_viewer(vol, tmp_path, settings=RenderSettings(shader=str(user), window=255, level=127.5))
+    d, user, source = _viewer_with_user_shader(tmp_path)
     v = d.viewer
     first = d.image
     assert first.max() > 150
@@ -540,17 +547,9 @@ def test_endless_user_shader_never_freezes_the_window(tmp_path, monkeypatch):
     import os
 
     import glmip.app
-    from glmip.resources import shader_path
 
     monkeypatch.setattr(glmip.app, "SHADER_PROBE_SECONDS", 4.0)
-    data = np.zeros((16, 16, 16), np.uint8)
-    data[4:12, 4:12, 4:12] = 200
-    vol = Volume(data, np.eye(4))
-    user = tmp_path / "mine.glsl"
-    source = shader_path("mip.glsl").read_text()
-    user.write_text(source)
-    d = open_viewer(vol, tmp_path, settings=RenderSettings(shader=str(user), window=255,
-                                                          level=127.5))
+    d, user, source = _viewer_with_user_shader(tmp_path)
     v = d.viewer
     good = d.image
     assert good.max() > 150 and v.settings.shader is not None
