@@ -39,12 +39,18 @@ class LazyArray:
     """A 3-D window ``[start, stop)`` on a lazily read source, in [i, j, k] order.
 
     ``axes`` says which source axis is each of i, j, k (``(2, 1, 0)`` for a source stored
-    z, y, x, as ITK and zarr images are)."""
+    z, y, x, as ITK and zarr images are); ``fixed`` holds one index for each other axis of the
+    source (time, channel: ``{0: frame, 1: channel}``)."""
 
     def __init__(self, source: Any, axes: tuple[int, int, int] = (0, 1, 2),
-                 start: tuple[int, ...] | None = None, stop: tuple[int, ...] | None = None):
+                 start: tuple[int, ...] | None = None, stop: tuple[int, ...] | None = None,
+                 fixed: dict[int, int] | None = None):
         self.source = source
         self.axes = tuple(axes)
+        self.fixed = dict(fixed or {})
+        if len(self.axes) + len(self.fixed) != len(source.shape):
+            raise ValueError(f"a {len(source.shape)}-D source needs an index for each axis "
+                             f"beyond i, j, k")
         full = tuple(int(source.shape[a]) for a in self.axes)
         self.start = tuple(start) if start is not None else (0, 0, 0)
         self.stop = tuple(stop) if stop is not None else full
@@ -79,7 +85,8 @@ class LazyArray:
                 lo, hi, _ = k.indices(self.shape[a])
                 start.append(self.start[a] + lo)
                 stop.append(self.start[a] + max(lo, hi))
-            return LazyArray(self.source, self.axes, tuple(start), tuple(stop))._share(self)
+            return LazyArray(self.source, self.axes, tuple(start), tuple(stop),
+                             self.fixed)._share(self)
         return np.asarray(self)[key]
 
     def _share(self, parent: "LazyArray") -> "LazyArray":
@@ -94,14 +101,18 @@ class LazyArray:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         """Read this window (and only it) from the source."""
-        where = [slice(None)] * len(self.source.shape)
+        where: list[Any] = [slice(None)] * len(self.source.shape)
         for a, src_axis in enumerate(self.axes):
             where[src_axis] = slice(self.start[a], self.stop[a])
+        for src_axis, index in self.fixed.items():
+            where[src_axis] = index
         block = self.source[tuple(where)]
         block = block.compute() if hasattr(block, "compute") else block  # dask
         block = np.asarray(block)
-        if self.axes != (0, 1, 2):
-            block = block.transpose(self.axes)  # source order -> i, j, k
+        kept = [a for a in range(len(self.source.shape)) if a not in self.fixed]
+        order = tuple(kept.index(a) for a in self.axes)  # the block's axes -> i, j, k
+        if order != (0, 1, 2):
+            block = block.transpose(order)
         self._count(block.size)
         out = block.astype(self.dtype, copy=False)
         return out if dtype is None else out.astype(dtype, copy=False)

@@ -106,6 +106,8 @@ OPTIONS: tuple[Option, ...] = (
            "(.npy, stacks)", float, 3, metavar=("SX", "SY", "SZ")),
     Option("origin", "input", None, "world position of voxel (0,0,0) for formats without "
            "geometry", float, 3, metavar=XYZ),
+    Option("pyramid_level", "input", None, "pyramid level of a multiscale image such as "
+           "OME-Zarr (0, the default: full resolution; --level is the window's)", int),
     Option("allow_outside_data", "input", False, "read a detached data file that lies outside "
            "its header's folder", switch=True),
     # --- camera

@@ -240,6 +240,11 @@ class Volume:
             out.write(f"arrays:      {'; '.join(parts)}\n")
         if i["slope"] != 1 or i["inter"] != 0:
             out.write(f"scaling:     stored * {i['slope']:.6g} + {i['inter']:.6g}\n")
+        for n, (shape, path, scale) in enumerate(self.meta.get("levels", ())):
+            shown = "  (shown)" if n == self.meta.get("level", 0) else ""
+            out.write(f"{'levels:' if n == 0 else '':13}{n}: {' x '.join(map(str, shape))} "
+                      f"(store order), voxel {' x '.join(f'{s:.6g}' for s in scale)} "
+                      f"(path '{path}'){shown}\n")
         out.write("affine:\n")
         for row in i["affine"]:
             out.write("  [" + " ".join(f"{v:11.5f}" for v in row) + "]\n")

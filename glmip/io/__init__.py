@@ -9,7 +9,8 @@ from .registry import (InputError, copy_image, load, readable_suffixes, register
                        register_writer, save, suffix_of, writable_suffixes)
 
 # Importing a format module registers it.
-from . import nifti, metaimage, nrrd, vtk, dicom, stacks, numpy_io  # noqa: E402,F401  isort: skip
+# (OME-Zarr first: its folders are probed before DICOM folders and picture stacks.)
+from . import omezarr, nifti, metaimage, nrrd, vtk, dicom, stacks, numpy_io  # noqa: E402,F401  isort: skip
 
 __all__ = ["InputError", "load", "save", "copy_image", "readable_suffixes", "suffix_of",
            "register_reader", "register_writer", "writable_suffixes"]

@@ -86,13 +86,13 @@ _FAMILY = {
     ".mnc.gz": "gzip", ".par": None, ".rec": None, ".mha": "metaimage", ".mhd": "metaimage",
     ".nrrd": "nrrd", ".nhdr": "nrrd", ".nrrd.gz": "gzip", ".vti": "xml", ".vtk": "vtk",
     ".dcm": "dicom", ".dicom": "dicom", ".ima": "dicom", ".tif": "tiff", ".tiff": "tiff",
-    ".png": "png", ".npy": "npy", ".npz": "zip",
+    ".png": "png", ".npy": "npy", ".npz": "zip", ".zip": "zip",
 }
 _NAMES = {
     "nifti": "NIfTI/Analyze", "nifti2": "NIfTI-2", "gzip": "gzip-compressed", "netcdf": "MINC-1",
     "hdf5": "MINC-2/HDF5", "metaimage": "MetaImage", "nrrd": "NRRD", "xml": "XML (VTK)",
     "vtk": "legacy VTK", "dicom": "DICOM", "tiff": "TIFF", "png": "PNG", "npy": "NumPy .npy",
-    "zip": "zip (.npz)",
+    "zip": "zip (.npz, Zarr zip store)",
 }
 # Families whose files always start with their magic bytes.
 _STRICT = {"gzip", "nrrd", "npy", "zip", "png", "tiff", "xml", "vtk", "netcdf", "hdf5"}
