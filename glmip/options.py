@@ -12,12 +12,13 @@ Pure Python: no GL, no numpy arrays, nothing of glmip imported.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
 __all__ = ["Option", "OPTIONS", "MODES", "INTERPOLATIONS", "PROJECTIONS", "CONVENTIONS",
            "FITS", "GREY_COLORMAPS", "COLORMAP_CHOICES", "STANDARD_VIEW_NAMES", "option",
-           "default", "names", "parse_size", "parse_fit"]
+           "default", "names", "parse_size", "parse_fit", "parse_bytes", "default_memory"]
 
 MODES = ("mip", "minip", "mean", "depth")
 INTERPOLATIONS = ("linear", "nearest")
@@ -72,6 +73,30 @@ def parse_fit(text: str | float) -> str | float:
     if not (value > 0 and math.isfinite(value)):
         raise ValueError(f"fit width must be a positive number of mm, got {text}")
     return value
+
+
+def parse_bytes(text: str | int) -> int:
+    """``512M``, ``2G``, ``1.5GiB``, ``1000000`` -> bytes (K, M, G, T are powers of 1024)."""
+    if isinstance(text, int):
+        value = text
+    else:
+        t = text.strip().upper().removesuffix("IB").removesuffix("B")
+        factor = 1024 ** ("KMGT".index(t[-1]) + 1) if t and t[-1] in "KMGT" else 1
+        try:
+            value = int(float(t.rstrip("KMGT")) * factor)
+        except ValueError:
+            raise ValueError(f"bad size '{text}' (use e.g. 512M or 2G)") from None
+    if value < 1 << 20:
+        raise ValueError(f"memory must be at least 1M, got '{text}'")
+    return value
+
+
+def default_memory() -> int:
+    """The memory a render may hold of a lazily read volume: half of this machine's RAM."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")) // 2
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
 
 
 @dataclass(frozen=True)

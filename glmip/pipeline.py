@@ -34,6 +34,7 @@ from .io import load
 from .outputs import (TEMP_PREFIX, check_output_file, next_free_path, publish_new, write_new,
                       write_together)
 from .pngio import encode_png
+from .options import default_memory
 from .recipe import Recipe
 from .settings import RenderSettings
 from .volume import Volume
@@ -47,31 +48,35 @@ __all__ = ["renderer_for", "load_volume", "picture", "contact_sheet", "write_pic
 _cached: dict[str, Any] = {}
 
 
-def renderer_for(volume: Volume, ctx: Any = None) -> "MipRenderer":
+def renderer_for(volume: Volume, ctx: Any = None, memory: int | None = None) -> "MipRenderer":
     """A renderer with ``volume`` uploaded, on the shared headless context unless ``ctx`` is
-    given; the last one is kept, so repeated calls on one volume upload it once."""
+    given; the last one is kept, so repeated calls on one volume upload it once. A lazily read
+    volume larger than ``memory`` bytes (default: half the machine's RAM) is streamed brick by
+    brick instead of held whole (``MipRenderer.memory_budget``)."""
     # GL is loaded on the first render: `import glmip` and `glmip info` never load moderngl.
     from .context import headless_context
     from .renderer import MipRenderer
 
     ctx = ctx or headless_context()
+    memory = default_memory() if memory is None else memory
     renderer = _cached.get("renderer")
-    if renderer is not None and renderer.ctx is ctx and renderer.volume is volume:
+    if (renderer is not None and renderer.ctx is ctx and renderer.volume is volume
+            and renderer.memory_budget == memory):
         return renderer
     if renderer is not None:
         renderer.release()
         _cached.clear()
-    renderer = MipRenderer(ctx)
+    renderer = MipRenderer(ctx, memory_budget=memory)
     renderer.upload(volume)
     _cached["renderer"] = renderer
     return renderer
 
 
-def _ready(recipe: Recipe, volume: Volume | None,
-           renderer: "MipRenderer | None") -> tuple[Volume, "MipRenderer"]:
+def _ready(recipe: Recipe, volume: Volume | None, renderer: "MipRenderer | None",
+           memory: int | None = None) -> tuple[Volume, "MipRenderer"]:
     volume = volume if volume is not None else load_volume(recipe)
     if renderer is None:
-        renderer = renderer_for(volume)
+        renderer = renderer_for(volume, memory=memory)
     elif renderer.volume is not volume:
         renderer.upload(volume)
     return volume, renderer
@@ -124,10 +129,12 @@ def write_picture(recipe: Recipe, png: str | os.PathLike[str] | None, *,
                   values: str | os.PathLike[str] | None = None,
                   depth_map: str | os.PathLike[str] | None = None,
                   volume: Volume | None = None,
-                  renderer: "MipRenderer | None" = None) -> list[Path]:
+                  renderer: "MipRenderer | None" = None,
+                  memory: int | None = None) -> list[Path]:
     """Render the recipe and write the PNG (and the projected values and depth map, exact,
-    of the same single view); all files appear together or none. Returns the paths."""
-    volume, renderer = _ready(recipe, volume, renderer)
+    of the same single view); all files appear together or none. Returns the paths.
+    ``memory``: see :func:`renderer_for`."""
+    volume, renderer = _ready(recipe, volume, renderer, memory)
     sources = [recipe.input, *volume.meta.get("source_files", ())]
     for path in (png, values, depth_map):
         if path is not None:  # never over any file the input was read from
@@ -210,7 +217,8 @@ def write_turntable(recipe: Recipe, path: str | os.PathLike[str] | None = None, 
                     volume: Volume | None = None, renderer: "MipRenderer | None" = None,
                     settings: RenderSettings | None = None,
                     progress: bool | None = False,
-                    on_frame: Callable[[int, int], None] | None = None) -> Path:
+                    on_frame: Callable[[int, int], None] | None = None,
+                    memory: int | None = None) -> Path:
     """Render a turntable (``recipe.kind == 'turntable'``) and write it: ``.gif``, ``.mp4`` or
     a directory of PNG frames, with the recipe inside. ``path`` None: ``glmip-turntable-N.gif``
     in ``directory`` (default: the current one), N the first unused number (never
@@ -221,7 +229,7 @@ def write_turntable(recipe: Recipe, path: str | os.PathLike[str] | None = None, 
     movie.turntable_angles(m["frames"], m["start"], m["end"], m["back_and_forth"])  # validate
     if path is not None:
         movie.movie_kind(path)  # refuse a bad target before rendering anything
-    volume, renderer = _ready(recipe, volume, renderer)
+    volume, renderer = _ready(recipe, volume, renderer, memory)
     recipe = recipe.resolved(volume)
     n = len(turntable_cameras(recipe))
     frames = _progress(turntable_frames(recipe, volume=volume, renderer=renderer,

@@ -231,18 +231,21 @@ def brick_volume(gpu: Volume, start: np.ndarray, stop: np.ndarray) -> Volume:
     return Volume(sub, gpu.affine @ shift, gpu.slope, gpu.inter, gpu.name)
 
 
-def plan_volume(volume: Volume, cell_size: int | None, max_axis: int, max_bytes: int
+def plan_volume(volume: Volume, cell_size: int | None, max_axis: int, max_bytes: int,
+                with_stats: bool = True
                 ) -> tuple[Volume, tuple[int, int, int], int, list[BrickPlan]]:
     """(the volume as it goes up, its axes, cell edge, bricks with their cell statistics) for
     textures of at most ``max_axis`` voxels an axis and ``max_bytes``; ``cell_size`` None
-    chooses one (:func:`auto_cell_size`)."""
+    chooses one (:func:`auto_cell_size`). ``with_stats`` False leaves the statistics to be
+    computed when a streamed brick is read (each brick is then read once a pass, not twice)."""
     gpu, axes = texture_order(volume)
     cell = int(cell_size or auto_cell_size(gpu.shape))
     bricks = []
     for start, stop, own_lo, own_hi in plan_bricks(gpu.shape, gpu.data.itemsize, max_axis,
                                                    max_bytes):
         part = brick_volume(gpu, start, stop)
-        bricks.append(BrickPlan(part, start, own_lo, own_hi, cell_statistics(part, cell)))
+        stats = cell_statistics(part, cell) if with_stats else None
+        bricks.append(BrickPlan(part, start, own_lo, own_hi, stats))
     return gpu, axes, cell, bricks
 
 

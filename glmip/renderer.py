@@ -20,6 +20,7 @@ from . import raycast
 from .camera import Camera, Frame
 from .colormaps import colormap_lut
 from .programs import build_program, writes_colour
+from .lazy import LazyArray
 from .raycast import Projection
 from .resources import shader_path
 from .settings import RenderSettings
@@ -92,8 +93,13 @@ class MipRenderer:
 
     def __init__(self, ctx: moderngl.Context, *, cell_size: int | None = None,
                  max_texture_size: int | None = None, tile_size: int | None = None,
-                 max_texture_bytes: int | None = None) -> None:
+                 max_texture_bytes: int | None = None, memory_budget: int | None = None) -> None:
         self.ctx = ctx
+        # A lazily read volume (glmip/lazy.py) larger than this many bytes is streamed: one
+        # brick at a time is read, uploaded, projected and released, every frame.
+        self.memory_budget = memory_budget
+        self.streaming = False
+        self._format: tuple = ()
         self._fixed_cell_size = cell_size
         self.cell_size = int(cell_size or 8)
         driver_max = int(ctx.info["GL_MAX_3D_TEXTURE_SIZE"])
@@ -212,22 +218,40 @@ class MipRenderer:
         if volume.data.dtype not in TEXTURE_FORMATS:
             raise VolumeError(f"no texture format for dtype {volume.data.dtype}")
         self.unload()
-        gl_dtype, xor, factor, bias = TEXTURE_FORMATS[volume.data.dtype]
+        self._format = TEXTURE_FORMATS[volume.data.dtype]
+        _, _, factor, bias = self._format
+        self.streaming = (self.memory_budget is not None and isinstance(volume.data, LazyArray)
+                          and volume.data.nbytes > self.memory_budget)
+        max_bytes = self.max_texture_bytes
+        if self.streaming:  # a brick, its cells and the slab being converted fit the budget
+            max_bytes = min(max_bytes, max(int(self.memory_budget) // 3, 1 << 20))
         # Statistics first (in the plan): their temporaries come and go before any texture.
         self._gpu_volume, self._axes, self.cell_size, plans = raycast.plan_volume(
-            volume, self._fixed_cell_size, self.max_texture_size, self.max_texture_bytes)
+            volume, self._fixed_cell_size, self.max_texture_size, max_bytes,
+            with_stats=not self.streaming)
         for plan in plans:
             brick = Brick(plan.volume, plan.start, plan.own_lo, plan.own_hi, plan.stats)
-            brick.texture = self._upload_texture(plan.volume.data, gl_dtype, xor)
-            brick.cells = self.ctx.texture3d(plan.stats.shape[:3], 2, np.ascontiguousarray(
-                plan.stats.transpose(2, 1, 0, 3)), dtype="f4")
-            brick.cells.filter = (moderngl.NEAREST, moderngl.NEAREST)
+            if not self.streaming:
+                self._load(brick)
             self.bricks.append(brick)
         self._speedup_cache = {}
         # value = texel * factor * slope + (inter - bias * slope)
         self._value_scale = factor * volume.slope
         self._value_offset = volume.inter - bias * volume.slope
         self.volume = volume
+
+    def _load(self, brick: Brick) -> None:
+        """Upload a brick's voxels and its cells' statistics (read now when streaming)."""
+        gl_dtype, xor, _, _ = self._format
+        data = brick.volume.data
+        if brick.stats is None:  # streamed: read the brick once, for both
+            part = Volume(np.asarray(data), brick.volume.affine, brick.volume.slope,
+                          brick.volume.inter, brick.volume.name)
+            data, brick.stats = part.data, raycast.cell_statistics(part, self.cell_size)
+        brick.texture = self._upload_texture(data, gl_dtype, xor)
+        brick.cells = self.ctx.texture3d(brick.stats.shape[:3], 2, np.ascontiguousarray(
+            brick.stats.transpose(2, 1, 0, 3)), dtype="f4")
+        brick.cells.filter = (moderngl.NEAREST, moderngl.NEAREST)
 
     def _upload_texture(self, data: np.ndarray, gl_dtype: str, xor: int | None) -> moderngl.Texture3D:
         tex = self.ctx.texture3d(data.shape, 1, dtype=gl_dtype)
@@ -257,6 +281,8 @@ class MipRenderer:
         assert self.volume is not None
         window = raycast.window_range(self.volume, settings)
         key = (window, settings.mode, settings.skip_empty, settings.early_exit)
+        if self.streaming:  # no statistics before the bricks are read: both (they are exact)
+            return (settings.skip_empty is not False, settings.early_exit is not False)
         if key not in self._speedup_cache:
             stats = [b.stats for b in self.bricks]
             self._speedup_cache = {key: raycast.speedups(stats, window, settings.mode,
@@ -296,6 +322,8 @@ class MipRenderer:
         passes = raycast.plan_passes(self.bricks, self._gpu_volume, self._axes, frame, settings)
         for drawn, (index, uniforms) in enumerate(passes):
             brick = self.bricks[index]
+            if brick.texture is None:  # streamed: read and upload it for this pass
+                self._load(brick)
             switches["GLMIP_HAS_PREVIOUS"] = "true" if drawn else "false"
             prog, vao = self.program(settings.shader, switches)
             _set_uniforms(prog, {**common, **uniforms})
@@ -313,6 +341,10 @@ class MipRenderer:
                 vao.render(moderngl.TRIANGLE_FAN, vertices=len(outline))
             else:
                 vao.render(moderngl.TRIANGLES, vertices=3)
+            if self.streaming:
+                self.ctx.finish()
+                brick.release()
+                brick.stats = None
         if not passes:  # everything cropped away: all background
             targets[0][1].use()
             targets[0][1].clear(0.0, 0.0, 0.0, 0.0)

@@ -12,7 +12,7 @@ import argparse
 from typing import Any, Callable, Iterable
 
 from ..io import load
-from ..options import OPTIONS, Option
+from ..options import OPTIONS, Option, parse_bytes
 from ..recipe import Recipe
 from ..volume import Volume
 
@@ -76,6 +76,14 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
 def add_render_options(parser: argparse.ArgumentParser, *, exclude: Iterable[str] = ()) -> None:
     """What a picture needs: input, camera, size and settings."""
     add_options(parser, ["input", "camera", "image", "settings"], exclude=exclude)
+
+
+def add_memory_option(parser: argparse.ArgumentParser) -> None:
+    """``--memory SIZE``: how much of a lazily read volume (OME-Zarr, Zarr) a render holds."""
+    parser.add_argument("--memory", type=word(parse_bytes), default=None, metavar="SIZE",
+                        help="memory a render may hold of a volume read lazily (OME-Zarr, "
+                             "Zarr); a larger one is streamed brick by brick (default: half "
+                             "of this machine's RAM), e.g. 512M, 2G")
 
 
 def recipe_from_args(args: argparse.Namespace, input: str, kind: str = "render") -> Recipe:

@@ -20,7 +20,7 @@ from ..errors import OutputError, UsageError
 from ..export import value_suffix
 from ..outputs import check_distinct, check_output_dir, check_output_file, is_directory_target
 from ..pipeline import write_picture
-from .arguments import add_render_options, recipe_from_args
+from .arguments import add_memory_option, add_render_options, recipe_from_args
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -49,6 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="leave out inputs whose outputs all exist (resume a batch)")
     g.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     add_render_options(p)
+    add_memory_option(p)
     p.set_defaults(run=run)
 
 
@@ -79,7 +80,7 @@ def run_single(args: argparse.Namespace) -> int:
     if args.depth_map and value_suffix(args.depth_map) == ".png":
         raise OutputError(f"{args.depth_map}: a depth map needs .npy, .nii.gz or .tif")
     check_distinct([args.output, *extra])
-    write_picture(recipe, out, values=args.values, depth_map=args.depth_map)
+    write_picture(recipe, out, values=args.values, depth_map=args.depth_map, memory=args.memory)
     return 0
 
 

@@ -14,7 +14,7 @@ import time
 from ..movie import movie_kind
 from ..outputs import check_output_dir, check_output_file
 from ..pipeline import write_turntable
-from .arguments import add_options, add_render_options, recipe_from_args
+from .arguments import add_memory_option, add_options, add_render_options, recipe_from_args
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_options(p, ["movie"])
     add_render_options(p, exclude=["contact_sheet"])
+    add_memory_option(p)
     p.set_defaults(run=run)
 
 
@@ -39,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         check_output_file(args.output, [args.input])
     t0 = time.perf_counter()
-    path = write_turntable(recipe, args.output, progress=None if not args.quiet else False)
+    path = write_turntable(recipe, args.output, progress=None if not args.quiet else False,
+                           memory=args.memory)
     if not args.quiet and sys.stderr.isatty():
         print(f"wrote {path} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
