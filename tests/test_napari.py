@@ -203,9 +203,18 @@ def viewer(x_display, make_napari_viewer):
     pm = PluginManager.instance()
     if "glmip" not in pm:  # not installed with its entry point: register the manifest
         pm.register(PluginManifest.from_file(MANIFEST))
+    # glmip's headless EGL context, once made, stays current on this thread; napari's vispy
+    # would send its first GL calls to it. Release it for napari, make it current again after.
+    import glmip.context as glctx
+
+    shared = getattr(glctx, "_shared", None)
+    if shared is not None:
+        shared.__exit__(None, None, None)
     v = make_napari_viewer(show=True)
     v.window._qt_viewer.canvas.size = (400, 480)  # (height, width)
-    return v
+    yield v
+    if shared is not None:
+        shared.__enter__()
 
 
 from glmip.napari.widget import glmip_gl  # noqa: E402
