@@ -28,6 +28,7 @@ def test_wheel_contains_every_shader_and_the_sample(wheel):
     for shader in (ROOT / "shaders").glob("*.glsl"):
         assert f"glmip/shaders/{shader.name}" in names, f"{shader.name} missing from the wheel"
     assert "glmip/samples/aorta.mha" in names
+    assert "glmip/napari/napari.yaml" in names  # the napari plugin's manifest
 
 
 @pytest.mark.slow
