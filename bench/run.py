@@ -447,7 +447,7 @@ def default_cases(quick: bool) -> list[tuple[str, int]]:
     """(case, image size) run without --volumes/--size: full-range cases, then read windows."""
     if quick:
         return [("vessels", 512)]
-    full = [("vessels", 512), ("vessels", 1024), ("cta", 512), ("aorta", 512)]
+    full = [("vessels", 512), ("vessels", 1024), ("cta", 512), ("aorta", 512), ("tof", 512)]
     return full + [(c, 512) for c in volumes.READ_CASES]
 
 

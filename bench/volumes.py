@@ -3,9 +3,12 @@
 ``vessels``  256^3 uint8: bright tubes (vessels) through low noise, 1 mm isotropic.
 ``cta``      512x512x300 int16: HU-like CT (air -1000, tissue ~40, contrast vessel tree
              ~300-550, bone-like blobs up to ~1500), 0.7 x 0.7 x 1.0 mm.
-``aorta``    the real CTA aorta.mha (the scan bundled as samples/aorta.mha), read with glmip.load
-             from the optional shared data folder beside the checkout; left out without it.
+``aorta``    the real CTA bundled as samples/aorta.mha, read with glmip.load.
+``tof``      256^3 uint8 TOF-MRA-like: a grey head (an ellipsoid, ~70) with Gaussian noise
+             (sigma 6) over the whole range and thin bright vessels: little for skipping to skip,
+             so it measures what the skipping machinery costs when it cannot pay.
 ``cube<N>``  N^3 uint8 vessels-in-noise for the scale table (N = 64 ... 1024).
+``u16-<N>``  N^3 uint16 vessels-in-noise (values x 16), for the GPU benchmark (bench/gpu.py).
 
 Those cases render in the full data range. ``READ_CASES`` adds cases on the same arrays in the
 window a reader uses for angiograms (``vessels-read``, ``cta-read``, ``aorta-read``).
@@ -23,14 +26,15 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_AORTA = ROOT.parent / "shared" / "data" / "aorta.mha"
-GENERATOR_VERSION = 1  # bump when a generator changes: cached arrays and references go stale
+AORTA = ROOT / "samples" / "aorta.mha"
+GENERATOR_VERSION = 1  # (tof and u16-N came later: new names, no old cache to invalidate)  # bump when a generator changes: cached arrays and references go stale
 CACHE = Path(os.environ.get("GLMIP_BENCH_CACHE", "/tmp/glmip-bench-cache")) / f"v{GENERATOR_VERSION}"
 
 LABELS = {
     "vessels": "256³ uint8 vessels-in-noise",
     "cta": "512×512×300 int16 CTA-like",
     "aorta": "aorta.mha (real CTA)",
+    "tof": "256³ uint8 TOF-MRA-like (grey head, noise σ 6, thin vessels)",
     "vessels-read": "256³ uint8 vessels-in-noise, window 40..255 (noise below it)",
     "cta-read": "512×512×300 int16 CTA-like, CTA window W 700 / L 200 (-150..550)",
     "aorta-read": "aorta.mha (real CTA), CTA window W 700 / L 200 (-150..550)",
@@ -105,6 +109,24 @@ def make_vessels(n: int = 256, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
     return vol, np.eye(4)
 
 
+def make_tof(n: int = 256, seed: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """n^3 uint8: a grey head ellipsoid (~70) in noise (sigma 6, everywhere) with thin vessels
+    (radius ~1-2 voxels, 110..200): the noise reaches every cell, so few cells can be skipped."""
+    rng = np.random.default_rng(seed)
+    i, j, k = np.ogrid[0:n, 0:n, 0:n]
+    c = (n - 1) / 2
+    head = ((i - c) / (0.42 * n)) ** 2 + ((j - c) / (0.47 * n)) ** 2 + ((k - c) / (0.4 * n)) ** 2
+    vol = np.where(head <= 1.0, 70.0, 12.0).astype(np.float32)
+    vol += rng.normal(0.0, 6.0, size=vol.shape).astype(np.float32)
+    out = np.clip(vol, 0, 255).astype(np.uint8)
+    scale = n / 256
+    for _ in range(30):
+        pts = _curve(rng, int(350 * scale), out.shape, stiffness=0.94)
+        _stamp_tube(out, pts, max(0.8, rng.uniform(0.8, 2.0) * scale ** 0.5),
+                    rng.uniform(110, 200))
+    return out, np.eye(4)
+
+
 def make_cta(shape=(512, 512, 300), seed=7) -> tuple[np.ndarray, np.ndarray]:
     """HU-like int16 CT: body ellipse, noisy tissue, bone blobs, a contrast vessel tree."""
     rng = np.random.default_rng(seed)
@@ -148,17 +170,22 @@ def make(name: str) -> tuple[np.ndarray, np.ndarray]:
     if name == "aorta":
         import glmip
 
-        v = glmip.load(str(SHARED_AORTA))
+        v = glmip.load(str(AORTA))
         data = v.data if (v.slope, v.inter) == (1.0, 0.0) else v.real(v.data).astype(np.float32)
         return np.ascontiguousarray(data), v.affine
+    if name == "tof":
+        return make_tof()
     if name.startswith("cube"):
         return make_vessels(int(name[4:]))
+    if name.startswith("u16-"):
+        data, affine = make_vessels(int(name[4:]))
+        return data.astype(np.uint16) * np.uint16(16), affine
     raise KeyError(name)
 
 
 def available(name: str) -> bool:
     """Whether a volume or case can run (the aorta only when its file is there)."""
-    return case(name)[0] != "aorta" or SHARED_AORTA.is_file()
+    return case(name)[0] != "aorta" or AORTA.is_file()
 
 
 def path(name: str) -> Path:

@@ -187,3 +187,21 @@ def test_bench_ab_two_trees_tiny_volume(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "bench.ab", "--tree", f"x={tmp_path}"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "not a glmip source checkout" in bad.stderr
+
+
+def test_gpu_script_runs_quick():
+    """bench.gpu (meant for a GPU machine) runs end to end on tiny sizes here."""
+    run = subprocess.run([sys.executable, "-m", "bench.gpu", "--quick", "--peers", "glmip"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "OpenGL:" in run.stdout and "| cell size 16 |" in run.stdout
+    assert "no outline draw" in run.stdout
+
+
+def test_tof_case_is_noisy_everywhere():
+    from bench import volumes
+
+    data, _ = volumes.make_tof(64)
+    assert data.dtype == np.uint8 and data.max() > 100
+    inside = data[24:40, 24:40, 24:40]
+    assert 55 < inside.mean() < 95 and inside.std() > 4  # grey head with noise
