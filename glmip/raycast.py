@@ -44,6 +44,12 @@ class Projection:
     samples: np.ndarray
     frame: Frame
 
+    def rgba(self) -> np.ndarray:
+        """Back to the projection pass's (rows, cols, 4) layout: value, distance, hit, samples."""
+        hit = np.isfinite(self.value)
+        return np.stack([np.where(hit, self.value, 0.0), self.distance, hit.astype(np.float32),
+                         self.samples.astype(np.float32)], axis=-1).astype(np.float32)
+
     @classmethod
     def from_rgba(cls, rgba: np.ndarray, frame: Frame) -> "Projection":
         """From the projection pass's (rows, cols, 4) output: value, distance, hit, samples."""

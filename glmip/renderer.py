@@ -431,3 +431,23 @@ class MipRenderer:
         self._display(values, settings, fbo, (0, 0, cols, rows))
         values.filter = (moderngl.NEAREST, moderngl.NEAREST)
         return frame
+
+    def display(self, projection: Projection, settings: RenderSettings) -> np.ndarray:
+        """The picture of a projection made elsewhere (the combined parts of a projection split
+        over workers: glmip/distributed.py), through the same display pass as :meth:`render`.
+        The uploaded volume gives the automatic window."""
+        assert self.volume is not None
+        rows, cols = projection.value.shape
+        rgba = projection.rgba()
+        image = np.empty((rows, cols, 3), np.uint8)
+        for tile in raycast.tiles(cols, rows, self.tile_size):
+            x0, y0, w, h = tile
+            values, _ = self._target(w, h, "value")
+            block = rgba[rows - y0 - h : rows - y0, x0 : x0 + w][::-1]  # GL rows: bottom first
+            values.write(np.ascontiguousarray(block, np.float32))
+            _, fbo = self._target(w, h, "colour")
+            self._display(values, settings, fbo, (0, 0, w, h))
+            out = np.frombuffer(fbo.read(components=3, alignment=1), np.uint8).reshape(h, w, 3)
+            _place(image, out, tile)
+        grey = settings.is_grey and not settings.opacity and not self.writes_colour(settings.shader)
+        return image[..., 0].copy() if grey else image

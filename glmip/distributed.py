@@ -1,0 +1,138 @@
+"""One picture across many workers: a projection split by slabs of the volume.
+
+Maxima and minima combine exactly (max and min are associative), and means combine by sums and
+counts, so one view can be projected in parts: the volume's index box is cut into slabs along
+its longest axis, each worker projects its slab (the recipe with a crop: the same global sample
+planes, only the samples inside its slab) reading only the bricks that slab needs, and the
+driver combines the parts' exact values and depths, then draws the picture through the usual
+display pass. Any ``concurrent.futures.Executor`` runs the parts: a process pool here, or a Dask
+cluster (``distributed.Client(...).get_executor()``); each worker keeps one headless context.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import threading
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from .errors import UsageError
+from .options import default_memory
+from .pipeline import load_volume, renderer_for
+from .raycast import Projection
+from .recipe import Recipe
+
+if TYPE_CHECKING:
+    from .renderer import MipRenderer
+
+__all__ = ["split_crops", "project_part", "combine", "project_split", "render_split"]
+
+_local = threading.local()
+
+
+def split_crops(shape: Sequence[int], crop: Sequence[int] | None, parts: int
+                ) -> list[tuple[int, ...]]:
+    """``parts`` crops (I0 I1 J0 J1 K0 K1, inclusive) cutting the (cropped) index box into
+    slabs of whole voxels along its longest axis; fewer when it has fewer voxels."""
+    box = np.array(crop if crop is not None else
+                   [0, shape[0] - 1, 0, shape[1] - 1, 0, shape[2] - 1], dtype=np.int64)
+    box = box.reshape(3, 2)
+    axis = int(np.argmax(box[:, 1] - box[:, 0]))
+    lo, hi = box[axis]
+    cuts = np.unique(np.linspace(lo, hi + 1, max(1, parts) + 1).round().astype(np.int64))
+    out = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        piece = box.copy()
+        piece[axis] = (a, b - 1)
+        out.append(tuple(int(v) for v in piece.ravel()))
+    return out
+
+
+def _worker_renderer(memory: int) -> "MipRenderer":
+    """This thread's renderer on its own headless context (the main thread's is shared)."""
+    from .context import create_headless_context, headless_context
+    from .renderer import MipRenderer
+
+    r = getattr(_local, "renderer", None)
+    if r is None or r.memory_budget != memory:
+        main = threading.current_thread() is threading.main_thread()
+        r = MipRenderer(headless_context() if main else create_headless_context(),
+                        memory_budget=memory)
+        _local.renderer = r
+    elif threading.current_thread() is threading.main_thread():
+        from .context import headless_context
+
+        headless_context()  # make the shared context current again
+    return r
+
+
+def project_part(recipe_json: str, crop: Sequence[int], memory: int) -> tuple[np.ndarray, ...]:
+    """(value, distance, samples) of one slab: runs in a worker. A lazily read volume larger
+    than ``memory`` is streamed, so only the bricks the slab crosses are read."""
+    recipe = Recipe.from_json(recipe_json)
+    renderer = _worker_renderer(memory)
+    volume = load_volume(recipe)
+    renderer.upload(volume)
+    try:
+        proj = renderer.project(recipe.camera(), recipe.settings().copy(crop=tuple(crop)),
+                                recipe.size, exact_values=True)
+        return proj.value, proj.distance, proj.samples
+    finally:
+        renderer.unload()
+
+
+def combine(parts: Sequence[tuple[np.ndarray, ...]], mode: str) -> tuple[np.ndarray, ...]:
+    """The whole projection from its parts: the largest value (MinIP: smallest), nearest first
+    on ties; a mean from the parts' means weighted by their samples."""
+    value, distance, samples = (np.array(a, copy=True) for a in parts[0])
+    for v, d, n in parts[1:]:
+        if mode == "mean":
+            total = samples + n
+            both = np.isfinite(value) & np.isfinite(v)
+            mixed = np.where(both, (np.nan_to_num(value) * samples + np.nan_to_num(v) * n)
+                             / np.maximum(total, 1), np.where(np.isfinite(value), value, v))
+            value, samples = mixed, total
+            continue
+        better = v > value if mode != "minip" else v < value
+        tie = (v == value) & (d < distance)
+        take = np.isfinite(v) & (~np.isfinite(value) | better | tie)
+        value = np.where(take, v, value)
+        distance = np.where(take, d, distance)
+        samples = samples + n
+    return value, distance, samples
+
+
+def project_split(recipe: Recipe, executor: cf.Executor, parts: int,
+                  memory: int | None = None) -> Projection:
+    """The exact projection of the recipe's single view, in ``parts`` slabs on ``executor``.
+    The recipe should be resolved (window numbers: :meth:`Recipe.resolved`), so that no
+    worker reads the whole volume to find an automatic window."""
+    if len(recipe.cameras()) != 1:
+        raise UsageError("a split projection takes one view")
+    settings = recipe.settings()
+    if settings.jitter or settings.shader is not None:
+        raise UsageError("a split projection takes the built-in shader without jitter")
+    volume = load_volume(recipe)
+    if settings.mode == "mean" and not volume.all_finite:
+        raise UsageError("a mean of a volume with NaN cannot be split (its counts are "
+                         "samples taken, not finite samples)")
+    memory = memory or max(default_memory() // max(parts, 1), 64 << 20)
+    crops = split_crops(volume.shape, settings.crop, parts)
+    futures = [executor.submit(project_part, recipe.to_json(), crop, memory) for crop in crops]
+    results = [f.result() for f in futures]
+    value, distance, samples = combine(results, settings.mode)
+    frame = recipe.camera().frame(volume, *recipe.size)
+    return Projection(value, distance, samples.astype(np.int64), frame)
+
+
+def render_split(recipe: Recipe, executor: cf.Executor, parts: int,
+                 memory: int | None = None) -> tuple[np.ndarray, Recipe]:
+    """The recipe's picture from a split projection, and the resolved recipe it carries."""
+    volume = load_volume(recipe)
+    recipe = recipe.resolved(volume)  # the automatic window, found once, here
+    proj = project_split(recipe, executor, parts, memory)
+    # Only the display pass runs here: a small budget makes a lazily read volume stream, so
+    # uploading it reads nothing.
+    renderer = renderer_for(volume, memory=1 << 20)
+    return renderer.display(proj, recipe.settings()), recipe
