@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -89,6 +90,32 @@ class MipWidget(RemoteFrameBuffer):
         self._drag: ia.Drag | None = None
         self._wheel_time = -1e9
         self._settle_handle: Any = None
+        # GL work (frames, save) runs on the thread that made the widget (the kernel's main
+        # thread, where the cell ran): an EGL context is current on one thread at a time, and
+        # ipykernel 7 handles widget messages on another thread.
+        self._gl_thread = threading.get_ident()
+        try:
+            self._gl_loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._gl_loop = None
+
+    def on_gl_thread(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` now if this is the widget's GL thread (or it has no event loop),
+        else soon on that thread's event loop."""
+        loop = self._gl_loop
+        if loop is None or loop.is_closed() or threading.get_ident() == self._gl_thread:
+            fn(*args)
+        else:
+            loop.call_soon_threadsafe(fn, *args)
+
+    def _rfb_schedule_maybe_draw(self, *args: Any) -> None:
+        """jupyter_rfb draws on the loop of the thread that asked; here always on the GL
+        thread's loop."""
+        loop = getattr(self, "_gl_loop", None)
+        if loop is None or loop.is_closed():
+            super()._rfb_schedule_maybe_draw(*args)
+        else:
+            loop.call_soon_threadsafe(self._rfb_maybe_draw)
 
     # --- sizes -----------------------------------------------------------------------------
     @property
@@ -167,6 +194,9 @@ class MipWidget(RemoteFrameBuffer):
 
     def _schedule_settle(self) -> None:
         """After the last motion, a full-quality frame (``settle`` seconds later)."""
+        self.on_gl_thread(self._arm_settle)
+
+    def _arm_settle(self) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -193,7 +223,7 @@ class MipWidget(RemoteFrameBuffer):
             self.camera, self.settings, message = changed
             self.message = message
         elif action == "screenshot":
-            self.save()
+            self.on_gl_thread(self.save)
         self._wheel_time = self.policy.last_motion = -1e9
         self.request_draw()
         self._changed()
@@ -269,15 +299,15 @@ class MipView(ipywidgets.VBox):
 
     def __init__(self, widget: MipWidget) -> None:
         self.widget = widget
-        layout = ipywidgets.Layout(width="150px")
-        small = {"description_width": "45px"}
+        layout = ipywidgets.Layout(width="175px")
+        small = {"description_width": "62px"}
         self.window = ipywidgets.FloatText(description="window", layout=layout, style=small)
         self.level = ipywidgets.FloatText(description="level", layout=layout, style=small)
         self.mode = ipywidgets.Dropdown(options=list(MODES), description="mode",
                                         layout=layout, style=small)
         self.slab = ipywidgets.BoundedFloatText(min=0.0, max=1e6, step=1.0,
                                                 description="slab mm", layout=layout,
-                                                style={"description_width": "55px"},
+                                                style=small,
                                                 tooltip="thick slab in mm along the view; 0: off")
         self.colormap = ipywidgets.Dropdown(options=list(COLORMAP_CHOICES),
                                             description="colours", layout=layout, style=small)
@@ -291,7 +321,7 @@ class MipView(ipywidgets.VBox):
                                (self.mode, self._mode), (self.slab, self._slab),
                                (self.colormap, self._colormap)):
             control.observe(apply, names="value")
-        self.save_button.on_click(lambda _button: self.save())
+        self.save_button.on_click(lambda _button: widget.on_gl_thread(self.save))
         widget.on_change.append(self.sync)
         bar = ipywidgets.HBox([self.window, self.level, self.mode, self.slab, self.colormap,
                                self.save_button], layout=ipywidgets.Layout(flex_flow="row wrap"))
