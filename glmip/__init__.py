@@ -29,4 +29,15 @@ __all__ = [
     "Image",
     "RenderSettings",
     "Volume",
+    "show",
 ]
+
+
+def __getattr__(name: str):
+    """``glmip.show`` (the live notebook view) is imported on first use, so that importing glmip
+    never imports jupyter_rfb or ipywidgets (glmip/notebook.py)."""
+    if name == "show":
+        from .notebook import show
+
+        return show
+    raise AttributeError(f"module 'glmip' has no attribute {name!r}")

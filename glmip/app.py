@@ -511,29 +511,19 @@ class MipViewer(_ViewerOutputs, WindowConfig):
 
     def _action_table(self) -> dict[str, Callable[[str], None]]:
         """Action name (a :data:`~glmip.interaction.KEYMAP` value before ':') -> what it does
-        with the argument after ':'. A new key is a KEYMAP entry plus one line here."""
-        change = self._settings_action
-        return {
+        with the argument after ':'. The camera/settings changes are shared with every door
+        (:func:`~glmip.interaction.state_action`); a new key is a KEYMAP entry plus one line
+        there or here."""
+        table: dict[str, Callable[[str], None]] = {
+            name: self._state_action(name) for name in ia.STATE_ACTIONS}
+        table.update({
             "quit": lambda arg: self.quit(),
-            "reset": lambda arg: self._set_camera(self.first_camera.copy()),
             "screenshot": lambda arg: self._screenshot_key(),
             "help": lambda arg: setattr(self, "show_help", not self.show_help),
-            "view": lambda arg: self._set_camera(ia.standard_view(self.camera, arg)),
-            "projection": lambda arg: self._set_camera(ia.toggle_projection(self.camera)),
-            "auto-window": change(ia.auto_window),
-            "step": self.change_step,
-            "interpolation": change(ia.toggle_interpolation),
-            "mode": change(ia.next_mode),
-            "preset": self.preset,
             "frame": lambda arg: self.step_volume(1 if arg == "next" else -1),
             "turntable": lambda arg: self.turntable(),
-            "slab": self.slab,
-            "colormap": change(ia.next_colormap, lambda s: f"colormap {s.colormap}"),
-            "gamma": change(ia.next_gamma, lambda s: f"gamma {s.gamma:g}"),
-            "refine": change(ia.toggle_refine,
-                             lambda s: f"refinement {'on' if s.refine else 'off'}"),
-            "jitter": change(ia.toggle_jitter, lambda s: f"jitter {'on' if s.jitter else 'off'}"),
-        }
+        })
+        return table
 
     def do(self, action: str) -> None:
         """Carry out one :data:`~glmip.interaction.KEYMAP` action (see :meth:`_action_table`)."""
@@ -545,18 +535,16 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         self._wheel_time = self.policy.last_motion = -1e9
         self._dirty = True
 
-    def _settings_action(self, change: Callable[[RenderSettings], RenderSettings],
-                         message: Callable[[RenderSettings], str] | None = None
-                         ) -> Callable[[str], None]:
-        """An action that applies a pure settings change and shows its message."""
+    def _state_action(self, name: str) -> Callable[[str], None]:
+        """An action that applies a pure camera/settings change and shows its message."""
         def action(arg: str) -> None:
-            self.settings = change(self.settings)
-            if message is not None:
-                self.say(message(self.settings), echo=False)
+            changed = ia.state_action(f"{name}:{arg}" if arg else name, self.camera,
+                                      self.settings, self.volume, self.first_camera)
+            assert changed is not None
+            self.camera, self.settings, message = changed
+            if message:
+                self.say(message, echo=False)
         return action
-
-    def _set_camera(self, camera: Camera) -> None:
-        self.camera = camera
 
     def quit(self) -> None:
         self.wnd.close()
@@ -564,23 +552,14 @@ class MipViewer(_ViewerOutputs, WindowConfig):
 
     def change_step(self, direction: str) -> None:
         """``+`` (``coarser``) / ``-`` (``finer``): change the sample distance."""
-        current = resolve_sample_distance(self.volume, self.settings)
-        self.settings = ia.change_step(self.settings, current, direction)
-        self.say(f"sample distance {self.settings.sample_distance:.3g} mm", echo=False)
+        self.actions["step"](direction)
 
     def slab(self, how: str) -> None:
         """Thick slab: on/off, thinner/thicker, nearer/farther (mm along the view)."""
-        changed = ia.change_slab(self.settings, how)
-        if changed is None:
-            self.say("s: turn the slab on first", echo=False)
-            return
-        self.settings = s = changed
-        self.say("slab off" if s.slab is None else
-                 f"slab {s.slab:.3g} mm at {s.slab_center:+.3g} mm", echo=False)
+        self.actions["slab"](how)
 
     def preset(self, key: str) -> None:
-        self.settings, label = ia.apply_preset(self.settings, key, self.volume)
-        self.say(f"{label}: W {self.settings.window:.5g} L {self.settings.level:.5g}", echo=False)
+        self.actions["preset"](key)
 
     def step_volume(self, delta: int) -> None:
         """``n`` / ``p``: load the next / previous volume of a 4-D file."""

@@ -28,6 +28,7 @@ import numpy as np
 
 from .camera import Camera, rotation_matrix
 from .options import COLORMAP_CHOICES, MODES
+from .settings import resolve_sample_distance
 
 __all__ = [
     "KEYMAP",
@@ -54,6 +55,8 @@ __all__ = [
     "toggle_jitter",
     "change_slab",
     "apply_preset",
+    "STATE_ACTIONS",
+    "state_action",
     "QualityPolicy",
     "orientation_label",
     "edge_labels",
@@ -350,6 +353,67 @@ def apply_preset(settings: Any, key: str, volume: Any) -> tuple[Any, str]:
     if window is None:
         window, level = mr_auto_window(volume.data, volume.slope, volume.inter)
     return settings.copy(window=window, level=level), label
+
+
+# --- keys: one table for every door ----------------------------------------------------------
+# KEYMAP actions (the name before ':') that only change the camera or the settings; every door
+# (the window, the notebook widget) applies them through state_action. The others (quit,
+# screenshot, help, frame, turntable) act on the door itself and each door does them its way.
+STATE_ACTIONS = ("reset", "view", "projection", "auto-window", "step", "interpolation", "mode",
+                 "preset", "slab", "colormap", "gamma", "refine", "jitter")
+
+
+def _slab_message(s: Any) -> str:
+    return "slab off" if s.slab is None else f"slab {s.slab:.3g} mm at {s.slab_center:+.3g} mm"
+
+
+def state_action(action: str, camera: Camera, settings: Any, volume: Any,
+                 first_camera: Camera) -> tuple[Camera, Any, str] | None:
+    """(camera, settings, message) after the KEYMAP ``action`` (``"name"`` or
+    ``"name:argument"``); the message is what the door shows ("" for none). None when
+    ``action`` is not one of :data:`STATE_ACTIONS` (the door does it)."""
+    name, _, arg = action.partition(":")
+    cam, s, message = camera, settings, ""
+    if name == "reset":
+        cam = first_camera.copy()
+    elif name == "view":
+        cam = standard_view(camera, arg)
+    elif name == "projection":
+        cam = toggle_projection(camera)
+    elif name == "auto-window":
+        s = auto_window(settings)
+    elif name == "step":
+        s = change_step(settings, resolve_sample_distance(volume, settings), arg)
+        message = f"sample distance {s.sample_distance:.3g} mm"
+    elif name == "interpolation":
+        s = toggle_interpolation(settings)
+    elif name == "mode":
+        s = next_mode(settings)
+    elif name == "preset":
+        s, label = apply_preset(settings, arg, volume)
+        message = f"{label}: W {s.window:.5g} L {s.level:.5g}"
+    elif name == "slab":
+        changed = change_slab(settings, arg)
+        if changed is None:
+            message = "s: turn the slab on first"
+        else:
+            s = changed
+            message = _slab_message(s)
+    elif name == "colormap":
+        s = next_colormap(settings)
+        message = f"colormap {s.colormap}"
+    elif name == "gamma":
+        s = next_gamma(settings)
+        message = f"gamma {s.gamma:g}"
+    elif name == "refine":
+        s = toggle_refine(settings)
+        message = f"refinement {'on' if s.refine else 'off'}"
+    elif name == "jitter":
+        s = toggle_jitter(settings)
+        message = f"jitter {'on' if s.jitter else 'off'}"
+    else:
+        return None
+    return cam, s, message
 
 
 # --- speed ---------------------------------------------------------------------------------
