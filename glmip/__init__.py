@@ -9,7 +9,7 @@
 from .version import __version__
 
 from .api import (Image, as_volume, load, make_camera, make_settings, project, record_turntable,  # noqa: E402
-                  render, save_png, turntable_frames)
+                  render, rotating_mip, save_png, turntable_frames)
 from .camera import Camera  # noqa: E402
 from .settings import RenderSettings  # noqa: E402
 from .volume import Volume  # noqa: E402
@@ -25,6 +25,7 @@ __all__ = [
     "make_settings",
     "record_turntable",
     "turntable_frames",
+    "rotating_mip",
     "Camera",
     "Image",
     "RenderSettings",

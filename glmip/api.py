@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["load", "as_volume", "render", "project", "save_png", "make_camera", "make_settings",
            "Image",
-           "turntable_frames", "record_turntable"]
+           "turntable_frames", "record_turntable", "rotating_mip"]
 
 _CAMERA_KEYS = (*names("camera"), "zoom")
 _SETTINGS_KEYS = (*names("settings"), "skip_empty", "early_exit")
@@ -144,6 +144,41 @@ def record_turntable(volume: Volume, camera: Camera, settings: RenderSettings,
     recipe = _turntable_recipe(volume, camera, settings, size, **movie)
     return pipeline.write_turntable(recipe, path, volume=volume, renderer=renderer,
                                     progress=progress)
+
+
+def rotating_mip(image: Any, mask: Any = None, labels: Any = None, fuse: Any = None,
+                 frames: int = 36, out: str | os.PathLike[str] | None = None, *,
+                 format: str | None = None, progress: bool = False,
+                 **render_options: Any) -> "Path | np.ndarray":
+    """A rotating MIP about the patient's S axis, starting from the anterior view: the
+    nuclear-medicine "rotating MIP" in one call, through the pipeline's turntable writer.
+
+    ``image``: anything :func:`as_volume` takes (a path, a Volume, numpy, nibabel, SimpleITK,
+    ITK, VTK, dask, zarr...). ``out``: ``x.gif``, ``x.mp4``, ``DIR/`` (PNG frames; DICOM
+    with ``format="dicom"``) or ``x.dcm`` (one multi-frame DICOM object); returns its path.
+    ``out=None`` returns the frames as one uint8 array ``(frames, rows, cols[, 3])``.
+    ``render_options`` are the command line's (``size``, ``window``, ``level``, ``mode``,
+    ``colormap``, ``view``, ``axis``, ``fps``, ``start``, ``end``...).
+    ``mask``, ``labels`` and ``fuse`` are reserved for masked, labelled and fused projections
+    (not available yet: NotImplementedError).
+
+    >>> glmip.rotating_mip("pet.nii.gz", out="pet-mip.gif", size=256,
+    ...                    colormap="inverted")  # doctest: +SKIP
+    """
+    for name, value in (("mask", mask), ("labels", labels), ("fuse", fuse)):
+        if value is not None:
+            raise NotImplementedError(f"rotating_mip: {name}= is not available yet")
+    volume = as_volume(image)
+    options = {"view": "anterior", "axis": "S", **render_options, "frames": int(frames)}
+    if "size" in options:
+        options["size"] = list(parse_size(options["size"]))
+    try:
+        recipe = Recipe(volume.name, options, "turntable")
+    except ValueError as exc:
+        raise TypeError(f"rotating_mip: {exc}") from None
+    if out is None:
+        return np.stack(list(pipeline.turntable_frames(recipe, volume=volume)))
+    return pipeline.write_turntable(recipe, out, volume=volume, progress=progress, fmt=format)
 
 
 def _preview_png(volume: Volume) -> bytes:

@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from . import movie
+from . import dicom_out, movie
 from .camera import Camera
 from .errors import OutputError, UsageError
 from .export import depth_map_payload, values_payload
 from .io import load
-from .outputs import (TEMP_PREFIX, check_output_file, next_free_path, publish_new, write_new,
-                      write_together)
+from .outputs import (TEMP_PREFIX, check_output_file, is_directory_target, next_free_path,
+                      publish_new, staged_folder, write_new, write_together)
 from .pngio import encode_png
 from .options import default_memory
 from .recipe import Recipe
@@ -43,7 +43,10 @@ if TYPE_CHECKING:
     from .renderer import MipRenderer
 
 __all__ = ["renderer_for", "load_volume", "picture", "contact_sheet", "write_picture",
-           "write_screenshot", "turntable_frames", "write_turntable"]
+           "write_screenshot", "turntable_frames", "write_turntable", "picture_format",
+           "FORMATS"]
+
+FORMATS = ("png", "dicom")
 
 _cached: dict[str, Any] = {}
 
@@ -125,15 +128,37 @@ def turntable_cameras(recipe: Recipe, camera: Camera | None = None) -> list[Came
                                    m["back_and_forth"])
 
 
+def picture_format(path: str | os.PathLike[str], fmt: str | None = None) -> str:
+    """``png`` or ``dicom`` for a picture file: ``fmt`` when given (it must agree with the
+    name's suffix), else from the suffix (``.dcm``/``.dicom``: DICOM)."""
+    by_suffix = "dicom" if dicom_out.is_dicom_path(path) else "png"
+    if fmt is None:
+        return by_suffix
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown output format '{fmt}' (use {' or '.join(FORMATS)})")
+    if fmt != by_suffix:
+        want = ".dcm" if fmt == "dicom" else ".png"
+        raise UsageError(f"{path}: the {fmt} format writes {want} files")
+    return fmt
+
+
+def _source_dicom(volume: Volume) -> dict[str, str] | None:
+    """The source DICOM's patient/study attributes the reader kept (glmip/io/dicom.py)."""
+    return volume.meta.get("dicom") or None
+
+
 def write_picture(recipe: Recipe, png: str | os.PathLike[str] | None, *,
                   values: str | os.PathLike[str] | None = None,
                   depth_map: str | os.PathLike[str] | None = None,
                   volume: Volume | None = None,
                   renderer: "MipRenderer | None" = None,
-                  memory: int | None = None) -> list[Path]:
-    """Render the recipe and write the PNG (and the projected values and depth map, exact,
-    of the same single view); all files appear together or none. Returns the paths.
-    ``memory``: see :func:`renderer_for`."""
+                  memory: int | None = None,
+                  fmt: str | None = None) -> list[Path]:
+    """Render the recipe and write the picture (and the projected values and depth map,
+    exact, of the same single view); all files appear together or none. Returns the paths.
+    The picture is a PNG, or a DICOM Secondary Capture object (``fmt="dicom"``, the default
+    for a ``.dcm`` name: glmip/dicom_out.py). ``memory``: see :func:`renderer_for`."""
+    kind = picture_format(png, fmt) if png is not None else None
     volume, renderer = _ready(recipe, volume, renderer, memory)
     sources = [recipe.input, *volume.meta.get("source_files", ())]
     for path in (png, values, depth_map):
@@ -141,7 +166,10 @@ def write_picture(recipe: Recipe, png: str | os.PathLike[str] | None, *,
             check_output_file(path, sources)
     recipe = recipe.resolved(volume)
     files: dict[str | os.PathLike[str], bytes] = {}
-    if png is not None:
+    if kind == "dicom":
+        files[png] = dicom_out.picture_object(picture(renderer, recipe), recipe,
+                                              _source_dicom(volume), output=str(png))
+    elif png is not None:
         files[png] = encode_png(picture(renderer, recipe), recipe.to_text(str(png)))
     if values is not None or depth_map is not None:
         proj = renderer.project(recipe.camera(), recipe.settings(), recipe.size,
@@ -218,16 +246,19 @@ def write_turntable(recipe: Recipe, path: str | os.PathLike[str] | None = None, 
                     settings: RenderSettings | None = None,
                     progress: bool | None = False,
                     on_frame: Callable[[int, int], None] | None = None,
-                    memory: int | None = None) -> Path:
+                    memory: int | None = None, fmt: str | None = None) -> Path:
     """Render a turntable (``recipe.kind == 'turntable'``) and write it: ``.gif``, ``.mp4`` or
     a directory of PNG frames, with the recipe inside. ``path`` None: ``glmip-turntable-N.gif``
     in ``directory`` (default: the current one), N the first unused number (never
     overwrites). ``settings`` replaces the recipe's for drawing (see :func:`picture`).
-    ``on_frame(k, n)`` is called as frame ``k`` of ``n`` is done (the window shows progress)."""
+    ``on_frame(k, n)`` is called as frame ``k`` of ``n`` is done (the window shows progress).
+    DICOM (glmip/dicom_out.py): ``OUT.dcm`` is one multi-frame Secondary Capture object,
+    ``DIR/`` with ``fmt="dicom"`` a series of them, one file per frame."""
     recipe = Recipe(recipe.input, recipe.options, "turntable")
     m = recipe.movie_options()
     movie.turntable_angles(m["frames"], m["start"], m["end"], m["back_and_forth"])  # validate
-    if path is not None:
+    dicom = _turntable_dicom(path, fmt)
+    if path is not None and dicom is None:
         movie.movie_kind(path)  # refuse a bad target before rendering anything
     volume, renderer = _ready(recipe, volume, renderer, memory)
     recipe = recipe.resolved(volume)
@@ -236,6 +267,9 @@ def write_turntable(recipe: Recipe, path: str | os.PathLike[str] | None = None, 
                                         settings=settings), n, progress)
     if on_frame is not None:
         frames = _reporting(frames, n, on_frame)
+    if dicom is not None:
+        return _write_dicom_movie(Path(path), dicom, frames, m["fps"], recipe,  # type: ignore[arg-type]
+                                  _source_dicom(volume), str(path))
     if path is not None:
         return movie.write_movie(path, frames, m["fps"], recipe)
     # A new glmip-turntable-N.gif: written under a temporary name, then given the first free
@@ -244,3 +278,45 @@ def write_turntable(recipe: Recipe, path: str | os.PathLike[str] | None = None, 
     with movie_staging(folder) as tmp:
         movie.write_movie(tmp, frames, m["fps"], recipe)
         return publish_new(tmp, folder, "glmip-turntable", ".gif")
+
+
+def _turntable_dicom(path: str | os.PathLike[str] | None, fmt: str | None) -> str | None:
+    """``file`` (one multi-frame object), ``series`` (a folder of objects) or None (a movie
+    or PNG frames) for a turntable's target."""
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"unknown output format '{fmt}' (use {' or '.join(FORMATS)})")
+    if path is None:
+        if fmt == "dicom":
+            raise UsageError("a DICOM turntable needs an output: OUT.dcm or DIR/")
+        return None
+    if is_directory_target(path):
+        return "series" if fmt == "dicom" else None
+    if dicom_out.is_dicom_path(path):
+        if fmt == "png":
+            raise UsageError(f"{path}: PNG frames go to a directory (DIR/)")
+        return "file"
+    if fmt == "dicom":
+        raise UsageError(f"{path}: a DICOM turntable is OUT.dcm (one multi-frame object) or "
+                         f"DIR/ (a series)")
+    return None
+
+
+def _write_dicom_movie(target: Path, how: str, frames: Iterable[np.ndarray], fps: float,
+                       recipe: Recipe, source: dict[str, str] | None, output: str) -> Path:
+    if not fps > 0:
+        raise UsageError(f"fps must be greater than 0, got {fps}")
+    if how == "file":
+        check_output_file(target)
+        write_together({target: dicom_out.movie_object(list(frames), recipe, source, fps=fps,
+                                                       output=output)})
+        return target
+    # A series: each frame's object is written into a staging folder as it is rendered and
+    # the folder's files are moved in only when all are done (a failed series leaves none).
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{target}: output directory {parent} does not exist")
+    with staged_folder(parent, str(target), into=target) as staging:
+        for k, payload in enumerate(dicom_out.series_objects(frames, recipe, source,
+                                                             output=output)):
+            (staging / f"frame_{k:04d}.dcm").write_bytes(payload)
+    return target

@@ -1,5 +1,8 @@
 """``glmip render INPUT -o OUT.png``: a MIP written as a PNG, headless (EGL).
 
+``-o OUT.dcm`` (or ``--format dicom``) writes a DICOM Secondary Capture object instead, with
+the patient and study of a DICOM input (docs/formats.md).
+
 Batch: ``glmip render INPUT... -o DIR/`` renders every input (files, directories, glob patterns)
 to ``DIR/<name>_<view>.png``; ``--view a,b,c`` gives several views per input, ``--contact-sheet``
 puts them side by side in ``DIR/<name>_sheet.png``. ``--jobs N`` uses N worker processes (each
@@ -15,11 +18,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..batch import expand_inputs, make_tasks, process_pool, render_batch
+from ..batch import Task, expand_inputs, make_tasks, process_pool, render_batch
+from ..dicom_out import DICOM_SUFFIXES
 from ..errors import OutputError, UsageError
 from ..export import value_suffix
 from ..outputs import check_distinct, check_output_dir, check_output_file, is_directory_target
-from ..pipeline import write_picture
+from ..pipeline import FORMATS, picture_format, write_picture
 from .arguments import add_memory_option, add_render_options, recipe_from_args
 
 
@@ -30,8 +34,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="image file or DICOM directory; for a batch also directories (their "
                         "readable files) and glob patterns such as 'scans/**/*.nii.gz'")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.png|DIR/",
-                   help="PNG to write, or a directory (ending in /) for a batch")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.png|OUT.dcm|DIR/",
+                   help="PNG (or DICOM .dcm) to write, or a directory (ending in /) for a batch")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="picture files: png, or dicom (Secondary Capture objects with the "
+                        "source's patient and study); default: from the output's suffix, "
+                        "png for a directory")
     p.add_argument("--values", metavar="OUT", help="also write the projected real values "
                    "(.npy, .nii.gz, .tif float32, or .png 16-bit)")
     p.add_argument("--depth-map", metavar="OUT", help="also write per pixel the world x y z of "
@@ -69,8 +77,9 @@ def run_single(args: argparse.Namespace) -> int:
     if len(views) > 1 and not recipe.get("contact_sheet"):
         raise UsageError("several views need an output directory (-o DIR/) or --contact-sheet")
     out = check_output_file(args.output, [recipe.input])
-    if out.suffix.lower() != ".png":
-        raise OutputError(f"{out}: the output must be a .png file")
+    if out.suffix.lower() not in (".png", *DICOM_SUFFIXES):
+        raise OutputError(f"{out}: the output must be a .png or .dcm file")
+    picture_format(out, args.format)
     extra = [p for p in (args.values, args.depth_map) if p]
     if extra and len(views) > 1:
         raise UsageError("--values and --depth-map take one view")
@@ -80,7 +89,8 @@ def run_single(args: argparse.Namespace) -> int:
     if args.depth_map and value_suffix(args.depth_map) == ".png":
         raise OutputError(f"{args.depth_map}: a depth map needs .npy, .nii.gz or .tif")
     check_distinct([args.output, *extra])
-    write_picture(recipe, out, values=args.values, depth_map=args.depth_map, memory=args.memory)
+    write_picture(recipe, out, values=args.values, depth_map=args.depth_map, memory=args.memory,
+                  fmt=args.format)
     return 0
 
 
@@ -129,6 +139,9 @@ def run_batch(args: argparse.Namespace) -> int:
         if recipe.options.get("shader"):
             recipe = recipe.replace(shader=os.path.abspath(recipe.options["shader"]))
     tasks = make_tasks(inputs, out_dir, recipe)
+    if args.format == "dicom":  # the same names, as .dcm files
+        tasks = [Task(t.input, [(r, str(Path(o).with_suffix(".dcm"))) for r, o in t.jobs])
+                 for t in tasks]
     check_output_dir(out_dir, [*args.inputs, *inputs])
     for task in tasks:
         for o in task.outputs:

@@ -84,6 +84,41 @@ def _pick_series(where: Path, series: dict[str, list], choice: str | None) -> li
                      f"{listing}")
 
 
+# Patient, study and series attributes kept of the source in ``Volume.meta["dicom"]`` (plain
+# strings, so a volume travels to worker processes): a derived picture written as DICOM
+# (glmip/dicom_out.py) joins the same patient and study.
+SOURCE_ATTRIBUTES = (
+    "PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex",
+    "PatientAge", "OtherPatientIDs", "StudyInstanceUID", "StudyDate", "StudyTime", "StudyID",
+    "AccessionNumber", "ReferringPhysicianName", "StudyDescription", "Modality",
+    "SeriesInstanceUID", "SeriesNumber", "SeriesDescription", "FrameOfReferenceUID",
+    "SOPClassUID", "SOPInstanceUID", "BodyPartExamined", "PatientPosition",
+)
+
+
+def _source_attributes(ds) -> dict[str, str]:
+    """The source's patient/study/series attributes that are present and not empty, as text
+    (pydicom has already decoded them from the file's character set)."""
+    kept: dict[str, str] = {}
+    for key in SOURCE_ATTRIBUTES:
+        try:
+            value = ds.get(key)
+        except Exception:  # a malformed value: leave it out
+            continue
+        if value is None:
+            continue
+        text = "\\".join(str(v) for v in value) if type(value).__name__ == "MultiValue" \
+            else str(value)
+        if text.strip():
+            kept[key] = text.strip()
+    return kept
+
+
+def _keep_source(vol: Volume, ds) -> Volume:
+    vol.meta["dicom"] = _source_attributes(ds)
+    return vol
+
+
 def _floats(ds, key: str, n: int, default):
     v = ds.get(key) if ds is not None else None
     if v is None or isinstance(v, (str, bytes, int, float)):
@@ -193,7 +228,7 @@ def _read_temporal(path: Path, ds, frame: int | None) -> Volume:
     vol = Volume(data, _affine(iop, ps, first, normal * abs(thick)),
                  slope=float(slope) or 1.0, inter=float(inter), name=str(path))
     vol.meta.update(frames=nframes, frame=f, slices=1)
-    return vol
+    return _keep_source(vol, ds)
 
 
 def _read_multiframe(path: Path, ds, frame: int | None = None) -> Volume:
@@ -235,7 +270,7 @@ def _read_multiframe(path: Path, ds, frame: int | None = None) -> Volume:
         order = np.argsort(offsets, kind="stable")
         pos = first + np.outer(np.asarray(offsets)[order], normal)
     data = np.asfortranarray(pixels[order].transpose(2, 1, 0))
-    return _finish(path, data, iop, ps, pos, [scales[i] for i in order])
+    return _keep_source(_finish(path, data, iop, ps, pos, [scales[i] for i in order]), ds)
 
 
 def _finish(path: Path, data: np.ndarray, iop, ps, pos: np.ndarray, scales) -> Volume:
@@ -311,7 +346,7 @@ def _read_series(where: Path, headers) -> Volume:
     pos = np.array([t[1] for t in keyed], dtype=np.float64)
     vol = _finish(where, data, iop, ps, pos, scales)
     vol.meta["series"] = str(ds0.get("SeriesInstanceUID", ""))
-    return vol
+    return _keep_source(vol, ds0)
 
 
 _DEFLATED = "1.2.840.10008.1.2.1.99"
