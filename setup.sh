@@ -17,6 +17,9 @@ if [ "${1:-}" = "--test" ]; then
   command -v xdotool >/dev/null || pkgs+=(xdotool)
   command -v xwd >/dev/null || pkgs+=(x11-apps)
   [ -x /usr/bin/convert ] || pkgs+=(imagemagick)
+  command -v dciodvfy >/dev/null || pkgs+=(dicom3tools)      # DICOM output validated
+  command -v chromium >/dev/null || pkgs+=(chromium)         # the notebook's browser test
+  command -v chromedriver >/dev/null || pkgs+=(chromium-driver)
   # Qt's xcb platform (the napari plugin's tests run napari in a window under Xvfb)
   have_lib 'libxkbcommon-x11.so.0' || pkgs+=(libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1
     libxcb-xinerama0 libxcb-image0 libxcb-render-util0 libxcb-xkb1 libxcb-randr0 libxcb-shape0

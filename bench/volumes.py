@@ -27,7 +27,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 AORTA = ROOT / "samples" / "aorta.mha"
-GENERATOR_VERSION = 1  # (tof and u16-N came later: new names, no old cache to invalidate)  # bump when a generator changes: cached arrays and references go stale
+# Bump when a generator changes: cached arrays and references go stale.
+GENERATOR_VERSION = 1
 CACHE = Path(os.environ.get("GLMIP_BENCH_CACHE", "/tmp/glmip-bench-cache")) / f"v{GENERATOR_VERSION}"
 
 LABELS = {
