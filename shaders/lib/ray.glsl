@@ -22,7 +22,8 @@
 //   float u_sample_distance   mm between sample planes
 //   float u_plane0            view-axis coordinate (dot(x, u_view_dir)) of one sample plane
 //   vec2  u_window            (lowest, highest) real value of the window
-//   int   u_mode              0 mip, 1 minip, 2 mean, 3 depth-cued mip
+//   int   u_mode              0 mip, 1 minip, 2 mean, 3 depth-cued mip, 4 mida, 5 lmip,
+//                             6 depthcolour
 //   vec2  u_slab              allowed range of dot(x, u_view_dir) (slab and the full range)
 //   vec3  u_crop_lo, u_crop_hi  index-coordinate box samples must lie in (full-voxel box
 //                             -0.5 .. n-0.5, crop and brick applied), inclusive except
