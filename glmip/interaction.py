@@ -133,7 +133,7 @@ HELP_LINES = (
     "c/b/g/a: Window/level presets CT angiography, bone, brain, MR auto.",
     "+/-: Larger/smaller sample distance.",
     "i: Linear/nearest interpolation.",
-    "m: Next projection mode (mip, minip, mean, depth).",
+    "m: Next projection mode (" + ", ".join(MODES) + ").",
     "n/p: Next/previous volume of a 4-D file.",
     "t: Record a turntable movie.",
     "s: Thick slab on/off; [/]: thinner/thicker; ,/. or shift+wheel: move it.",

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 __all__ = ["Option", "OPTIONS", "MODES", "INTERPOLATIONS", "PROJECTIONS", "CONVENTIONS",
-           "FITS", "GREY_COLORMAPS", "COLORMAP_CHOICES", "STANDARD_VIEW_NAMES", "option",
-           "default", "names", "parse_size", "parse_fit", "parse_bytes", "default_memory"]
+           "FITS", "MASK_MODES", "LABEL_STYLES", "GREY_COLORMAPS", "COLORMAP_CHOICES",
+           "STANDARD_VIEW_NAMES", "option", "default", "names", "parse_size", "parse_fit",
+           "parse_bytes", "default_memory"]
 
-MODES = ("mip", "minip", "mean", "depth")
+MODES = ("mip", "minip", "mean", "depth", "mida", "lmip", "depthcolour")
+MASK_MODES = ("include", "exclude")
+LABEL_STYLES = ("fill", "outline")
 INTERPOLATIONS = ("linear", "nearest")
 PROJECTIONS = ("orthographic", "perspective")
 CONVENTIONS = ("radiological", "neurological")
@@ -177,6 +180,21 @@ OPTIONS: tuple[Option, ...] = (
            metavar=("A", "B")),
     Option("depth_length", "settings", None, "depth mode: mm over which brightness falls to 1/e "
            "(default: the framing sphere's diameter)", float, metavar="MM"),
+    Option("mida_gamma", "settings", 0.0, "mida: -1..1; below 0 towards compositing, above 0 "
+           "towards MIP (default 0, plain MIDA)", float, metavar="G"),
+    Option("threshold", "settings", None, "lmip: the first local maximum above this real value "
+           "(default: the window's level)", float, metavar="VALUE"),
+    Option("mask", "settings", None, "consider only voxels inside this mask (any grid; nearest "
+           "neighbour through the affines)", metavar="FILE"),
+    Option("mask_mode", "settings", "include", "include (default): voxels inside the mask; "
+           "exclude: voxels outside it", choices=MASK_MODES),
+    Option("labels", "settings", None, "segmentation: colour each pixel by the label at its "
+           "ray's maximum", metavar="FILE"),
+    Option("labels_style", "settings", "fill", "fill (default) or outline", choices=LABEL_STYLES),
+    Option("labels_opacity", "settings", 0.5, "opacity of the label colours (default 0.5)",
+           float, metavar="A"),
+    Option("label_colors", "settings", None, "label colours: ITK-SNAP label description or "
+           "FreeSurfer LUT (default: a built-in palette)", metavar="LUT"),
     Option("refine", "settings", False, "refine the maximum between samples", switch=True),
     Option("jitter", "settings", False, "jitter ray starts (not exact)", switch=True),
     Option("shader", "settings", None, "a projection shader of your own", metavar="FILE.glsl"),

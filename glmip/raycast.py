@@ -19,14 +19,28 @@ from .settings import MODES, RenderSettings, resolve_sample_distance, resolve_wi
 from .volume import Volume, VolumeError
 
 __all__ = [
-    "MODE_IDS", "BrickPlan", "Projection", "accumulate", "auto_cell_size", "box_corners",
-    "brick_uniforms", "brick_volume", "cell_statistics", "convex_hull", "crop_box",
-    "display_uniforms", "footprint", "plan_bricks", "plan_passes", "plan_volume",
-    "projection_uniforms", "shader_switches", "speedups", "texture_order", "tiles",
-    "window_range",
+    "MODE_IDS", "COLOUR_MODES", "MODE_SPEEDUPS", "SINGLE_TEXTURE_MODES", "BrickPlan",
+    "Projection", "accumulate", "auto_cell_size", "box_corners", "brick_uniforms",
+    "brick_volume", "cell_statistics", "convex_hull", "crop_box", "display_uniforms",
+    "footprint", "plan_bricks", "plan_passes", "plan_volume", "projection_uniforms",
+    "shader_switches", "speedups", "texture_order", "tiles", "mask_in_grid", "labels_at",
+    "PALETTE", "read_label_table", "label_colours", "overlay_labels", "window_range",
 ]
 
 MODE_IDS = {m: i for i, m in enumerate(MODES)}  # the shader's u_mode / GLMIP_MODE
+# Modes whose pictures are colours made in the projection pass (premultiplied colour and
+# opacity, laid over the background by the display pass).
+COLOUR_MODES = ("mida", "depthcolour")
+# Which speed-ups each mode can use exactly (docs/projections.md): (skipping, early exit).
+# mean, mida and lmip read every sample up to the end of the ray (mida accumulates them all;
+# lmip's answer depends on consecutive samples, and its climb's end is its own early exit);
+# depthcolour needs the maximum's position, which raw-value skipping keeps and the window's
+# early exit (a later sample of the same grey level lies elsewhere) does not.
+MODE_SPEEDUPS = {"mip": (True, True), "minip": (True, True), "mean": (False, False),
+                 "depth": (True, True), "mida": (False, False), "lmip": (False, False),
+                 "depthcolour": (True, False)}
+# Modes that need the whole volume in one texture (a pass's result carries no running state).
+SINGLE_TEXTURE_MODES = ("mida", "lmip", "depthcolour")
 BIG = 1e30  # "no limit" for the slab range
 
 
@@ -327,22 +341,27 @@ def tiles(cols: int, rows: int, size: int) -> list[tuple[int, int, int, int]]:
 def projection_uniforms(volume: Volume, frame: Frame, settings: RenderSettings,
                         tile: tuple[int, int, int, int], *, value_scale: float,
                         value_offset: float, cell_size: int, speedup: tuple[bool, bool],
-                        exact_values: bool, seed: int) -> dict:
+                        exact_values: bool, seed: int, masked: bool = False) -> dict:
     """Uniforms that are the same for every brick (whole-volume geometry and settings) of one
     tile (x0, y0, w, h) of the image.
 
     ``value_scale``/``value_offset`` turn a texel into a real value; ``speedup`` is
-    (skip_empty, early_exit) as :func:`speedups` chose them."""
+    (skip_empty, early_exit) as :func:`speedups` chose them, narrowed to what the mode can use
+    exactly (:data:`MODE_SPEEDUPS`); ``masked``: a mask (``u_mask``) makes samples NaN."""
     d = frame.view_dir
     radius = float(np.max(np.linalg.norm(volume.corners() - volume.center, axis=1)))
     slab = (-BIG, BIG)
     if settings.slab is not None:
         mid = float(frame.center @ d) + settings.slab_center
         slab = (mid - settings.slab / 2, mid + settings.slab / 2)
-    skip_empty, early_exit = speedup
+    can_skip, can_exit = MODE_SPEEDUPS[settings.mode]
+    skip_empty, early_exit = speedup[0] and can_skip, speedup[1] and can_exit
     # Refinement searches around the best sample's position, which only raw-value skipping
-    # keeps (grey-level skipping keeps the grey level, not where it was found).
-    skip = 0 if not skip_empty else (1 if exact_values or settings.refine else 2)
+    # keeps (grey-level skipping keeps the grey level, not where it was found); so does the
+    # depth colour.
+    raw = exact_values or settings.refine or settings.mode == "depthcolour"
+    skip = 0 if not skip_empty else (1 if raw else 2)
+    window = window_range(volume, settings)
     return {
         "u_value_scale": value_scale,
         "u_value_offset": value_offset,
@@ -357,8 +376,15 @@ def projection_uniforms(volume: Volume, frame: Frame, settings: RenderSettings,
         "u_sample_distance": resolve_sample_distance(volume, settings),
         # Sample planes through the voxel-centre corner nearest the eye (whole volume).
         "u_plane0": float(np.min(volume.corners(full_voxel=False) @ d)),
-        "u_window": window_range(volume, settings),
+        "u_window": window,
         "u_mode": MODE_IDS[settings.mode],
+        "u_colour": settings.mode in COLOUR_MODES and not exact_values,
+        "u_masked": masked,
+        "u_gamma": settings.gamma,
+        "u_opacity": settings.opacity or (0.0, 1.0),
+        "u_mida_gamma": settings.mida_gamma,
+        "u_threshold": (settings.threshold if settings.threshold is not None
+                        else (window[0] + window[1]) / 2),
         "u_slab": slab,
         "u_depth_front": float(volume.center @ d) - radius,
         "u_depth_length": settings.depth_length or 2 * radius,
@@ -366,13 +392,15 @@ def projection_uniforms(volume: Volume, frame: Frame, settings: RenderSettings,
         "u_seed": seed,
         "u_refine": settings.refine,
         "u_cell_size": float(cell_size),
-        "u_all_finite": volume.all_finite,
+        "u_all_finite": volume.all_finite and not masked,
         "u_grey_out": not exact_values,
         "u_skip_mode": skip,
         "u_early_exit": early_exit and not exact_values,
         "u_volume": 0,
         "u_cells": 1,
         "u_previous": 2,
+        "u_colormap": 3,
+        "u_mask": 4,
     }
 
 
@@ -390,6 +418,8 @@ def shader_switches(common: dict, settings: RenderSettings) -> dict[str, object]
         "GLMIP_JITTER": on[bool(settings.jitter)],
         "GLMIP_FINITE": on[bool(common["u_all_finite"])],
         "GLMIP_GREY_OUT": on[bool(common["u_grey_out"])],
+        "GLMIP_COLOUR": on[bool(common["u_colour"])],
+        "GLMIP_MASK": on[bool(common["u_masked"])],
     }
 
 
@@ -434,6 +464,7 @@ def display_uniforms(volume: Volume, settings: RenderSettings, size: tuple[int, 
         "u_values": 0,
         "u_colormap": 1,
         "u_direct": direct,
+        "u_composite": settings.mode in COLOUR_MODES and settings.shader is None,
     }
 
 
@@ -462,3 +493,113 @@ def accumulate(mean: np.ndarray | None, new: np.ndarray, count: int) -> tuple[np
     mean[..., 0] += (new[..., 0] - mean[..., 0]) / count
     mean[..., 2] = np.maximum(mean[..., 2], new[..., 2])
     return mean, count
+
+
+# --- masks and labels (CPU, exact: nearest neighbour through the affines) ---------------------
+def _nearest_index(affine_to: np.ndarray, points: np.ndarray, shape: Sequence[int]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(integer indices (..., 3), inside flag) of the voxels nearest to ``points`` (..., 3)
+    given in another frame, ``affine_to`` mapping that frame to this grid's voxel index."""
+    idx = points @ affine_to[:3, :3].T + affine_to[:3, 3]
+    with np.errstate(invalid="ignore"):
+        r = np.floor(idx + 0.5)
+        inside = np.all((r >= 0) & (r < np.asarray(shape)), axis=-1) & np.isfinite(idx).all(-1)
+    r = np.where(inside[..., None], r, 0).astype(np.int64)
+    return r, inside
+
+
+def mask_in_grid(volume: Volume, mask: Volume, mode: str = "include") -> np.ndarray:
+    """Boolean array on ``volume``'s grid: True where a voxel is projected. A voxel is in the
+    mask when the mask's voxel nearest to its centre (through both affines) is non-zero and
+    not NaN; ``include`` keeps those voxels, ``exclude`` the others."""
+    to_mask = np.linalg.inv(mask.affine) @ volume.affine
+    n = volume.shape
+    ii, jj = np.meshgrid(np.arange(n[0]), np.arange(n[1]), indexing="ij")
+    out = np.empty(n, bool)
+    data = np.asarray(mask.data)
+    for k in range(n[2]):
+        pts = np.stack([ii, jj, np.full_like(ii, k)], axis=-1).astype(np.float64)
+        r, inside = _nearest_index(to_mask, pts, mask.shape)
+        v = data[r[..., 0], r[..., 1], r[..., 2]]
+        hit = inside & (v != 0)
+        if v.dtype.kind == "f":
+            hit &= ~np.isnan(v)
+        out[:, :, k] = hit
+    return out if mode == "include" else ~out
+
+
+def labels_at(labels: Volume, points: np.ndarray) -> np.ndarray:
+    """Label (int64) of the voxel nearest to each world point (..., 3); 0 outside the
+    segmentation's grid and at NaN points (rays that missed)."""
+    r, inside = _nearest_index(np.linalg.inv(labels.affine), points, labels.shape)
+    data = np.asarray(labels.data)
+    v = data[r[..., 0], r[..., 1], r[..., 2]]
+    if v.dtype.kind == "f":
+        v = np.nan_to_num(v, nan=0.0)
+    return np.where(inside, v, 0).astype(np.int64)
+
+
+# The default palette (label 1, 2, ...; repeating): distinct, saturated colours.
+PALETTE = np.array([
+    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
+    (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
+    (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0),
+    (170, 255, 195)], np.uint8)
+
+
+def read_label_table(path: str) -> dict[int, tuple[int, int, int]]:
+    """Colours of a label table: an ITK-SNAP label description (``IDX R G B A VIS MSH
+    "name"``) or a FreeSurfer colour LUT (``IDX name R G B A``); ``#`` starts a comment."""
+    import shlex
+
+    table: dict[int, tuple[int, int, int]] = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for n, line in enumerate(f, 1):
+            text = line.split("#", 1)[0].strip()
+            if not text:
+                continue
+            try:
+                words = shlex.split(text)
+                if words[1].lstrip("-").isdigit():  # ITK-SNAP: the colour follows the index
+                    rgb = words[1:4]
+                else:  # FreeSurfer: a name, then the colour
+                    rgb = words[2:5]
+                if len(rgb) != 3:
+                    raise ValueError
+                table[int(words[0])] = tuple(int(float(c)) for c in rgb)  # type: ignore[assignment]
+            except (ValueError, IndexError):
+                raise VolumeError(f"{path}:{n}: not a label table line: {line.strip()!r}") from None
+    if not table:
+        raise VolumeError(f"{path}: no labels in this colour table")
+    return table
+
+
+def label_colours(ids: np.ndarray, table: dict[int, tuple[int, int, int]] | None
+                  ) -> np.ndarray:
+    """(..., 3) uint8 colours of label ids: from ``table`` (labels it lacks: the palette),
+    or the default palette; label 0 is black (it is never drawn)."""
+    out = PALETTE[(np.maximum(ids, 1) - 1) % len(PALETTE)].copy()
+    if table:
+        for label, rgb in table.items():
+            out[ids == label] = rgb
+    out[ids == 0] = 0
+    return out
+
+
+def overlay_labels(image: np.ndarray, ids: np.ndarray, colours: np.ndarray, style: str,
+                   opacity: float) -> np.ndarray:
+    """The picture (rows, cols, 3) uint8 with label colours blended over it: every labelled
+    pixel (``fill``) or the labelled pixels that have a 4-neighbour with another label
+    (``outline``, the picture's edge counting as label 0):
+    ``floor((1 - opacity) * pixel + opacity * colour + 0.5)``."""
+    drawn = ids != 0
+    if style == "outline":
+        pad = np.pad(ids, 1)
+        same = ((pad[:-2, 1:-1] == ids) & (pad[2:, 1:-1] == ids)
+                & (pad[1:-1, :-2] == ids) & (pad[1:-1, 2:] == ids))
+        drawn &= ~same
+    rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+    out = rgb.copy()
+    mixed = (1 - opacity) * rgb[drawn].astype(np.float64) + opacity * colours[drawn]
+    out[drawn] = np.floor(mixed + 0.5).astype(np.uint8)
+    return out

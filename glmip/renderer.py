@@ -17,6 +17,7 @@ import moderngl
 import numpy as np
 
 from . import raycast
+from .adapters import as_volume
 from .camera import Camera, Frame
 from .colormaps import colormap_lut
 from .programs import build_program, writes_colour
@@ -122,6 +123,11 @@ class MipRenderer:
         self._accum: np.ndarray | None = None
         self._speedup_cache: dict[tuple, tuple[bool, bool]] = {}
         self.accumulated = 0  # jittered frames in the running mean
+        # The mask (settings.mask) as one texture per brick, and what it was made from.
+        self._masks: list[moderngl.Texture3D] = []
+        self._mask_key: tuple | None = None
+        # The segmentation (settings.labels) and its colour table, and what they came from.
+        self._labels: tuple | None = None
         self._targets: dict[tuple[int, int, str], tuple[moderngl.Texture, moderngl.Framebuffer]] = {}
 
     # --- resources ------------------------------------------------------------------------
@@ -189,6 +195,13 @@ class MipRenderer:
         self.bricks = []
         self.volume = self._gpu_volume = None
         self._accum = None
+        self._release_masks()
+        self._labels = None
+
+    def _release_masks(self) -> None:
+        for tex in self._masks:
+            tex.release()
+        self._masks, self._mask_key = [], None
 
     def release(self) -> None:
         """Release every GL object this renderer made."""
@@ -199,6 +212,7 @@ class MipRenderer:
         for brick in self.bricks:
             brick.release()
         self.bricks = []
+        self._release_masks()
         targets = [obj for tex, fbo in self._targets.values() for obj in (fbo, tex)]
         for obj in [*self._vaos.values(), *self._programs.values(), *self._luts.values(), *targets]:
             obj.release()
@@ -289,6 +303,50 @@ class MipRenderer:
                                                          settings.skip_empty, settings.early_exit)}
         return self._speedup_cache[key]
 
+    def _mask_ready(self, settings: RenderSettings) -> bool:
+        """Make the mask textures of ``settings.mask`` (one per brick, on the uploaded grid:
+        :func:`glmip.raycast.mask_in_grid`) unless they are made already; False without a mask."""
+        if settings.mask is None:
+            return False
+        source = settings.mask
+        same = self._mask_key is not None and self._mask_key[1] == settings.mask_mode and (
+            self._mask_key[0] == source if isinstance(source, str) else self._mask_key[0] is source)
+        if not same:
+            self._release_masks()
+            assert self.volume is not None
+            inside = raycast.mask_in_grid(self.volume, as_volume(source), settings.mask_mode)
+            inside = inside.transpose(self._axes)  # the uploaded volume's axes
+            for brick in self.bricks:
+                s0 = np.asarray(brick.start)
+                n = brick.volume.shape
+                part = inside[s0[0] : s0[0] + n[0], s0[1] : s0[1] + n[1], s0[2] : s0[2] + n[2]]
+                tex = self.ctx.texture3d(n, 1, np.ascontiguousarray(
+                    part.transpose(2, 1, 0)).astype(np.float32), dtype="f4")
+                tex.repeat_x = tex.repeat_y = tex.repeat_z = False
+                self._masks.append(tex)
+            self._mask_key = (source, settings.mask_mode)
+        return True
+
+    def _label_source(self, settings: RenderSettings) -> tuple:
+        """(segmentation volume, colour table or None) of the settings, loaded once."""
+        key = (settings.labels, settings.label_colors)
+        if self._labels is None or not (self._labels[0][0] is key[0] or self._labels[0][0] == key[0]
+                                        and isinstance(key[0], str)) \
+                or self._labels[0][1] != key[1]:
+            table = (raycast.read_label_table(str(settings.label_colors))
+                     if settings.label_colors is not None else None)
+            self._labels = (key, as_volume(settings.labels), table)
+        return self._labels[1], self._labels[2]
+
+    def _with_labels(self, camera: Camera, settings: RenderSettings, size: tuple[int, int],
+                     image: np.ndarray) -> np.ndarray:
+        """The picture with the label at each ray's maximum (exact projection) blended over."""
+        labels, table = self._label_source(settings)
+        proj = self.project(camera, settings.copy(labels=None), size, exact_values=True)
+        ids = raycast.labels_at(labels, proj.positions())
+        return raycast.overlay_labels(image, ids, raycast.label_colours(ids, table),
+                                      settings.labels_style, settings.labels_opacity)
+
     def _project_tile(self, frame: Frame, settings: RenderSettings, tile: tuple[int, int, int, int],
                       *, exact_values: bool, seed: int) -> moderngl.Texture:
         """Project one tile: one pass per brick (:func:`glmip.raycast.plan_passes`), passes
@@ -296,11 +354,16 @@ class MipRenderer:
         if len(self.bricks) > 1 and self.writes_colour(settings.shader):
             raise VolumeError(f"{settings.shader}: a shader that writes colours (f_color) cannot "
                               f"render a volume split into {len(self.bricks)} bricks")
+        if len(self.bricks) > 1 and settings.mode in raycast.SINGLE_TEXTURE_MODES:
+            raise VolumeError(f"--mode {settings.mode} needs the volume in one texture; this one "
+                              f"is split into {len(self.bricks)} bricks")
         assert self.volume is not None and self._gpu_volume is not None
+        masked = self._mask_ready(settings)
         common = raycast.projection_uniforms(
             self.volume, frame, settings, tile, value_scale=self._value_scale,
             value_offset=self._value_offset, cell_size=self.cell_size,
-            speedup=self.speedups(settings), exact_values=exact_values, seed=seed)
+            speedup=self.speedups(settings), exact_values=exact_values, seed=seed,
+            masked=masked)
         switches = raycast.shader_switches(common, settings)
         w, h = tile[2], tile[3]
         filt = moderngl.NEAREST if settings.interpolation == "nearest" else moderngl.LINEAR
@@ -331,6 +394,11 @@ class MipRenderer:
             brick.texture.filter = (filt, filt)
             brick.texture.use(0)
             brick.cells.use(1)
+            if settings.mode == "mida":
+                self._lut(settings.colormap).use(3)
+            if masked:
+                self._masks[index].filter = (filt, filt)
+                self._masks[index].use(4)
             if drawn:
                 targets[(drawn + 1) % len(targets)][0].use(2)  # the previous pass's result
             fbo = targets[drawn % len(targets)][1]
@@ -395,7 +463,10 @@ class MipRenderer:
             self._display(values, settings, fbo, (0, 0, w, h))
             block = np.frombuffer(fbo.read(components=3, alignment=1), np.uint8).reshape(h, w, 3)
             _place(image, block, tile)
-        grey = settings.is_grey and not settings.opacity and not self.writes_colour(settings.shader)
+        if settings.labels is not None:
+            return self._with_labels(camera, settings, size, image)
+        grey = (settings.is_grey and (settings.mode == "mida" or not settings.opacity)
+                and not self.writes_colour(settings.shader))
         return image[..., 0].copy() if grey else image
 
     def _accumulate(self, values: moderngl.Texture, more: bool) -> None:

@@ -8,6 +8,7 @@ Names, defaults and choices come from the vocabulary in ``glmip/options.py``.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from .colormaps import colormap_lut
 from .errors import VolumeError
-from .options import GREY_COLORMAPS, INTERPOLATIONS, MODES, default
+from .options import GREY_COLORMAPS, INTERPOLATIONS, LABEL_STYLES, MASK_MODES, MODES, default
 
 if TYPE_CHECKING:
     from .volume import Volume
@@ -86,6 +87,25 @@ def _positive(name: str, v: Any) -> float:
     return out
 
 
+def _between(lo: float, hi: float) -> Any:
+    def check(name: str, v: Any) -> float:
+        v = float(v)
+        if not lo <= v <= hi:
+            raise ValueError(f"{name} must be between {lo:g} and {hi:g}, got {v}")
+        return v
+
+    return check
+
+
+def _source(name: str, v: Any) -> Any:
+    """A path (kept as a string) or any volume ``glmip.as_volume`` takes; None for none."""
+    if v is None or (isinstance(v, str) and not v):
+        return None
+    if isinstance(v, os.PathLike):
+        return os.fspath(v)
+    return v
+
+
 def _flag(name: str, v: Any) -> bool:
     return bool(v)
 
@@ -113,6 +133,14 @@ _VALIDATORS = {
     "skip_empty": lambda n, v: None if v is None else bool(v),
     "depth_length": _positive_or_none,
     "shader": _any,
+    "mida_gamma": _between(-1.0, 1.0),
+    "threshold": _finite_or_none,
+    "mask": _source,
+    "mask_mode": _choice(MASK_MODES),
+    "labels": _source,
+    "labels_style": _choice(LABEL_STYLES),
+    "labels_opacity": _between(0.0, 1.0),
+    "label_colors": _source,
 }
 
 
@@ -144,6 +172,17 @@ class RenderSettings:
         Depth cue: mm over which brightness falls to 1/e (None: the framing sphere's diameter).
     shader
         Path of a user projection shader, or None for the built-in one.
+    mida_gamma
+        ``mida``: -1..1; below 0 towards compositing, above 0 towards MIP (docs/projections.md).
+    threshold
+        ``lmip``: the first local maximum above this real value (None: the window's level).
+    mask, mask_mode
+        A mask (path or any volume ``glmip.as_volume`` takes, any grid): only voxels inside it
+        (``include``) or outside it (``exclude``) are projected.
+    labels, labels_style, labels_opacity, label_colors
+        A segmentation (path or volume): each pixel takes the colour of the label at its ray's
+        maximum, ``fill`` or ``outline``, blended with this opacity; colours from an ITK-SNAP
+        label description or a FreeSurfer LUT (None: the built-in palette).
     """
 
     window: float | None = default("window")
@@ -164,6 +203,14 @@ class RenderSettings:
     skip_empty: bool | None = None
     depth_length: float | None = default("depth_length")
     shader: Any = default("shader")
+    mida_gamma: float = default("mida_gamma")
+    threshold: float | None = default("threshold")
+    mask: Any = default("mask")
+    mask_mode: str = default("mask_mode")
+    labels: Any = default("labels")
+    labels_style: str = default("labels_style")
+    labels_opacity: float = default("labels_opacity")
+    label_colors: Any = default("label_colors")
 
     def __setattr__(self, name: str, value: Any) -> None:
         check = _VALIDATORS.get(name)
@@ -178,7 +225,8 @@ class RenderSettings:
     def is_grey(self) -> bool:
         """True when the picture is grey (8-bit greyscale PNG)."""
         bg = self.background
-        return self.colormap in GREY_COLORMAPS and bg[0] == bg[1] == bg[2]
+        return (self.colormap in GREY_COLORMAPS and bg[0] == bg[1] == bg[2]
+                and self.mode != "depthcolour" and self.labels is None)
 
 
 def resolve_window(volume: "Volume", settings: RenderSettings) -> tuple[float, float]:

@@ -13,7 +13,8 @@
 // (declared in lib/window.glsl with grey(), which computes q * 255), u_gamma, u_opacity (a, b),
 // u_background (RGB 0..1), u_colormap (256x1 RGBA), u_target_size (the viewport: this pixel
 // reads u_values at gl_FragCoord / u_target_size, so a coarser projection made while the mouse
-// drags is scaled up here), u_direct (the projection shader wrote colours itself: copy them).
+// drags is scaled up here), u_direct (the projection shader wrote colours itself: copy them),
+// u_composite (a colour mode wrote a premultiplied colour and opacity: lay it over u_background).
 
 #if defined VERTEX_SHADER
 
@@ -28,6 +29,7 @@ uniform vec2 u_opacity;
 uniform vec3 u_background;
 uniform vec2 u_target_size;
 uniform bool u_direct;  // the projection shader wrote colours itself (it declares f_color)
+uniform bool u_composite;  // a colour mode (mida, depthcolour): premultiplied colour + opacity
 
 #include "lib/window.glsl"
 
@@ -38,6 +40,10 @@ void main() {
     vec4 value = texture(u_values, uv);
     if (u_direct) {
         f_color = vec4(clamp(value.rgb, 0.0, 1.0), 1.0);
+        return;
+    }
+    if (u_composite) {  // over the background
+        f_color = vec4(clamp(value.rgb + (1.0 - value.a) * u_background, 0.0, 1.0), 1.0);
         return;
     }
     if (value.z < 0.5) {

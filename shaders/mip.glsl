@@ -38,12 +38,106 @@
 
 out vec4 f_value;
 
+// Depth-aware modes (docs/projections.md). GLMIP_COLOUR: a picture of a mode that makes colours
+// (mida, depthcolour): f_value is then a premultiplied colour and its opacity, which the display
+// pass lays over the background; otherwise (quantitative output) every mode writes the usual
+// (value, distance, hit, samples).
+#ifndef GLMIP_COLOUR
+#define GLMIP_COLOUR false
+#endif
+uniform sampler2D u_colormap;  // 256x1 colour table (mida)
+uniform float u_gamma;         // display gamma: colour index floor(s^gamma * 255 + 0.5)
+uniform vec2 u_opacity;        // mida's opacity ramp a + (b - a) * s
+uniform float u_mida_gamma;    // mida: -1 compositing .. 0 MIDA .. 1 MIP
+uniform float u_threshold;     // lmip: real value a local maximum must exceed
+
+// Window-normalised value of a real value, 0..1 (not rounded to 8 bits).
+float normalised(float v) {
+    return clamp((v - u_window.x) / (u_window.y - u_window.x), 0.0, 1.0);
+}
+
+vec3 lut_colour(float s) {
+    return texelFetch(u_colormap, ivec2(int(floor(pow(s, u_gamma) * 255.0 + 0.5)), 0), 0).rgb;
+}
+
+// Depth colour: warm (near) -> magenta -> cool (far), t in 0..1.
+vec3 depth_hue(float t) {
+    vec3 near = vec3(1.0, 0.75, 0.25);
+    vec3 mid = vec3(0.85, 0.25, 0.55);
+    vec3 far = vec3(0.2, 0.45, 1.0);
+    return t < 0.5 ? mix(near, mid, t * 2.0) : mix(mid, far, t * 2.0 - 1.0);
+}
+
+// MIDA (Bruckner & Groeller 2009), front to back: delta_i = s_i - max_{j<i} s_j where positive
+// (the running maximum starts at 0), beta_i = 1 - delta_i * (1 + min(G, 0)),
+// C_i = beta_i C_{i-1} + (1 - beta_i A_{i-1}) alpha_i c_i, A_i likewise with c_i = 1; for G > 0
+// the result is (1 - G) * MIDA + G * MIP, MIP being alpha c of the ray's maximum.
+// No skipping and no early exit: every sample adds to the colour.
+vec4 mida(Ray ray) {
+    vec3 C = vec3(0.0);
+    float A = 0.0;
+    float smax = 0.0;
+    float best = -INF;
+    float best_k = ray.k_first;
+    float taken = 0.0;
+    float soften = 1.0 + min(u_mida_gamma, 0.0);
+    for (float k = ray.k_first; k <= ray.k_last; k += 1.0) {
+        float v = real_value(ray.a + k * ray.b);
+        taken += 1.0;
+        if (isnan(v)) continue;
+        if (v > best) { best = v; best_k = k; }
+        float s = normalised(v);
+        float delta = max(s - smax, 0.0);
+        smax = max(smax, s);
+        float beta = 1.0 - delta * soften;
+        float alpha = u_opacity.x + (u_opacity.y - u_opacity.x) * s;
+        float gain = (1.0 - beta * A) * alpha;
+        C = beta * C + gain * lut_colour(s);
+        A = beta * A + gain;
+    }
+    if (isinf(best)) return vec4(0.0, 0.0, 0.0, GLMIP_COLOUR ? 0.0 : taken);
+    if (!GLMIP_COLOUR) return vec4(best, ray.t0 + best_k * ray.dt, 1.0, taken);
+    if (u_mida_gamma > 0.0) {
+        float s = normalised(best);
+        float alpha = u_opacity.x + (u_opacity.y - u_opacity.x) * s;
+        C = mix(C, alpha * lut_colour(s), u_mida_gamma);
+        A = mix(A, alpha, u_mida_gamma);
+    }
+    return vec4(C, A);
+}
+
+// Local MIP (Sato et al. 1998): the first local maximum along the ray of a sample above
+// u_threshold (climb from the first sample above it while values rise; stop at the first
+// drop), else the ray's maximum. No skipping and no window early exit (the climb's end is its
+// own early exit).
+vec4 lmip(Ray ray) {
+    float best = -INF;
+    float best_k = ray.k_first;
+    bool climbing = false;
+    float taken = 0.0;
+    for (float k = ray.k_first; k <= ray.k_last; k += 1.0) {
+        float v = real_value(ray.a + k * ray.b);
+        taken += 1.0;
+        if (climbing) {
+            if (v > best) { best = v; best_k = k; } else if (v < best) break;
+        } else {
+            if (v > best) { best = v; best_k = k; }
+            if (v > u_threshold) climbing = true;
+        }
+    }
+    if (isinf(best)) return vec4(0.0, 0.0, 0.0, taken);
+    if (GLMIP_GREY_OUT) best = u_window.x + grey(best) / 255.0 * (u_window.y - u_window.x);
+    return vec4(best, ray.t0 + best_k * ray.dt, 1.0, taken);
+}
+
 void main() {
     Ray ray = setup_ray();
     if (ray.k_first > ray.k_last) {
         f_value = combine(vec4(0.0, 0.0, 0.0, 0.0));
         return;
     }
+    if (GLMIP_MODE == 4) { f_value = combine(mida(ray)); return; }
+    if (GLMIP_MODE == 5) { f_value = combine(lmip(ray)); return; }
     vec3 a = ray.a;
     vec3 b = ray.b;
     float k_first = ray.k_first;
@@ -132,7 +226,7 @@ void main() {
         }
         // Positions are a + k*b, not a running sum: every path samples the same points.
         float k_start = k;  // k <= k_end here
-        if (GLMIP_MODE == 0) {  // plain MIP: the hot loop, kept minimal
+        if (GLMIP_MODE == 0 || GLMIP_MODE == 6) {  // plain MIP: the hot loop, kept minimal
             do {
                 float v = real_value(a + k * b);
                 if (v > best) { best = v; best_k = k; }
@@ -164,6 +258,17 @@ void main() {
 
     if (GLMIP_MODE == 2) {
         f_value = combine(count > 0.0 ? vec4(sum / count, count, 1.0, taken) : vec4(0.0, 0.0, 0.0, taken));
+        return;
+    }
+    if (GLMIP_MODE == 6 && GLMIP_COLOUR) {
+        // Depth colour: brightness the windowed MIP value q, hue the depth of the maximum's
+        // sample plane from the front of the framing sphere over u_depth_length (the sphere's
+        // diameter by default). Skipping here is on raw values and there is no early exit, so
+        // the maximum and its (first) position are exact.
+        if (isinf(best)) { f_value = vec4(0.0); return; }
+        float along = u_plane0 + (best_k + phase) * u_sample_distance;
+        float t = clamp((along - u_depth_front) / u_depth_length, 0.0, 1.0);
+        f_value = vec4(grey(best) / 255.0 * depth_hue(t), 1.0);
         return;
     }
     if (isinf(best)) {

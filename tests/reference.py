@@ -61,6 +61,126 @@ def trilinear(data, idx):
     return out
 
 
+def reference_samples(data, affine, view_dir, up, cols, rows, step, fit="sphere",
+                      slope=1.0, inter=0.0, keep=None, keep_tolerance=1e-6):
+    """The samples of every ray, front to back: a list of (values (rows, cols) with NaN where
+    the sample is outside the box, view-axis coordinate of the plane), and the framing sphere's
+    front (view-axis coordinate) and diameter. ``keep`` (a boolean array like ``data``): a
+    sample counts only when every voxel its trilinear interpolation reads (non-zero weight) is
+    kept (docs/projections.md, masks); a weight below ``keep_tolerance`` (float rounding of a
+    position on a voxel centre) reads nothing."""
+    affine = np.asarray(affine, float)
+    d, right, upp = basis(view_dir, up)
+    corners = box_corners(data.shape, affine)
+    center = corners.mean(axis=0)
+    p = pixel_size(data.shape, affine, view_dir, up, cols, rows, fit)
+    r, c = np.mgrid[0:rows, 0:cols].astype(float)
+    P = (center + ((c + 0.5 - cols / 2) * p)[..., None] * right
+         + ((rows / 2 - r - 0.5) * p)[..., None] * upp)
+    plane0 = (box_corners(data.shape, affine, full=False) @ d).min()
+    radius = np.linalg.norm(corners - center, axis=1).max()
+    k_lo = int(np.floor((center @ d - radius - plane0) / step)) - 1
+    k_hi = int(np.ceil((center @ d + radius - plane0) / step)) + 1
+    inv = np.linalg.inv(affine)
+    n = np.array(data.shape)
+    Pd = P @ d
+    out = []
+    for k in range(k_lo, k_hi + 1):
+        X = P + (plane0 + k * step - Pd)[..., None] * d
+        idx = X @ inv[:3, :3].T + inv[:3, 3]
+        inside = np.all((idx >= -0.5) & (idx <= n - 0.5), axis=-1)
+        if not inside.any():
+            continue
+        v = trilinear(data, idx) * slope + inter
+        if keep is not None:
+            inside &= trilinear(keep.astype(np.float64), idx) >= 1.0 - keep_tolerance
+        out.append((np.where(inside, v, np.nan), plane0 + k * step))
+    return out, center @ d - radius, 2 * radius
+
+
+def reference_lmip(samples, threshold):
+    """Local MIP: per ray the first local maximum of a sample above ``threshold`` (climbing
+    from the first such sample while values rise, stopping at the first drop), else the ray's
+    maximum; NaN samples are ignored. Returns (values, index of the chosen sample)."""
+    shape = samples[0][0].shape
+    best = np.full(shape, -np.inf)
+    where = np.zeros(shape, int)
+    climbing = np.zeros(shape, bool)
+    stopped = np.zeros(shape, bool)
+    for i, (v, _) in enumerate(samples):
+        live = ~stopped
+        with np.errstate(invalid="ignore"):
+            up = live & (v > best)
+            drop = live & climbing & (v < best)
+        best = np.where(up, v, best)
+        where = np.where(up, i, where)
+        stopped |= drop
+        with np.errstate(invalid="ignore"):
+            climbing |= live & ~drop & (v > threshold)
+    return np.where(np.isinf(best), np.nan, best), where
+
+
+def reference_mida(samples, window, level, lut, opacity=(0.0, 1.0), gamma=1.0, mida_gamma=0.0,
+                   background=(0.0, 0.0, 0.0)):
+    """MIDA (Bruckner & Groeller 2009) as docs/projections.md writes it: RGB uint8."""
+    lo = level - window / 2
+    shape = samples[0][0].shape
+    C = np.zeros(shape + (3,))
+    A = np.zeros(shape)
+    smax = np.zeros(shape)
+    best = np.full(shape, -np.inf)
+    lut = np.asarray(lut, float)
+
+    def colour(s):
+        return lut[np.floor(s ** gamma * 255 + 0.5).astype(int)]
+
+    for v, _ in samples:
+        ok = np.isfinite(v)
+        s = np.clip((np.nan_to_num(v) - lo) / window, 0, 1)
+        delta = np.maximum(s - smax, 0)
+        beta = 1 - delta * (1 + min(mida_gamma, 0))
+        alpha = opacity[0] + (opacity[1] - opacity[0]) * s
+        gain = (1 - beta * A) * alpha
+        C = np.where(ok[..., None], beta[..., None] * C + gain[..., None] * colour(s), C)
+        A = np.where(ok, beta * A + gain, A)
+        smax = np.where(ok, np.maximum(smax, s), smax)
+        best = np.where(ok, np.fmax(best, v), best)
+    if mida_gamma > 0:
+        s = np.clip((best - lo) / window, 0, 1)
+        alpha = opacity[0] + (opacity[1] - opacity[0]) * s
+        C = (1 - mida_gamma) * C + mida_gamma * alpha[..., None] * colour(np.nan_to_num(s))
+        A = (1 - mida_gamma) * A + mida_gamma * alpha
+    hit = np.isfinite(best) & ~np.isinf(best)
+    A = np.where(hit, A, 0)
+    C = np.where(hit[..., None], C, 0)
+    out = np.clip(C + (1 - A)[..., None] * np.asarray(background), 0, 1)
+    return np.floor(out * 255 + 0.5).astype(np.uint8)
+
+
+DEPTH_NEAR, DEPTH_MID, DEPTH_FAR = (1.0, 0.75, 0.25), (0.85, 0.25, 0.55), (0.2, 0.45, 1.0)
+
+
+def reference_depthcolour(samples, window, level, front, length, background=(0, 0, 0)):
+    """Depth colour: windowed MIP grey level q (8 bits) times the hue of the depth of the
+    first sample holding the ray's maximum (0 at the framing sphere's front, 1 one
+    ``length`` behind): near -> mid -> far, linear in two halves. RGB uint8."""
+    shape = samples[0][0].shape
+    best = np.full(shape, -np.inf)
+    along = np.zeros(shape)
+    for v, a in samples:
+        with np.errstate(invalid="ignore"):
+            up = v > best
+        best = np.where(up, v, best)
+        along = np.where(up, a, along)
+    q = window_grey(np.where(np.isinf(best), np.nan, best), window, level) / 255.0
+    t = np.clip((along - front) / length, 0, 1)[..., None]
+    near, mid, far = (np.array(x) for x in (DEPTH_NEAR, DEPTH_MID, DEPTH_FAR))
+    hue = np.where(t < 0.5, near + (mid - near) * t * 2, mid + (far - mid) * (t * 2 - 1))
+    rgb = q[..., None] * hue
+    rgb = np.where(np.isinf(best)[..., None], np.asarray(background, float), rgb)
+    return np.floor(rgb * 255 + 0.5).astype(np.uint8)
+
+
 def reference_projection(data, affine, view_dir, up, cols, rows, step, fit="sphere",
                          slope=1.0, inter=0.0, mode="mip"):
     """Projected real values (rows, cols), NaN where the ray meets no sample (orthographic)."""

@@ -52,6 +52,17 @@ CASES = {
     "jitter": ["--jitter"],
     "shader": ["--shader", SHADER],
     "contact_sheet": ["--view", "anterior,left", "--contact-sheet"],
+    "mode_mida": ["--mode", "mida"],
+    "mida_gamma": ["--mode", "mida", "--mida-gamma", "-0.6"],
+    "mode_lmip": ["--mode", "lmip"],
+    "threshold": ["--mode", "lmip", "--threshold", "900"],
+    "mode_depthcolour": ["--mode", "depthcolour"],
+    "mask": ["--mask", "{dir}/mask.nii.gz"],
+    "mask_mode": ["--mask", "{dir}/mask.nii.gz", "--mask-mode", "exclude"],
+    "labels": ["--labels", "{dir}/labels.nii.gz"],
+    "labels_style": ["--labels", "{dir}/labels.nii.gz", "--labels-style", "outline"],
+    "labels_opacity": ["--labels", "{dir}/labels.nii.gz", "--labels-opacity", "0.9"],
+    "label_colors": ["--labels", "{dir}/labels.nii.gz", "--label-colors", "{dir}/lut.txt"],
 }
 
 
@@ -66,6 +77,17 @@ def scan(tmp_path_factory):
     affine[:3, 3] = (-9, 4, 2)
     path = tmp_path_factory.mktemp("recipe") / "scan.nii.gz"
     save(Volume(data, affine, name="scan"), path)
+    # a mask and a segmentation on other grids, and a colour table, for their cases
+    mask = np.zeros((9, 11, 7), np.uint8)
+    mask[2:6, 3:9, 2:6] = 1
+    coarse = np.diag([2.2, 1.8, 3.2, 1.0])
+    coarse[:3, 3] = (-9.3, 4.4, 2.1)
+    save(Volume(mask, coarse), path.parent / "mask.nii.gz")
+    labels = np.zeros((18, 22, 14), np.uint8)
+    labels[4:10, 3:19, 2:12] = 1
+    labels[10:16, 3:12, 2:12] = 2
+    save(Volume(labels, affine), path.parent / "labels.nii.gz")
+    (path.parent / "lut.txt").write_text('1 10 200 30 1 1 1 "a"\n2 0 0 255 1 1 1 "b"\n')
     return path
 
 
@@ -85,7 +107,8 @@ def _reproduce(text: dict[str, str], tmp_path: Path) -> Path:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_png_recipe_reproduces_the_picture(scan, tmp_path, case):
     out = tmp_path / f"{case}.png"
-    assert main(["render", str(scan), "-o", str(out), "--size", "48", *CASES[case]]) == 0
+    args = [a.replace("{dir}", str(scan.parent)) for a in CASES[case]]
+    assert main(["render", str(scan), "-o", str(out), "--size", "48", *args]) == 0
     text = read_text(out)
     recipe = Recipe.from_text(text)
     assert recipe.input == str(scan)

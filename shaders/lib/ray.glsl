@@ -22,7 +22,8 @@
 //   float u_sample_distance   mm between sample planes
 //   float u_plane0            view-axis coordinate (dot(x, u_view_dir)) of one sample plane
 //   vec2  u_window            (lowest, highest) real value of the window
-//   int   u_mode              0 mip, 1 minip, 2 mean, 3 depth-cued mip
+//   int   u_mode              0 mip, 1 minip, 2 mean, 3 depth-cued mip, 4 mida, 5 lmip,
+//                             6 depthcolour
 //   vec2  u_slab              allowed range of dot(x, u_view_dir) (slab and the full range)
 //   vec3  u_crop_lo, u_crop_hi  index-coordinate box samples must lie in (full-voxel box
 //                             -0.5 .. n-0.5, crop and brick applied), inclusive except
@@ -39,6 +40,9 @@
 //   bool  u_grey_out          pictures only: write the value of the ray's 8-bit grey level
 //   int   u_skip_mode         0 none, 1 raw values, 2 output grey levels
 //   bool  u_early_exit        stop a ray once it reaches the top (MIP) or bottom (MinIP) of the window
+//   sampler3D u_mask          the mask (--mask) on this brick's grid, 1 inside the projected set,
+//                             0 outside, filtered like the volume; a sample whose interpolated
+//                             mask is below 1 (it reads a voxel outside) is NaN: ignored
 //   sampler2D u_previous      RGBA32F result of the previous brick's pass (same layout as f_value)
 //   bool  u_has_previous      false for the first (or only) brick
 
@@ -76,6 +80,7 @@ uniform int u_skip_mode;
 uniform bool u_early_exit;
 uniform sampler2D u_previous;
 uniform bool u_has_previous;
+uniform sampler3D u_mask;
 
 // Compile-time switches. glmip builds one program per combination it uses, defining these to
 // constants so the driver drops unused code (a software rasteriser such as llvmpipe otherwise
@@ -104,13 +109,19 @@ uniform bool u_has_previous;
 #ifndef GLMIP_GREY_OUT
 #define GLMIP_GREY_OUT u_grey_out
 #endif
+#ifndef GLMIP_MASK
+#define GLMIP_MASK false
+#endif
 #ifndef GLMIP_HAS_PREVIOUS
 #define GLMIP_HAS_PREVIOUS u_has_previous
 #endif
 
 const float INF = 1.0 / 0.0;
 
+// Real value at texture coordinate tc; NaN (ignored by every mode) where a mask is on and the
+// sample reads any voxel outside it: no value outside the mask reaches the picture.
 float real_value(vec3 tc) {
+    if (GLMIP_MASK && texture(u_mask, tc).r < 1.0) return uintBitsToFloat(0x7fc00000u);
     return texture(u_volume, tc).r * u_value_scale + u_value_offset;
 }
 
