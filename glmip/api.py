@@ -159,17 +159,18 @@ def rotating_mip(image: Any, mask: Any = None, labels: Any = None, fuse: Any = N
     ``out=None`` returns the frames as one uint8 array ``(frames, rows, cols[, 3])``.
     ``render_options`` are the command line's (``size``, ``window``, ``level``, ``mode``,
     ``colormap``, ``view``, ``axis``, ``fps``, ``start``, ``end``...).
-    ``mask``, ``labels`` and ``fuse`` are reserved for masked, labelled and fused projections
-    (not available yet: NotImplementedError).
+    ``mask`` and ``labels``: a mask (bone removal) and a segmentation, as paths or any volume
+    (the ``mask``/``labels`` options of docs/projections.md). ``fuse`` is reserved for fused
+    projections (not available yet: NotImplementedError).
 
     >>> glmip.rotating_mip("pet.nii.gz", out="pet-mip.gif", size=256,
     ...                    colormap="inverted")  # doctest: +SKIP
     """
-    for name, value in (("mask", mask), ("labels", labels), ("fuse", fuse)):
-        if value is not None:
-            raise NotImplementedError(f"rotating_mip: {name}= is not available yet")
+    if fuse is not None:
+        raise NotImplementedError("rotating_mip: fuse= is not available yet")
     volume = as_volume(image)
     options = {"view": "anterior", "axis": "S", **render_options, "frames": int(frames)}
+    options.update({k: v for k, v in (("mask", mask), ("labels", labels)) if v is not None})
     if "size" in options:
         options["size"] = list(parse_size(options["size"]))
     try:

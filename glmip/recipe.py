@@ -234,7 +234,10 @@ class Recipe:
                                 "options": self.options}
         if self.frame_index is not None:
             body["frame_index"] = self.frame_index
-        return json.dumps(body, sort_keys=True)
+        # An in-memory mask or segmentation has no text form: the recipe names its type (and
+        # cannot reproduce the picture by itself).
+        return json.dumps(body, sort_keys=True,
+                          default=lambda o: f"<{type(o).__name__} in memory>")
 
     @classmethod
     def from_json(cls, text: str) -> "Recipe":

@@ -215,8 +215,16 @@ def test_rotating_mip_frames_files_and_reserved_parameters(tmp_path, rng):
     assert pydicom.dcmread(dcm).NumberOfFrames == 4
     series = glmip.rotating_mip(vol, frames=2, size=24, out=f"{tmp_path}/s/", format="dicom")
     assert len(list(Path(series).glob("*.dcm"))) == 2
-    for name in ("mask", "labels", "fuse"):
-        with pytest.raises(NotImplementedError, match="not available yet"):
-            glmip.rotating_mip(vol, **{name: vol})
+    with pytest.raises(NotImplementedError, match="not available yet"):
+        glmip.rotating_mip(vol, fuse=vol)
+    # a mask removes what it excludes; labels colour the picture; both also into a movie file
+    keep = np.ones(vol.shape, np.uint8)
+    keep[:, :, 6:] = 0
+    masked = glmip.rotating_mip(vol, mask=keep, frames=2, size=24)
+    assert np.array_equal(masked[0], glmip.render(vol, view="anterior", size=24, mask=keep))
+    assert not np.array_equal(masked[0], frames[0])
+    seg = (vol > 900).astype(np.uint8)
+    labelled = glmip.rotating_mip(vol, labels=seg, frames=2, size=24, out=tmp_path / "l.gif")
+    assert labelled.exists() and Image.open(labelled).n_frames == 2
     with pytest.raises(TypeError, match="unknown option 'nonsense'"):
         glmip.rotating_mip(vol, nonsense=1)
