@@ -12,6 +12,7 @@ cluster (``distributed.Client(...).get_executor()``); each worker keeps one head
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 import threading
 from typing import TYPE_CHECKING, Sequence
 
@@ -19,14 +20,17 @@ import numpy as np
 
 from .errors import UsageError
 from .options import default_memory
+from .outputs import write_together
 from .pipeline import load_volume, renderer_for
+from .pngio import encode_png
 from .raycast import Projection
 from .recipe import Recipe
 
 if TYPE_CHECKING:
     from .renderer import MipRenderer
 
-__all__ = ["split_crops", "project_part", "combine", "project_split", "render_split"]
+__all__ = ["split_crops", "project_part", "combine", "project_split", "render_split",
+           "write_split"]
 
 _local = threading.local()
 
@@ -136,3 +140,11 @@ def render_split(recipe: Recipe, executor: cf.Executor, parts: int,
     # uploading it reads nothing.
     renderer = renderer_for(volume, memory=1 << 20)
     return renderer.display(proj, recipe.settings()), recipe
+
+
+def write_split(recipe: Recipe, png: str | os.PathLike[str], executor: cf.Executor, parts: int,
+                memory: int | None = None) -> str:
+    """:func:`render_split`, written as a PNG that carries its recipe (atomically)."""
+    image, resolved = render_split(recipe, executor, parts, memory)
+    write_together({png: encode_png(image, resolved.to_text(str(png)))})
+    return str(png)

@@ -82,3 +82,22 @@ def test_dask_local_cluster_split(store):
         recipe = Recipe.make(str(store), view_dir=(1, 0.4, -0.3), size=(60, 60),
                              window=2000, level=1000)
         _check(recipe, client.get_executor(), 4)
+
+
+@pytest.mark.slow
+def test_command_line_split_over_local_workers(store, tmp_path):
+    from PIL import Image
+
+    from glmip.cli import main
+    from glmip.pngio import read_text
+
+    split, whole = tmp_path / "split.png", tmp_path / "whole.png"
+    common = [str(store), "--spacing", "0.6", "0.7", "0.9", "--view", "left", "--size", "48"]
+    assert main(["render", *common, "-o", str(split), "--jobs", "2"]) == 0
+    assert main(["render", *common, "-o", str(whole)]) == 0
+    a = np.asarray(Image.open(split), dtype=int)
+    b = np.asarray(Image.open(whole), dtype=int)
+    assert np.abs(a - b).max() <= 1 and (a != b).mean() < 0.003
+    assert Recipe.from_text(read_text(split)).options["view"] == "left"
+    assert main(["render", *common, "-o", str(tmp_path / "x.png"), "--jobs", "2",
+                 "--values", str(tmp_path / "v.npy")]) == 2

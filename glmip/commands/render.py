@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
 def run_single(args: argparse.Namespace) -> int:
     if len(args.inputs) > 1:
         raise UsageError(f"{len(args.inputs)} inputs need an output directory: -o DIR/")
-    if args.jobs != 1 or args.dask or args.skip_existing or args.timeout is not None:
-        raise UsageError("--jobs, --dask, --timeout and --skip-existing are for a batch: -o DIR/")
+    if args.skip_existing or args.timeout is not None:
+        raise UsageError("--timeout and --skip-existing are for a batch: -o DIR/")
     recipe = recipe_from_args(args, args.inputs[0])
     views = recipe.cameras()
     if len(views) > 1 and not recipe.get("contact_sheet"):
@@ -89,8 +89,31 @@ def run_single(args: argparse.Namespace) -> int:
     if args.depth_map and value_suffix(args.depth_map) == ".png":
         raise OutputError(f"{args.depth_map}: a depth map needs .npy, .nii.gz or .tif")
     check_distinct([args.output, *extra])
+    if args.dask or args.jobs > 1:
+        return run_split(args, recipe, out, bool(extra))
     write_picture(recipe, out, values=args.values, depth_map=args.depth_map, memory=args.memory,
                   fmt=args.format)
+    return 0
+
+
+def run_split(args: argparse.Namespace, recipe: Any, out: Path, extra: bool) -> int:
+    """One picture split over workers (``--dask ADDRESS`` or ``--jobs N``): see
+    glmip/distributed.py."""
+    from ..distributed import write_split
+
+    if extra or out.suffix.lower() != ".png" or len(recipe.cameras()) > 1:
+        raise UsageError("a render split over workers writes one PNG of one view")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    client, executor = _executor(args)
+    try:
+        workers = (len(client.scheduler_info().get("workers", {})) if client is not None
+                   else args.jobs)
+        write_split(recipe, out, executor, parts=2 * max(workers, 1), memory=args.memory)
+    finally:
+        executor.shutdown(wait=True)
+        if client is not None:
+            client.close()
     return 0
 
 
