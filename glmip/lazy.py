@@ -56,6 +56,9 @@ class LazyArray:
         self.stop = tuple(stop) if stop is not None else full
         self.dtype = native_dtype(source.dtype)
         self.largest_read = 0  # the most elements one read has fetched (for tests)
+        # bound(start, stop) -> an upper bound of the stored values in that window, found
+        # without reading it (a max pyramid's coarser level), or None: set by a reader.
+        self.bound: Any = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -85,9 +88,14 @@ class LazyArray:
                 lo, hi, _ = k.indices(self.shape[a])
                 start.append(self.start[a] + lo)
                 stop.append(self.start[a] + max(lo, hi))
-            return LazyArray(self.source, self.axes, tuple(start), tuple(stop),
-                             self.fixed)._share(self)
+            part = LazyArray(self.source, self.axes, tuple(start), tuple(stop), self.fixed)
+            part.bound = self.bound
+            return part._share(self)
         return np.asarray(self)[key]
+
+    def upper_bound(self) -> float | None:
+        """The largest stored value this window can hold, without reading it; None if unknown."""
+        return None if self.bound is None else self.bound(self.start, self.stop)
 
     def _share(self, parent: "LazyArray") -> "LazyArray":
         self._parent = parent  # reads are counted on the array the user made

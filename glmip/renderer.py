@@ -41,6 +41,7 @@ TEXTURE_FORMATS = {
     np.dtype(np.float32): ("f4", None, 1.0, 0.0),
 }
 UPLOAD_CHUNK_BYTES = 4 << 20  # converted and uploaded a slab at a time: small temporaries
+STREAM_BRICK_BYTES = 32 << 20  # largest brick of a streamed volume
 DEFAULT_MAX_TEXTURE_BYTES = 1 << 30  # per 3-D texture; Mesa also caps the total
 
 
@@ -100,6 +101,7 @@ class MipRenderer:
         # brick at a time is read, uploaded, projected and released, every frame.
         self.memory_budget = memory_budget
         self.streaming = False
+        self.bricks_read = 0  # streamed bricks read so far (the others were left unread)
         self._format: tuple = ()
         self._fixed_cell_size = cell_size
         self.cell_size = int(cell_size or 8)
@@ -237,8 +239,11 @@ class MipRenderer:
         self.streaming = (self.memory_budget is not None and isinstance(volume.data, LazyArray)
                           and volume.data.nbytes > self.memory_budget)
         max_bytes = self.max_texture_bytes
-        if self.streaming:  # a brick, its cells and the slab being converted fit the budget
-            max_bytes = min(max_bytes, max(int(self.memory_budget) // 3, 1 << 20))
+        if self.streaming:
+            # A brick, its cells and the slab being converted fit the budget; bricks of at most
+            # STREAM_BRICK_BYTES let the empty ones of a sparse volume go unread.
+            max_bytes = min(max_bytes, STREAM_BRICK_BYTES,
+                            max(int(self.memory_budget) // 3, 1 << 20))
         # Statistics first (in the plan): their temporaries come and go before any texture.
         self._gpu_volume, self._axes, self.cell_size, plans = raycast.plan_volume(
             volume, self._fixed_cell_size, self.max_texture_size, max_bytes,
@@ -259,6 +264,7 @@ class MipRenderer:
         gl_dtype, xor, _, _ = self._format
         data = brick.volume.data
         if brick.stats is None:  # streamed: read the brick once, for both
+            self.bricks_read += 1
             part = Volume(np.asarray(data), brick.volume.affine, brick.volume.slope,
                           brick.volume.inter, brick.volume.name)
             data, brick.stats = part.data, raycast.cell_statistics(part, self.cell_size)
@@ -383,13 +389,18 @@ class MipRenderer:
                 target.viewport = (0, 0, w, h)
                 target.clear(0.0, 0.0, 0.0, 0.0)
         passes = raycast.plan_passes(self.bricks, self._gpu_volume, self._axes, frame, settings)
-        for drawn, (index, uniforms) in enumerate(passes):
+        skip_below = self._unread_skip_level(settings, exact_values, outline is not None)
+        drawn = 0
+        for index, uniforms in passes:
             brick = self.bricks[index]
             if brick.texture is None:  # streamed: read and upload it for this pass
+                bound = brick.volume.data.upper_bound() if skip_below is not None else None
+                if bound is not None and bound <= skip_below:
+                    continue  # nothing in it can reach grey 1: not even read
                 self._load(brick)
             switches["GLMIP_HAS_PREVIOUS"] = "true" if drawn else "false"
             prog, vao = self.program(settings.shader, switches)
-            _set_uniforms(prog, {**common, **uniforms})
+            _set_uniforms(prog, {**common, **uniforms, "u_has_previous": drawn > 0})
             assert brick.texture is not None and brick.cells is not None
             brick.texture.filter = (filt, filt)
             brick.texture.use(0)
@@ -413,10 +424,31 @@ class MipRenderer:
                 self.ctx.finish()
                 brick.release()
                 brick.stats = None
-        if not passes:  # everything cropped away: all background
+            drawn += 1
+        if not drawn:  # everything cropped away (or skipped unread): all background
             targets[0][1].use()
             targets[0][1].clear(0.0, 0.0, 0.0, 0.0)
-        return targets[max(len(passes) - 1, 0) % len(targets)][0]
+        return targets[max(drawn - 1, 0) % len(targets)][0]
+
+    def _unread_skip_level(self, settings: RenderSettings, exact_values: bool,
+                           outlined: bool) -> float | None:
+        """The stored value at or below which a streamed brick need not even be read, or None.
+
+        A brick whose upper bound (a max pyramid's coarser level: LazyArray.upper_bound) is at
+        or below the window's bottom can only give its rays grey 0. Leaving it out turns a ray
+        that meets nothing else into a miss, which looks the same only where a miss is drawn
+        like grey 0: a MIP (or depth-cued MIP) picture, not exact values, the built-in shader
+        with its outline (targets start cleared), the background equal to the colour map's
+        first entry, no opacity ramp, and a positive value scale."""
+        if not (self.streaming and not exact_values and outlined and settings.shader is None
+                and settings.mode in ("mip", "depth") and not settings.opacity
+                and self._value_scale > 0):
+            return None
+        first = colormap_lut(settings.colormap)[0]
+        if np.abs(np.asarray(settings.background) - first).max() > 0.5 / 255:
+            return None
+        lo = raycast.window_range(self.volume, settings)[0]  # type: ignore[arg-type]
+        return (lo - self.volume.inter) / self.volume.slope  # type: ignore[union-attr]
 
     def _display(self, values: moderngl.Texture, settings: RenderSettings,
                  fbo: moderngl.Framebuffer, viewport: tuple[int, int, int, int]) -> None:

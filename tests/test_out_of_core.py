@@ -55,3 +55,31 @@ def test_memory_option(store, tmp_path):
     assert parse_bytes("512M") == 512 << 20 and parse_bytes("1.5GiB") == 3 << 29
     with pytest.raises(ValueError, match="bad size"):
         parse_bytes("lots")
+
+
+def test_empty_bricks_of_a_max_pyramid_are_never_read(ctx, tmp_path, monkeypatch):
+    """A streamed brick whose bound from the max pyramid is below the window is left unread;
+    the picture is the same, and where a miss would look different nothing is skipped."""
+    from glmip.io import save
+    from glmip.renderer import MipRenderer
+
+    data = np.zeros((128, 128, 96), np.uint16)
+    data[60:63, 10:120, 20:80] = 3000
+    data[10:13, 10:13, 5:90] = 2000
+    path = tmp_path / "sparse.ome.zarr"
+    save(glmip.Volume(data, np.diag([0.5, 0.5, 0.8, 1.0])), path)
+    vol = glmip.load(path)
+    ref = glmip.Volume(data, vol.affine)
+    loads = []
+    real = MipRenderer._load
+    monkeypatch.setattr(MipRenderer, "_load", lambda self, b: (loads.append(1), real(self, b)))
+    for background, skips in (((0.0, 0.0, 0.0), True), ((0.2, 0.3, 0.4), False)):
+        with MipRenderer(ctx, memory_budget=1 << 18, max_texture_bytes=1 << 17) as r:
+            r.upload(vol)
+            for view in ("anterior", "left", "superior"):
+                want = glmip.render(ref, view=view, size=64, background=background)
+                loads.clear()
+                settings = glmip.make_settings(background=background)
+                got = r.render(glmip.make_camera(view), settings, (64, 64))
+                assert np.array_equal(got, want), (view, background)
+                assert (len(loads) < len(r.bricks)) == skips, (view, len(loads))

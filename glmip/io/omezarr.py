@@ -137,11 +137,32 @@ def _read(path: Path, frame: int | None, component: int | None, level: int | Non
         affine[world, world] = scale[a] * UNITS_MM[unit]
         affine[world, 3] = shift[a] * UNITS_MM[unit]
     data = LazyArray(arr, axes=(space["x"], space["y"], space["z"]), fixed=fixed)
+    if str(ms.get("type", "")).lower().startswith("max") and index + 1 < len(levels):
+        data.bound = _PyramidBound([a for _, a, _, _ in levels[index + 1:]], data.axes, fixed)
     scaling = dict(node.attrs).get("glmip", {})  # written by glmip for scaled integer data
     vol = Volume(data, affine, float(scaling.get("slope", 1.0)), float(scaling.get("inter", 0.0)),
                  name=str(path))
     vol.meta.update(meta)
     return vol
+
+
+class _PyramidBound:
+    """An upper bound of a level's values in a window, read from a coarser level of a max
+    pyramid (each voxel there is the max of the 2^n-block it covers): a few voxels instead of
+    the window. The coarsest level that still has about 4 voxels across the window is used."""
+
+    def __init__(self, coarser: list, axes: tuple[int, int, int], fixed: dict[int, int]):
+        self.coarser, self.axes, self.fixed = coarser, axes, fixed
+
+    def __call__(self, start: tuple[int, ...], stop: tuple[int, ...]) -> float:
+        side = min(b - a for a, b in zip(start, stop))
+        n = max(1, min(len(self.coarser), int(np.log2(max(side / 4, 1)))))
+        arr, f = self.coarser[n - 1], 2 ** n
+        window = LazyArray(arr, self.axes, tuple(a // f for a in start),
+                           tuple(min(-(-b // f), arr.shape[ax]) for b, ax in zip(stop, self.axes)),
+                           self.fixed)
+        block = np.asarray(window)
+        return float(block.max()) if block.size else float("-inf")
 
 
 @register_directory_reader(_is_zarr)
