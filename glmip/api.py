@@ -99,8 +99,19 @@ def render(volume: Any, *, size: int | Sequence[int] = 512,
     """
     vol = _volume(volume)
     cam, st = _split(dict(options), camera, settings)
+    st = _channels(volume, vol, st)
     image = pipeline.renderer_for(vol).render(cam, st, parse_size(size), seed=seed)
     return image.view(Image)
+
+
+def _channels(given: Any, vol: Volume, settings: RenderSettings) -> RenderSettings:
+    """``channels=True``: the other components of the file ``given`` as fused layers."""
+    if not settings.channels:
+        return settings
+    if not isinstance(given, (str, os.PathLike)):
+        raise TypeError("channels=True needs the image as a path (its components are read "
+                        "from the file); pass the components as fuse=[...] instead")
+    return pipeline.with_channels(Recipe(os.fspath(given)), settings, vol)
 
 
 def project(volume: Any, *, size: int | Sequence[int] = 512,
@@ -160,21 +171,29 @@ def rotating_mip(image: Any, mask: Any = None, labels: Any = None, fuse: Any = N
     ``render_options`` are the command line's (``size``, ``window``, ``level``, ``mode``,
     ``colormap``, ``view``, ``axis``, ``fps``, ``start``, ``end``...).
     ``mask`` and ``labels``: a mask (bone removal) and a segmentation, as paths or any volume
-    (the ``mask``/``labels`` options of docs/projections.md). ``fuse`` is reserved for fused
-    projections (not available yet: NotImplementedError).
+    (the ``mask``/``labels`` options of docs/projections.md). ``fuse``: one volume or a list
+    (paths or anything :func:`as_volume` takes, any grid) projected on the same rays, each
+    with its own window (``fuse_window=[W1, L1, ...]``) and colormap
+    (``fuse_colormap=["hot", ...]``), composited (``composite="max"|"add"|"over"``): the
+    PET/CT fusion MIP.
 
     >>> glmip.rotating_mip("pet.nii.gz", out="pet-mip.gif", size=256,
     ...                    colormap="inverted")  # doctest: +SKIP
+    >>> glmip.rotating_mip("ct.nii.gz", fuse="pet.nii.gz", fuse_window=[8, 4],
+    ...                    composite="over", out="petct.gif")  # doctest: +SKIP
     """
-    if fuse is not None:
-        raise NotImplementedError("rotating_mip: fuse= is not available yet")
     volume = as_volume(image)
     options = {"view": "anterior", "axis": "S", **render_options, "frames": int(frames)}
-    options.update({k: v for k, v in (("mask", mask), ("labels", labels)) if v is not None})
+    options.update({k: v for k, v in (("mask", mask), ("labels", labels), ("fuse", fuse))
+                    if v is not None})
+    if options.get("fuse") is not None and not isinstance(options["fuse"], (list, tuple)):
+        options["fuse"] = [options["fuse"]]
     if "size" in options:
         options["size"] = list(parse_size(options["size"]))
+    # A path names the input (its components are read from it with channels=True).
+    name = os.fspath(image) if isinstance(image, (str, os.PathLike)) else volume.name
     try:
-        recipe = Recipe(volume.name, options, "turntable")
+        recipe = Recipe(name, options, "turntable")
     except ValueError as exc:
         raise TypeError(f"rotating_mip: {exc}") from None
     if out is None:

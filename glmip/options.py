@@ -17,13 +17,18 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 __all__ = ["Option", "OPTIONS", "MODES", "INTERPOLATIONS", "PROJECTIONS", "CONVENTIONS",
-           "FITS", "MASK_MODES", "LABEL_STYLES", "GREY_COLORMAPS", "COLORMAP_CHOICES",
+           "FITS", "MASK_MODES", "LABEL_STYLES", "COMPOSITES", "FUSE_COLORMAPS",
+           "GREY_COLORMAPS", "COLORMAP_CHOICES",
            "STANDARD_VIEW_NAMES", "option", "default", "names", "parse_size", "parse_fit",
            "parse_bytes", "default_memory"]
 
 MODES = ("mip", "minip", "mean", "depth", "mida", "lmip", "depthcolour")
 MASK_MODES = ("include", "exclude")
 LABEL_STYLES = ("fill", "outline")
+# How fused volumes and channels are combined (docs/projections.md), and the colour tables the
+# extra layers take when --fuse-colormap names fewer than there are layers.
+COMPOSITES = ("max", "add", "over")
+FUSE_COLORMAPS = ("hot", "green", "magenta", "cyan", "red", "blue")
 INTERPOLATIONS = ("linear", "nearest")
 PROJECTIONS = ("orthographic", "perspective")
 CONVENTIONS = ("radiological", "neurological")
@@ -116,6 +121,7 @@ class Option:
     choices: tuple[str, ...] | None = None
     metavar: str | tuple[str, ...] | None = None
     switch: bool = False  # a flag without a value (store_true)
+    repeat: bool = False  # the flag may be given again; its values are appended (a list)
 
     @property
     def flag(self) -> str:
@@ -195,6 +201,19 @@ OPTIONS: tuple[Option, ...] = (
            float, metavar="A"),
     Option("label_colors", "settings", None, "label colours: ITK-SNAP label description or "
            "FreeSurfer LUT (default: a built-in palette)", metavar="LUT"),
+    Option("fuse", "settings", None, "project these volumes too (any grid) on the same rays, "
+           "each with its own window and colormap, and composite them over the input",
+           nargs="+", metavar="FILE", repeat=True),
+    Option("fuse_window", "settings", None, "window and level of each fused layer in order "
+           "(W <= 0: automatic; default automatic)", float, "+", metavar=("W", "L"),
+           repeat=True),
+    Option("fuse_colormap", "settings", None, "colormap of each fused layer in order (default: "
+           + ", ".join(FUSE_COLORMAPS) + ")", nargs="+", metavar="MAP", repeat=True),
+    Option("channels", "settings", False, "every component of a multi-component input as a "
+           "layer: component 0 with --window/--colormap, the others as fused layers",
+           switch=True),
+    Option("composite", "settings", "max", "how layers combine: max (default), add or over",
+           choices=COMPOSITES),
     Option("refine", "settings", False, "refine the maximum between samples", switch=True),
     Option("jitter", "settings", False, "jitter ray starts (not exact)", switch=True),
     Option("shader", "settings", None, "a projection shader of your own", metavar="FILE.glsl"),

@@ -42,7 +42,8 @@ from .volume import Volume
 if TYPE_CHECKING:
     from .renderer import MipRenderer
 
-__all__ = ["renderer_for", "load_volume", "picture", "contact_sheet", "write_picture",
+__all__ = ["renderer_for", "load_volume", "channel_layers", "with_channels", "picture",
+           "contact_sheet", "write_picture",
            "write_screenshot", "turntable_frames", "write_turntable", "picture_format",
            "FORMATS"]
 
@@ -89,6 +90,38 @@ def load_volume(recipe: Recipe) -> Volume:
     return load(recipe.input, **recipe.reader_options())
 
 
+def channel_layers(input: str, reader_options: dict[str, Any] | None = None,
+                   volume: Volume | None = None) -> tuple[Volume, ...]:
+    """The components of a multi-component image other than the one read as the volume (the
+    ``component`` option, default 0), in order, each as a volume: ``--channels``' layers.
+    Read once and kept for the last input."""
+    opts = dict(reader_options or {})
+    chosen = int(opts.pop("component", None) or 0)
+    key = (str(input), tuple(sorted((k, repr(v)) for k, v in opts.items())), chosen)
+    cached = _cached.get("channels")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    count = (volume.meta.get("components") if volume is not None else None)
+    if count is None:
+        count = load(input, **opts, component=chosen).meta.get("components", 1)
+    if int(count) < 2:
+        raise UsageError(f"{input}: --channels needs a multi-component image (this one has "
+                         f"{count} component)")
+    layers = tuple(load(input, **opts, component=c) for c in range(int(count)) if c != chosen)
+    _cached["channels"] = (key, layers)
+    return layers
+
+
+def with_channels(recipe: Recipe, settings: RenderSettings,
+                  volume: Volume | None = None) -> RenderSettings:
+    """``settings`` with the input's other components as the first fused layers when
+    ``channels`` is set (the renderer composites ``fuse``); unchanged otherwise."""
+    if not settings.channels:
+        return settings
+    layers = channel_layers(recipe.input, recipe.reader_options(), volume)
+    return settings.copy(channels=False, fuse=(*layers, *(settings.fuse or ())))
+
+
 def contact_sheet(images: Sequence[np.ndarray], gap: int = 0) -> np.ndarray:
     """Images of one size side by side, left to right (RGB if any of them is)."""
     colour = any(im.ndim == 3 for im in images)
@@ -107,7 +140,7 @@ def picture(renderer: "MipRenderer", recipe: Recipe,
     sheet = bool(recipe.get("contact_sheet"))
     if len(views) > 1 and not sheet:
         raise UsageError("several views need an output directory or a contact sheet")
-    settings = settings or recipe.settings()
+    settings = with_channels(recipe, settings or recipe.settings(), renderer.volume)
     seed = recipe.frame_index or 0
     images = [renderer.render(_turned(recipe, cam), settings, recipe.size, seed=seed)
               for _, cam in views]
@@ -218,7 +251,7 @@ def turntable_frames(recipe: Recipe, *, volume: Volume | None = None,
     """The turntable's frames (uint8 images as ``glmip.render`` returns them), one at a time;
     frame ``k`` is rendered with jitter seed ``k``."""
     volume, renderer = _ready(recipe, volume, renderer)
-    settings = settings or recipe.settings()
+    settings = with_channels(recipe, settings or recipe.settings(), volume)
     for k, cam in enumerate(turntable_cameras(recipe)):
         yield renderer.render(cam, settings, recipe.size, seed=k)
 

@@ -19,6 +19,7 @@ from .settings import MODES, RenderSettings, resolve_sample_distance, resolve_wi
 from .volume import Volume, VolumeError
 
 __all__ = [
+    "composite_layers",
     "MODE_IDS", "COLOUR_MODES", "MODE_SPEEDUPS", "SINGLE_TEXTURE_MODES", "BrickPlan",
     "Projection", "accumulate", "auto_cell_size", "box_corners", "brick_uniforms",
     "brick_volume", "cell_statistics", "convex_hull", "crop_box", "display_uniforms",
@@ -602,4 +603,29 @@ def overlay_labels(image: np.ndarray, ids: np.ndarray, colours: np.ndarray, styl
     out = rgb.copy()
     mixed = (1 - opacity) * rgb[drawn].astype(np.float64) + opacity * colours[drawn]
     out[drawn] = np.floor(mixed + 0.5).astype(np.uint8)
+    return out
+
+
+def composite_layers(base: np.ndarray, layers: Sequence[np.ndarray], how: str) -> np.ndarray:
+    """Fused pictures (docs/projections.md): each layer (rows, cols[, 3]) uint8, black where its
+    rays miss, combined into the base picture (its background where its rays miss), in order:
+    ``max`` the channel-wise maximum; ``add`` the channel-wise sum, clipped at 255; ``over``
+    the layer over what is below with premultiplied colour and opacity ``a`` = the layer's
+    brightest channel / 255 (black is transparent): ``floor(C + (1 - a) * below + 0.5)``.
+    Returns (rows, cols, 3) uint8."""
+    def rgb(im: np.ndarray) -> np.ndarray:
+        return im if im.ndim == 3 else np.repeat(im[..., None], 3, axis=2)
+
+    out = rgb(base).copy()
+    for layer in map(rgb, layers):
+        if how == "max":
+            np.maximum(out, layer, out=out)
+        elif how == "add":
+            out = np.minimum(out.astype(np.int32) + layer, 255).astype(np.uint8)
+        elif how == "over":
+            alpha = layer.max(axis=2, keepdims=True).astype(np.float64) / 255.0
+            mixed = layer + (1.0 - alpha) * out
+            out = np.minimum(np.floor(mixed + 0.5), 255).astype(np.uint8)
+        else:
+            raise ValueError(f"unknown composite '{how}' (use max, add or over)")
     return out

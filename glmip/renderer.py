@@ -131,6 +131,8 @@ class MipRenderer:
         # The segmentation (settings.labels) and its colour table, and what they came from.
         self._labels: tuple | None = None
         self._targets: dict[tuple[int, int, str], tuple[moderngl.Texture, moderngl.Framebuffer]] = {}
+        # Fused layers (settings.fuse): a renderer per layer on this context, and its source.
+        self._fused: list[tuple[object, "MipRenderer"]] = []
 
     # --- resources ------------------------------------------------------------------------
     def program(self, path: str | Path | None = None, defines: dict[str, object] | None = None
@@ -199,6 +201,12 @@ class MipRenderer:
         self._accum = None
         self._release_masks()
         self._labels = None
+        self._release_fused()
+
+    def _release_fused(self) -> None:
+        for _, renderer in self._fused:
+            renderer.release()
+        self._fused = []
 
     def _release_masks(self) -> None:
         for tex in self._masks:
@@ -215,6 +223,7 @@ class MipRenderer:
             brick.release()
         self.bricks = []
         self._release_masks()
+        self._release_fused()
         targets = [obj for tex, fbo in self._targets.values() for obj in (fbo, tex)]
         for obj in [*self._vaos.values(), *self._programs.values(), *self._luts.values(), *targets]:
             obj.release()
@@ -348,7 +357,8 @@ class MipRenderer:
                      image: np.ndarray) -> np.ndarray:
         """The picture with the label at each ray's maximum (exact projection) blended over."""
         labels, table = self._label_source(settings)
-        proj = self.project(camera, settings.copy(labels=None), size, exact_values=True)
+        proj = self.project(camera, settings.copy(labels=None, fuse=None), size,
+                            exact_values=True)
         ids = raycast.labels_at(labels, proj.positions())
         return raycast.overlay_labels(image, ids, raycast.label_colours(ids, table),
                                       settings.labels_style, settings.labels_opacity)
@@ -483,10 +493,24 @@ class MipRenderer:
 
     def render(self, camera: Camera, settings: RenderSettings, size: tuple[int, int],
                *, seed: int = 0) -> np.ndarray:
-        """The picture as uint8, rows top-first: (rows, cols) grey or (rows, cols, 3) colour."""
+        """The picture as uint8, rows top-first: (rows, cols) grey or (rows, cols, 3) colour.
+        With ``settings.fuse``, the fused layers are projected on the same rays and
+        composited (always colour), then the labels are drawn."""
         self._check(size)
         cols, rows = size
         frame = camera.frame(self.volume, cols, rows)  # type: ignore[arg-type]
+        if settings.fuse:
+            image = self._fused_picture(frame, settings, size, seed)
+        else:
+            image = self._picture(frame, settings.copy(labels=None), size, seed)
+        if settings.labels is not None:
+            return self._with_labels(camera, settings, size, image)
+        return image
+
+    def _picture(self, frame: Frame, settings: RenderSettings, size: tuple[int, int],
+                 seed: int) -> np.ndarray:
+        """The picture of the rays of ``frame`` (no labels, nothing fused)."""
+        cols, rows = size
         image = np.empty((rows, cols, 3), np.uint8)
         for tile in raycast.tiles(cols, rows, self.tile_size):
             values = self._project_tile(frame, settings, tile, exact_values=False, seed=seed)
@@ -495,11 +519,36 @@ class MipRenderer:
             self._display(values, settings, fbo, (0, 0, w, h))
             block = np.frombuffer(fbo.read(components=3, alignment=1), np.uint8).reshape(h, w, 3)
             _place(image, block, tile)
-        if settings.labels is not None:
-            return self._with_labels(camera, settings, size, image)
         grey = (settings.is_grey and (settings.mode == "mida" or not settings.opacity)
                 and not self.writes_colour(settings.shader))
         return image[..., 0].copy() if grey else image
+
+    def fused_renderer(self, k: int, source: object) -> "MipRenderer":
+        """The renderer of fused layer ``k`` with ``source`` (a path or any volume) uploaded;
+        kept while the layer's source stays the same."""
+        while len(self._fused) <= k:
+            self._fused.append((None, MipRenderer(
+                self.ctx, cell_size=self._fixed_cell_size, max_texture_size=self.max_texture_size,
+                tile_size=self.tile_size, max_texture_bytes=self.max_texture_bytes,
+                memory_budget=self.memory_budget)))
+        old, renderer = self._fused[k]
+        same = old is source or (isinstance(source, str) and old == source)
+        if not same or renderer.volume is None:
+            renderer.upload(source if isinstance(source, Volume) else as_volume(source))
+            self._fused[k] = (source, renderer)
+        return renderer
+
+    def _fused_picture(self, frame: Frame, settings: RenderSettings, size: tuple[int, int],
+                       seed: int) -> np.ndarray:
+        """The input's picture and each fused layer's, every one projected along the rays of
+        ``frame`` (each through its own volume's geometry: sample planes, depth sphere),
+        composited (:func:`glmip.raycast.composite_layers`)."""
+        base = self._picture(frame, settings.copy(labels=None, fuse=None), size, seed)
+        layers = []
+        for k, source in enumerate(settings.fuse):
+            renderer = self.fused_renderer(k, source)
+            layers.append(renderer._picture(frame, settings.layer(k), size, seed))
+        return raycast.composite_layers(base, layers, settings.composite)
 
     def _accumulate(self, values: moderngl.Texture, more: bool) -> None:
         """Running mean of projected values over jittered frames, written back to ``values``;

@@ -16,7 +16,8 @@ import numpy as np
 
 from .colormaps import colormap_lut
 from .errors import VolumeError
-from .options import GREY_COLORMAPS, INTERPOLATIONS, LABEL_STYLES, MASK_MODES, MODES, default
+from .options import (COMPOSITES, FUSE_COLORMAPS, GREY_COLORMAPS, INTERPOLATIONS, LABEL_STYLES,
+                      MASK_MODES, MODES, default)
 
 if TYPE_CHECKING:
     from .volume import Volume
@@ -106,6 +107,32 @@ def _source(name: str, v: Any) -> Any:
     return v
 
 
+def _sources(name: str, v: Any) -> tuple | None:
+    """Several sources (paths or volumes) as a tuple; one alone is a tuple of one."""
+    if v is None:
+        return None
+    items = list(v) if isinstance(v, (list, tuple)) else [v]
+    out = tuple(s for s in (_source(name, x) for x in items) if s is not None)
+    return out or None
+
+
+def _windows(name: str, v: Any) -> tuple[float, ...] | None:
+    """(W1, L1, W2, L2, ...): a window and level per fused layer."""
+    if v is None:
+        return None
+    t = tuple(float(x) for x in np.ravel(np.asarray(v, dtype=np.float64)))
+    if len(t) % 2 or not all(math.isfinite(x) for x in t):
+        raise ValueError(f"{name} needs finite pairs W L (one per fused layer), got {list(t)}")
+    return t or None
+
+
+def _colormaps(name: str, v: Any) -> tuple[str, ...] | None:
+    if v is None:
+        return None
+    items = [v] if isinstance(v, str) else list(v)
+    return tuple(_colormap(name, x) for x in items) or None
+
+
 def _flag(name: str, v: Any) -> bool:
     return bool(v)
 
@@ -141,6 +168,11 @@ _VALIDATORS = {
     "labels_style": _choice(LABEL_STYLES),
     "labels_opacity": _between(0.0, 1.0),
     "label_colors": _source,
+    "fuse": _sources,
+    "fuse_window": _windows,
+    "fuse_colormap": _colormaps,
+    "channels": _flag,
+    "composite": _choice(COMPOSITES),
 }
 
 
@@ -183,6 +215,13 @@ class RenderSettings:
         A segmentation (path or volume): each pixel takes the colour of the label at its ray's
         maximum, ``fill`` or ``outline``, blended with this opacity; colours from an ITK-SNAP
         label description or a FreeSurfer LUT (None: the built-in palette).
+    fuse, fuse_window, fuse_colormap, channels, composite
+        Fusion: more volumes (paths or volumes, any grid) projected on the same rays, each
+        with its own window (``fuse_window`` W L pairs in order; missing or W <= 0:
+        automatic) and colormap (default :data:`FUSE_COLORMAPS` in turn), composited over
+        the input's picture by ``max``, ``add`` or ``over`` (docs/projections.md).
+        ``channels``: the input's other components are the first fused layers (the
+        pipeline loads them; the renderer sees them in ``fuse``).
     """
 
     window: float | None = default("window")
@@ -211,6 +250,11 @@ class RenderSettings:
     labels_style: str = default("labels_style")
     labels_opacity: float = default("labels_opacity")
     label_colors: Any = default("label_colors")
+    fuse: Any = default("fuse")
+    fuse_window: tuple[float, ...] | None = default("fuse_window")
+    fuse_colormap: tuple[str, ...] | None = default("fuse_colormap")
+    channels: bool = default("channels")
+    composite: str = default("composite")
 
     def __setattr__(self, name: str, value: Any) -> None:
         check = _VALIDATORS.get(name)
@@ -221,12 +265,29 @@ class RenderSettings:
     def copy(self, **changes: Any) -> "RenderSettings":
         return replace(self, **changes)
 
+    def layer(self, k: int) -> "RenderSettings":
+        """The settings of fused layer ``k`` (0: the first of ``fuse``): these settings with
+        that layer's window and colormap, a black background, no opacity ramp, no labels, the
+        layer's own automatic sample distance and lmip threshold (its level), no crop (voxel
+        indices of another grid), and nothing fused."""
+        windows = self.fuse_window or ()
+        window = level = None
+        if 2 * k + 1 < len(windows) and windows[2 * k] > 0:
+            window, level = windows[2 * k], windows[2 * k + 1]
+        maps = self.fuse_colormap or ()
+        cmap = maps[k] if k < len(maps) else FUSE_COLORMAPS[k % len(FUSE_COLORMAPS)]
+        return self.copy(window=window, level=level, colormap=cmap, background=(0.0, 0.0, 0.0),
+                         opacity=None, labels=None, sample_distance=None, crop=None,
+                         threshold=None, fuse=None,
+                         fuse_window=None, fuse_colormap=None, channels=False)
+
     @property
     def is_grey(self) -> bool:
         """True when the picture is grey (8-bit greyscale PNG)."""
         bg = self.background
         return (self.colormap in GREY_COLORMAPS and bg[0] == bg[1] == bg[2]
-                and self.mode != "depthcolour" and self.labels is None)
+                and self.mode != "depthcolour" and self.labels is None
+                and not self.fuse)
 
 
 def resolve_window(volume: "Volume", settings: RenderSettings) -> tuple[float, float]:

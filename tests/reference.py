@@ -182,20 +182,25 @@ def reference_depthcolour(samples, window, level, front, length, background=(0, 
 
 
 def reference_projection(data, affine, view_dir, up, cols, rows, step, fit="sphere",
-                         slope=1.0, inter=0.0, mode="mip"):
-    """Projected real values (rows, cols), NaN where the ray meets no sample (orthographic)."""
+                         slope=1.0, inter=0.0, mode="mip", rays=None):
+    """Projected real values (rows, cols), NaN where the ray meets no sample (orthographic).
+    ``rays`` (centre, pixel size): the rays of another volume's frame (a fused layer: the
+    input's rays, this volume's sample planes)."""
     affine = np.asarray(affine, float)
     d, right, upp = basis(view_dir, up)
     corners = box_corners(data.shape, affine)
     center = corners.mean(axis=0)
     p = pixel_size(data.shape, affine, view_dir, up, cols, rows, fit)
+    box_center = center
+    if rays is not None:
+        center, p = np.asarray(rays[0], float), float(rays[1])
     r, c = np.mgrid[0:rows, 0:cols].astype(float)
     P = (center + ((c + 0.5 - cols / 2) * p)[..., None] * right
          + ((rows / 2 - r - 0.5) * p)[..., None] * upp)
     plane0 = (box_corners(data.shape, affine, full=False) @ d).min()
-    radius = np.linalg.norm(corners - center, axis=1).max()
-    k_lo = int(np.floor((center @ d - radius - plane0) / step)) - 1
-    k_hi = int(np.ceil((center @ d + radius - plane0) / step)) + 1
+    radius = np.linalg.norm(corners - box_center, axis=1).max()
+    k_lo = int(np.floor((box_center @ d - radius - plane0) / step)) - 1
+    k_hi = int(np.ceil((box_center @ d + radius - plane0) / step)) + 1
     inv = np.linalg.inv(affine)
     n = np.array(data.shape)
     best = np.full((rows, cols), np.nan)
@@ -236,3 +241,20 @@ def project_point(world, shape, affine, view_dir, up, cols, rows, fit="sphere"):
     p = pixel_size(shape, affine, view_dir, up, cols, rows, fit)
     rel = np.asarray(world, float) - center
     return rows / 2 - 0.5 - rel @ upp / p, rel @ right / p + cols / 2 - 0.5
+
+
+def reference_composite(base, layers, how):
+    """docs/projections.md, fusion: uint8 pictures combined in order (base RGB, layers RGB,
+    black where their rays miss): max, add (clipped) or over (premultiplied, opacity = the
+    layer's brightest channel / 255)."""
+    out = base.astype(np.float64)
+    for layer in layers:
+        layer = layer.astype(np.float64)
+        if how == "max":
+            out = np.maximum(out, layer)
+        elif how == "add":
+            out = np.minimum(out + layer, 255)
+        else:
+            a = layer.max(axis=2, keepdims=True) / 255
+            out = np.minimum(np.floor(layer + (1 - a) * out + 0.5), 255)
+    return out.astype(np.uint8)

@@ -215,8 +215,8 @@ def test_rotating_mip_frames_files_and_reserved_parameters(tmp_path, rng):
     assert pydicom.dcmread(dcm).NumberOfFrames == 4
     series = glmip.rotating_mip(vol, frames=2, size=24, out=f"{tmp_path}/s/", format="dicom")
     assert len(list(Path(series).glob("*.dcm"))) == 2
-    with pytest.raises(NotImplementedError, match="not available yet"):
-        glmip.rotating_mip(vol, fuse=vol)
+    fused = glmip.rotating_mip(vol, fuse=vol, frames=2, size=24)  # tests/test_fusion.py
+    assert fused.shape == (2, 24, 24, 3)
     # a mask removes what it excludes; labels colour the picture; both also into a movie file
     keep = np.ones(vol.shape, np.uint8)
     keep[:, :, 6:] = 0

@@ -63,7 +63,14 @@ CASES = {
     "labels_style": ["--labels", "{dir}/labels.nii.gz", "--labels-style", "outline"],
     "labels_opacity": ["--labels", "{dir}/labels.nii.gz", "--labels-opacity", "0.9"],
     "label_colors": ["--labels", "{dir}/labels.nii.gz", "--label-colors", "{dir}/lut.txt"],
+    "fuse": ["--fuse", "{dir}/pet.nii.gz", "--fuse", "{dir}/mask.nii.gz"],
+    "fuse_window": ["--fuse", "{dir}/pet.nii.gz", "--fuse-window", "3", "1.5"],
+    "fuse_colormap": ["--fuse", "{dir}/pet.nii.gz", "--fuse-colormap", "viridis"],
+    "composite": ["--fuse", "{dir}/pet.nii.gz", "--composite", "over"],
+    "channels": ["--channels", "--fuse-window", "900", "300"],  # input: multi.mha
 }
+# Cases whose input is not scan.nii.gz but another file beside it.
+INPUTS = {"channels": "multi.mha"}
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +95,18 @@ def scan(tmp_path_factory):
     labels[10:16, 3:12, 2:12] = 2
     save(Volume(labels, affine), path.parent / "labels.nii.gz")
     (path.parent / "lut.txt").write_text('1 10 200 30 1 1 1 "a"\n2 0 0 255 1 1 1 "b"\n')
+    # a PET-like volume on a coarser grid (fusion), and a two-component image (channels)
+    pet = np.zeros((9, 11, 7), np.float32)
+    pet[3:5, 4:6, 2:4] = 4.0
+    pet[6, 8, 5] = 2.0
+    save(Volume(pet, coarse), path.parent / "pet.nii.gz")
+    both = np.stack([data, data[::-1]]).astype(np.int16)
+    nx, ny, nz = data.shape
+    header = (f"ObjectType = Image\nNDims = 3\nDimSize = {nx} {ny} {nz}\n"
+              "ElementSpacing = 1.1 0.9 1.6\nElementNumberOfChannels = 2\n"
+              "ElementType = MET_SHORT\nElementDataFile = LOCAL\n")
+    (path.parent / "multi.mha").write_bytes(header.encode()
+                                            + both.transpose(3, 2, 1, 0).tobytes())
     return path
 
 
@@ -108,10 +127,11 @@ def _reproduce(text: dict[str, str], tmp_path: Path) -> Path:
 def test_png_recipe_reproduces_the_picture(scan, tmp_path, case):
     out = tmp_path / f"{case}.png"
     args = [a.replace("{dir}", str(scan.parent)) for a in CASES[case]]
-    assert main(["render", str(scan), "-o", str(out), "--size", "48", *args]) == 0
+    source = scan.parent / INPUTS.get(case, scan.name)
+    assert main(["render", str(source), "-o", str(out), "--size", "48", *args]) == 0
     text = read_text(out)
     recipe = Recipe.from_text(text)
-    assert recipe.input == str(scan)
+    assert recipe.input == str(source)
     first = _pixels(out)
     # (a) from the recipe alone, through the library
     again = pipeline.picture(pipeline.renderer_for(pipeline.load_volume(recipe)), recipe)
@@ -125,7 +145,7 @@ def test_png_recipe_reproduces_the_picture(scan, tmp_path, case):
     # the option matters: the default picture differs
     plain = tmp_path / "plain.png"
     if not plain.exists():
-        assert main(["render", str(scan), "-o", str(plain), "--size", "48"]) == 0
+        assert main(["render", str(source), "-o", str(plain), "--size", "48"]) == 0
     if case not in ("convention",):  # axial/neurological = superior, the default view
         other = _pixels(plain)
         assert other.shape != first.shape or np.abs(other - first).max() > 1, case

@@ -46,6 +46,8 @@ def _add(group: argparse._ArgumentGroup, opt: Option, help_text: str | None) -> 
         kw["type"] = opt.type
     if opt.nargs is not None:
         kw["nargs"] = opt.nargs
+    if opt.repeat:  # given again: the values are appended
+        kw["action"] = "extend"
     if opt.choices:
         kw["choices"] = opt.choices
     if opt.metavar is not None:
