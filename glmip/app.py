@@ -48,7 +48,7 @@ from .recipe import Recipe, reproduction_path
 from .renderer import MipRenderer
 from .resources import shader_path
 from .shaderlab import ShaderWatcher
-from .settings import RenderSettings, resolve_sample_distance, resolve_window
+from .settings import RenderSettings, resolve_window
 from .volume import Volume
 
 __all__ = ["ViewerOptions", "MipViewer", "open_viewer", "make_window"]
@@ -425,13 +425,9 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         longer step, :class:`~glmip.interaction.QualityPolicy`), else full quality."""
         _, fbo = self._ensure_image()
         cols, rows = self.buffer_size
-        settings = self.settings
-        reduction, factor = 1, 1.0
         coarse = self._interacting(now)
-        if coarse:
-            reduction, factor = self.policy.choose(cols * rows)
-            step = resolve_sample_distance(self.volume, settings) * factor
-            settings = settings.copy(sample_distance=step)
+        settings, reduction, factor = self.policy.frame_settings(self.volume, self.settings,
+                                                                 cols * rows, coarse)
         t0 = time.perf_counter()
         seed = self.renderer.accumulated if accumulate else 0
         self.renderer.draw(self.camera, settings, fbo, (cols, rows), reduction=reduction,

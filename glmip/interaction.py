@@ -454,6 +454,16 @@ class QualityPolicy:
             r += 1
         return r, self.coarse_step_factor
 
+    def frame_settings(self, volume: Any, settings: Any, rays: int, coarse: bool
+                       ) -> tuple[Any, int, float]:
+        """(settings, reduction, step factor) of the next frame of ``rays`` full-size rays:
+        as given when still, fewer rays and a longer step (:meth:`choose`) while ``coarse``."""
+        if not coarse:
+            return settings, 1, 1.0
+        reduction, factor = self.choose(rays)
+        step = resolve_sample_distance(volume, settings) * factor
+        return settings.copy(sample_distance=step), reduction, factor
+
     def measured(self, seconds: float, rays: int, reduction: int, step_factor: float) -> None:
         """Record that a frame of ``rays`` full-size rays took ``seconds``."""
         effective = rays / (reduction * reduction) / step_factor

@@ -40,7 +40,7 @@ from .camera import Camera
 from .io import load
 from .options import COLORMAP_CHOICES, MODES, names
 from .recipe import Recipe, reproduction_path
-from .settings import RenderSettings, resolve_sample_distance, resolve_window
+from .settings import RenderSettings, resolve_window
 from .volume import Volume
 
 __all__ = ["show", "MipWidget", "MipView", "DEFAULT_SIZE"]
@@ -249,14 +249,10 @@ class MipWidget(RemoteFrameBuffer):
         :attr:`buffer_size` (then equal to ``glmip.render`` with this camera and settings)."""
         now = time.perf_counter() if now is None else now
         cols, rows = self.buffer_size
-        settings, size = self.settings, (cols, rows)
-        reduction, factor = 1, 1.0
         coarse = self.interacting(now)
-        if coarse:
-            reduction, factor = self.policy.choose(cols * rows)
-            step = resolve_sample_distance(self.volume, settings) * factor
-            settings = settings.copy(sample_distance=step)
-            size = (max(1, cols // reduction), max(1, rows // reduction))
+        settings, reduction, factor = self.policy.frame_settings(self.volume, self.settings,
+                                                                 cols * rows, coarse)
+        size = (max(1, cols // reduction), max(1, rows // reduction))
         t0 = time.perf_counter()
         image = pipeline.renderer_for(self.volume).render(self.camera, settings, size)
         seconds = time.perf_counter() - t0
