@@ -160,6 +160,8 @@ def _needs_utf8(ds) -> bool:
 def _dataset(images: Sequence[np.ndarray], recipe: "Recipe", source: Mapping[str, str] | None,
              *, sop_class: str, series_uid: str, study_uid: str | None, instance: int,
              output: str | None, frame_time_ms: float | None = None):
+    # Long on purpose: one attribute after another, in the order of the Secondary Capture
+    # IOD's modules (patient, study, series, equipment, image, pixels), as the standard lists.
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 
