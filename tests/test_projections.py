@@ -158,14 +158,19 @@ def test_mode_speedup_table():
 
 
 @pytest.mark.parametrize("mode", ["mida", "lmip", "depthcolour"])
-def test_bricked_volume_is_refused_for_the_new_modes(ctx, data, mode):
+def test_bricked_volume_renders_the_new_modes(ctx, renderer, data, mode):
+    """Once refused; now the same picture as one texture (more in tests/test_bricks.py)."""
     from glmip.renderer import MipRenderer
 
-    with MipRenderer(ctx, max_texture_size=16) as r:
+    st = RenderSettings(mode=mode, window=WINDOW, level=LEVEL, threshold=500.0)
+    with MipRenderer(ctx, max_texture_size=8) as r:
         r.upload(Volume(data, affine()))
         assert len(r.bricks) > 1
-        with pytest.raises(VolumeError, match="one texture"):
-            r.render(Camera.standard("left"), RenderSettings(mode=mode), (16, 16))
+        renderer.upload(Volume(data, affine()))
+        for view in SHAPES:
+            cam = Camera.standard(view, fit="box")
+            np.testing.assert_array_equal(r.render(cam, st, (24, 24)),
+                                          renderer.render(cam, st, (24, 24)))
 
 
 # --- turntable ------------------------------------------------------------------------------
