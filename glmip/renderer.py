@@ -90,7 +90,8 @@ class MipRenderer:
         Largest target rendered in one go; larger images are rendered in tiles.
     max_texture_bytes
         Largest single 3-D texture in bytes; larger volumes are split into bricks, as are
-        volumes longer than ``max_texture_size`` on an axis. A MIP needs no sorting of bricks.
+        volumes longer than ``max_texture_size`` on an axis (passes front to back:
+        :func:`glmip.raycast.pass_order`).
     """
 
     def __init__(self, ctx: moderngl.Context, *, cell_size: int | None = None,
@@ -128,7 +129,7 @@ class MipRenderer:
         # The mask (settings.mask) as one texture per brick, and what it was made from.
         self._masks: list[moderngl.Texture3D] = []
         self._mask_key: tuple | None = None
-        # The segmentation (settings.labels) and its colour table, and what they came from.
+        # The segmentations (settings.labels) and their colour tables, and what they came from.
         self._labels: tuple | None = None
         self._targets: dict[tuple[int, int, str], tuple[moderngl.Texture, moderngl.Framebuffer]] = {}
         # Bricked mida/lmip: targets with a second colour attachment for the ray's state.
@@ -373,26 +374,41 @@ class MipRenderer:
             self._mask_key = (source, settings.mask_mode)
         return True
 
-    def _label_source(self, settings: RenderSettings) -> tuple:
-        """(segmentation volume, colour table or None) of the settings, loaded once."""
-        key = (settings.labels, settings.label_colors)
-        if self._labels is None or not (self._labels[0][0] is key[0] or self._labels[0][0] == key[0]
-                                        and isinstance(key[0], str)) \
-                or self._labels[0][1] != key[1]:
-            table = (raycast.read_label_table(str(settings.label_colors))
-                     if settings.label_colors is not None else None)
-            self._labels = (key, as_volume(settings.labels), table)
-        return self._labels[1], self._labels[2]
+    def _label_sources(self, settings: RenderSettings) -> list[tuple]:
+        """(segmentation volume, colour table or None) of each of ``settings.labels`` in
+        order, loaded once: ``label_colors`` holds one table for all or one per
+        segmentation."""
+        sources = tuple(settings.labels or ())
+        tables = tuple(settings.label_colors or ())
+        if len(tables) not in (0, 1, len(sources)):
+            raise VolumeError(f"{len(tables)} label colour tables for {len(sources)} "
+                              f"segmentations: give one for all or one per segmentation")
+        def same(a: object, b: object) -> bool:
+            return a is b or (isinstance(a, str) and a == b)
+
+        key = (sources, tables)
+        cached = self._labels
+        if (cached is None or len(cached[0][0]) != len(sources) or cached[0][1] != tables
+                or not all(same(a, b) for a, b in zip(cached[0][0], sources))):
+            read = {t: raycast.read_label_table(str(t)) for t in dict.fromkeys(tables)}
+            loaded = [(as_volume(src), read[tables[min(k, len(tables) - 1)]] if tables else None)
+                      for k, src in enumerate(sources)]
+            self._labels = (key, loaded)
+        return self._labels[1]  # type: ignore[index]
 
     def _with_labels(self, camera: Camera, settings: RenderSettings, size: tuple[int, int],
                      image: np.ndarray) -> np.ndarray:
-        """The picture with the label at each ray's maximum (exact projection) blended over."""
-        labels, table = self._label_source(settings)
+        """The picture with the label at each ray's maximum (exact projection) blended over,
+        one segmentation after the other (later over earlier)."""
+        layers = self._label_sources(settings)
         proj = self.project(camera, settings.copy(labels=None, fuse=None), size,
                             exact_values=True)
-        ids = raycast.labels_at(labels, proj.positions())
-        return raycast.overlay_labels(image, ids, raycast.label_colours(ids, table),
-                                      settings.labels_style, settings.labels_opacity)
+        points = proj.positions()
+        for labels, table in layers:
+            ids = raycast.labels_at(labels, points)
+            image = raycast.overlay_labels(image, ids, raycast.label_colours(ids, table),
+                                           settings.labels_style, settings.labels_opacity)
+        return image
 
     def _project_tile(self, frame: Frame, settings: RenderSettings, tile: tuple[int, int, int, int],
                       *, exact_values: bool, seed: int) -> moderngl.Texture:
