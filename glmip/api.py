@@ -171,7 +171,9 @@ def rotating_mip(image: Any, mask: Any = None, labels: Any = None, fuse: Any = N
     ``render_options`` are the command line's (``size``, ``window``, ``level``, ``mode``,
     ``colormap``, ``view``, ``axis``, ``fps``, ``start``, ``end``...).
     ``mask`` and ``labels``: a mask (bone removal) and a segmentation, as paths or any volume
-    (the ``mask``/``labels`` options of docs/projections.md). ``fuse``: one volume or a list
+    (the ``mask``/``labels`` options of docs/projections.md); ``labels=[a, b]`` draws
+    several segmentations in order (``label_colors=[lut_a, lut_b]``, or one table for
+    all). ``fuse``: one volume or a list
     (paths or anything :func:`as_volume` takes, any grid) projected on the same rays, each
     with its own window (``fuse_window=[W1, L1, ...]``) and colormap
     (``fuse_colormap=["hot", ...]``), composited (``composite="max"|"add"|"over"``): the
@@ -186,8 +188,9 @@ def rotating_mip(image: Any, mask: Any = None, labels: Any = None, fuse: Any = N
     options = {"view": "anterior", "axis": "S", **render_options, "frames": int(frames)}
     options.update({k: v for k, v in (("mask", mask), ("labels", labels), ("fuse", fuse))
                     if v is not None})
-    if options.get("fuse") is not None and not isinstance(options["fuse"], (list, tuple)):
-        options["fuse"] = [options["fuse"]]
+    for key in ("fuse", "labels", "label_colors"):  # one, or several in a list
+        if options.get(key) is not None and not isinstance(options[key], (list, tuple)):
+            options[key] = [options[key]]
     if "size" in options:
         options["size"] = list(parse_size(options["size"]))
     # A path names the input (its components are read from it with channels=True).

@@ -195,12 +195,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("mask_mode", "settings", "include", "include (default): voxels inside the mask; "
            "exclude: voxels outside it", choices=MASK_MODES),
     Option("labels", "settings", None, "segmentation: colour each pixel by the label at its "
-           "ray's maximum", metavar="FILE"),
+           "ray's maximum (repeatable: several, drawn in order, later over earlier)",
+           nargs="+", metavar="FILE", repeat=True),
     Option("labels_style", "settings", "fill", "fill (default) or outline", choices=LABEL_STYLES),
     Option("labels_opacity", "settings", 0.5, "opacity of the label colours (default 0.5)",
            float, metavar="A"),
     Option("label_colors", "settings", None, "label colours: ITK-SNAP label description or "
-           "FreeSurfer LUT (default: a built-in palette)", metavar="LUT"),
+           "FreeSurfer LUT (default: a built-in palette); one for all segmentations or one "
+           "each, in their order", nargs="+", metavar="LUT", repeat=True),
     Option("fuse", "settings", None, "project these volumes too (any grid) on the same rays, "
            "each with its own window and colormap, and composite them over the input",
            nargs="+", metavar="FILE", repeat=True),

@@ -20,10 +20,10 @@ from .volume import Volume, VolumeError
 
 __all__ = [
     "composite_layers",
-    "MODE_IDS", "COLOUR_MODES", "MODE_SPEEDUPS", "SINGLE_TEXTURE_MODES", "BrickPlan",
+    "MODE_IDS", "COLOUR_MODES", "MODE_SPEEDUPS", "STATE_MODES", "BrickPlan",
     "Projection", "accumulate", "auto_cell_size", "box_corners", "brick_uniforms",
     "brick_volume", "cell_statistics", "convex_hull", "crop_box", "display_uniforms",
-    "footprint", "plan_bricks", "plan_passes", "plan_volume", "projection_uniforms",
+    "footprint", "pass_order", "plan_bricks", "plan_passes", "plan_volume", "projection_uniforms",
     "shader_switches", "speedups", "texture_order", "tiles", "mask_in_grid", "labels_at",
     "PALETTE", "read_label_table", "label_colours", "overlay_labels", "window_range",
 ]
@@ -40,8 +40,11 @@ COLOUR_MODES = ("mida", "depthcolour")
 MODE_SPEEDUPS = {"mip": (True, True), "minip": (True, True), "mean": (False, False),
                  "depth": (True, True), "mida": (False, False), "lmip": (False, False),
                  "depthcolour": (True, False)}
-# Modes that need the whole volume in one texture (a pass's result carries no running state).
-SINGLE_TEXTURE_MODES = ("mida", "lmip", "depthcolour")
+# Every mode renders a bricked volume. Besides the MIP's (value, distance, hit, samples), the
+# passes of these modes carry a second RGBA32F state target (a second colour attachment):
+# mida's pictures (colour, opacity, running maximum) and lmip (the climb); docs/projections.md,
+# "Bricked volumes".
+STATE_MODES = ("mida", "lmip")
 BIG = 1e30  # "no limit" for the slab range
 
 
@@ -402,6 +405,8 @@ def projection_uniforms(volume: Volume, frame: Frame, settings: RenderSettings,
         "u_previous": 2,
         "u_colormap": 3,
         "u_mask": 4,
+        "u_state_previous": 5,
+        "u_last_pass": True,
     }
 
 
@@ -469,13 +474,38 @@ def display_uniforms(volume: Volume, settings: RenderSettings, size: tuple[int, 
     }
 
 
+def pass_order(bricks: Sequence[BrickPlan], gpu: Volume, frame: Frame) -> list[int]:
+    """Indices of ``bricks`` in an order that is front to back along **every** ray of
+    ``frame``: the modes that carry state from brick to brick (mida, lmip) need it, and a tie
+    keeps the nearer brick's sample. Bricks form a grid of slabs on each axis; along a ray the
+    voxel index on each axis is monotonic, so the slab index moves one way: parallel rays
+    visit bricks in increasing ``sum(slab_i * sign(d_i))`` (d the view direction in voxel
+    index units); perspective rays leave the eye, so in increasing ``sum(|slab_i - eye_i|)``
+    (eye_i the eye's slab, -1 before the first). Ties (bricks no ray visits one after the
+    other) go by the depth of the centre."""
+    if len(bricks) < 2:
+        return list(range(len(bricks)))
+    lows = [np.unique([float(b.own_lo[i]) for b in bricks]) for i in range(3)]
+    slab = np.array([[np.searchsorted(lows[i], float(b.own_lo[i])) for i in range(3)]
+                     for b in bricks], dtype=np.float64)
+    to_index = np.linalg.inv(gpu.affine)
+    if frame.eye is None:
+        d = to_index[:3, :3] @ np.asarray(frame.view_dir, np.float64)
+        key = slab @ np.sign(np.where(np.abs(d) < 1e-12, 0.0, d))
+    else:
+        p = to_index[:3, :3] @ np.asarray(frame.eye, np.float64) + to_index[:3, 3]
+        eye = np.array([np.searchsorted(lows[i], p[i], side="right") - 1 for i in range(3)])
+        key = np.abs(slab - eye).sum(axis=1)
+    depth = [float(b.volume.center @ frame.view_dir) for b in bricks]
+    return sorted(range(len(bricks)), key=lambda i: (key[i], depth[i]))
+
+
 def plan_passes(bricks: Sequence[BrickPlan], gpu: Volume, axes: Sequence[int], frame: Frame,
                 settings: RenderSettings) -> list[tuple[int, dict]]:
     """(index into ``bricks``, uniforms) of each projection pass, nearest brick first so that
     ties keep the sample nearest the eye; bricks the crop leaves empty are left out. Each pass
     after the first combines with the previous pass's result (``u_has_previous``)."""
-    depth = [float(b.volume.center @ frame.view_dir) for b in bricks]
-    order = sorted(range(len(bricks)), key=depth.__getitem__)
+    order = pass_order(bricks, gpu, frame)
     passes: list[tuple[int, dict]] = []
     for i in order:
         uniforms = brick_uniforms(bricks[i], gpu, axes, settings.crop)

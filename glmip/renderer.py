@@ -90,7 +90,8 @@ class MipRenderer:
         Largest target rendered in one go; larger images are rendered in tiles.
     max_texture_bytes
         Largest single 3-D texture in bytes; larger volumes are split into bricks, as are
-        volumes longer than ``max_texture_size`` on an axis. A MIP needs no sorting of bricks.
+        volumes longer than ``max_texture_size`` on an axis (passes front to back:
+        :func:`glmip.raycast.pass_order`).
     """
 
     def __init__(self, ctx: moderngl.Context, *, cell_size: int | None = None,
@@ -128,9 +129,11 @@ class MipRenderer:
         # The mask (settings.mask) as one texture per brick, and what it was made from.
         self._masks: list[moderngl.Texture3D] = []
         self._mask_key: tuple | None = None
-        # The segmentation (settings.labels) and its colour table, and what they came from.
+        # The segmentations (settings.labels) and their colour tables, and what they came from.
         self._labels: tuple | None = None
         self._targets: dict[tuple[int, int, str], tuple[moderngl.Texture, moderngl.Framebuffer]] = {}
+        # Bricked mida/lmip: targets with a second colour attachment for the ray's state.
+        self._state_targets: dict[tuple[int, int, str], tuple] = {}
         # Fused layers (settings.fuse): a renderer per layer on this context, and its source.
         self._fused: list[tuple[object, "MipRenderer"]] = []
 
@@ -181,6 +184,32 @@ class MipRenderer:
             self._targets[key] = (tex, self.ctx.framebuffer([tex]))
         return self._targets[key]
 
+    def _state_target(self, cols: int, rows: int, kind: str
+                      ) -> tuple[moderngl.Texture, moderngl.Framebuffer, moderngl.Texture]:
+        """(values, framebuffer, state): an RGBA32F target with a second RGBA32F colour
+        attachment (``layout(location = 1)``) for the running state of a ray that continues
+        in the next brick's pass (mida's pictures, lmip)."""
+        key = (cols, rows, kind)
+        if key in self._state_targets:
+            self._state_targets[key] = self._state_targets.pop(key)
+        else:
+            for old in [k for k in self._state_targets if k[2] == kind][:-2]:
+                self._release_objects(self._state_targets.pop(old))
+            texs = []
+            for _ in range(2):
+                tex = self.ctx.texture((cols, rows), 4, dtype="f4")
+                tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+                tex.repeat_x = tex.repeat_y = False
+                texs.append(tex)
+            self._state_targets[key] = (texs[0], self.ctx.framebuffer(texs), texs[1])
+        return self._state_targets[key]
+
+    @staticmethod
+    def _release_objects(objects: tuple) -> None:
+        """Release a state target: its framebuffer first, then its textures."""
+        for obj in sorted(objects, key=lambda o: not isinstance(o, moderngl.Framebuffer)):
+            obj.release()
+
     def _lut(self, name: str) -> moderngl.Texture:
         if name not in self._luts:
             lut = np.ones((256, 4), np.float32)
@@ -216,6 +245,7 @@ class MipRenderer:
     def release(self) -> None:
         """Release every GL object this renderer made."""
         ours = {id(fbo) for _, fbo in self._targets.values()}
+        ours |= {id(t[1]) for t in self._state_targets.values()}
         if self.ctx.fbo is not None and id(self.ctx.fbo) in ours:
             # Never leave a deleted framebuffer bound: moderngl would re-bind it later.
             self.ctx.detect_framebuffer(0).use()
@@ -227,7 +257,9 @@ class MipRenderer:
         targets = [obj for tex, fbo in self._targets.values() for obj in (fbo, tex)]
         for obj in [*self._vaos.values(), *self._programs.values(), *self._luts.values(), *targets]:
             obj.release()
-        for cache in (self._programs, self._vaos, self._luts, self._targets):
+        for objects in self._state_targets.values():
+            self._release_objects(objects)
+        for cache in (self._programs, self._vaos, self._luts, self._targets, self._state_targets):
             cache.clear()
 
     def __enter__(self) -> "MipRenderer":
@@ -342,26 +374,41 @@ class MipRenderer:
             self._mask_key = (source, settings.mask_mode)
         return True
 
-    def _label_source(self, settings: RenderSettings) -> tuple:
-        """(segmentation volume, colour table or None) of the settings, loaded once."""
-        key = (settings.labels, settings.label_colors)
-        if self._labels is None or not (self._labels[0][0] is key[0] or self._labels[0][0] == key[0]
-                                        and isinstance(key[0], str)) \
-                or self._labels[0][1] != key[1]:
-            table = (raycast.read_label_table(str(settings.label_colors))
-                     if settings.label_colors is not None else None)
-            self._labels = (key, as_volume(settings.labels), table)
-        return self._labels[1], self._labels[2]
+    def _label_sources(self, settings: RenderSettings) -> list[tuple]:
+        """(segmentation volume, colour table or None) of each of ``settings.labels`` in
+        order, loaded once: ``label_colors`` holds one table for all or one per
+        segmentation."""
+        sources = tuple(settings.labels or ())
+        tables = tuple(settings.label_colors or ())
+        if len(tables) not in (0, 1, len(sources)):
+            raise VolumeError(f"{len(tables)} label colour tables for {len(sources)} "
+                              f"segmentations: give one for all or one per segmentation")
+        def same(a: object, b: object) -> bool:
+            return a is b or (isinstance(a, str) and a == b)
+
+        key = (sources, tables)
+        cached = self._labels
+        if (cached is None or len(cached[0][0]) != len(sources) or cached[0][1] != tables
+                or not all(same(a, b) for a, b in zip(cached[0][0], sources))):
+            read = {t: raycast.read_label_table(str(t)) for t in dict.fromkeys(tables)}
+            loaded = [(as_volume(src), read[tables[min(k, len(tables) - 1)]] if tables else None)
+                      for k, src in enumerate(sources)]
+            self._labels = (key, loaded)
+        return self._labels[1]  # type: ignore[index]
 
     def _with_labels(self, camera: Camera, settings: RenderSettings, size: tuple[int, int],
                      image: np.ndarray) -> np.ndarray:
-        """The picture with the label at each ray's maximum (exact projection) blended over."""
-        labels, table = self._label_source(settings)
+        """The picture with the label at each ray's maximum (exact projection) blended over,
+        one segmentation after the other (later over earlier)."""
+        layers = self._label_sources(settings)
         proj = self.project(camera, settings.copy(labels=None, fuse=None), size,
                             exact_values=True)
-        ids = raycast.labels_at(labels, proj.positions())
-        return raycast.overlay_labels(image, ids, raycast.label_colours(ids, table),
-                                      settings.labels_style, settings.labels_opacity)
+        points = proj.positions()
+        for labels, table in layers:
+            ids = raycast.labels_at(labels, points)
+            image = raycast.overlay_labels(image, ids, raycast.label_colours(ids, table),
+                                           settings.labels_style, settings.labels_opacity)
+        return image
 
     def _project_tile(self, frame: Frame, settings: RenderSettings, tile: tuple[int, int, int, int],
                       *, exact_values: bool, seed: int) -> moderngl.Texture:
@@ -370,9 +417,6 @@ class MipRenderer:
         if len(self.bricks) > 1 and self.writes_colour(settings.shader):
             raise VolumeError(f"{settings.shader}: a shader that writes colours (f_color) cannot "
                               f"render a volume split into {len(self.bricks)} bricks")
-        if len(self.bricks) > 1 and settings.mode in raycast.SINGLE_TEXTURE_MODES:
-            raise VolumeError(f"--mode {settings.mode} needs the volume in one texture; this one "
-                              f"is split into {len(self.bricks)} bricks")
         assert self.volume is not None and self._gpu_volume is not None
         masked = self._mask_ready(settings)
         common = raycast.projection_uniforms(
@@ -383,8 +427,22 @@ class MipRenderer:
         switches = raycast.shader_switches(common, settings)
         w, h = tile[2], tile[3]
         filt = moderngl.NEAREST if settings.interpolation == "nearest" else moderngl.LINEAR
-        # Several bricks: passes alternate between two targets.
-        targets = [self._target(w, h, k) for k in ("value", "value2")[: min(len(self.bricks), 2)]]
+        # Several bricks: passes alternate between two targets. mida's pictures and lmip carry
+        # their ray's state from pass to pass in a second colour attachment of each.
+        bricked = len(self.bricks) > 1
+        carries = (bricked and settings.shader is None and settings.mode in raycast.STATE_MODES
+                   and (settings.mode == "lmip" or bool(common["u_colour"])))
+        if bricked and settings.shader is None:
+            switches["GLMIP_BRICKED"] = "true"
+        states: list[moderngl.Texture] = []
+        if carries:
+            switches["GLMIP_STATE"] = "1"
+            made = [self._state_target(w, h, k) for k in ("state", "state2")]
+            targets = [(tex, fbo) for tex, fbo, _ in made]
+            states = [state for _, _, state in made]
+        else:
+            targets = [self._target(w, h, k)
+                       for k in ("value", "value2")[: min(len(self.bricks), 2)]]
         self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)
         # The built-in shader draws only the pixels whose rays can meet the (cropped) volume:
         # the box's outline. A user's shader runs on every pixel, as it may paint misses too.
@@ -401,6 +459,7 @@ class MipRenderer:
         passes = raycast.plan_passes(self.bricks, self._gpu_volume, self._axes, frame, settings)
         skip_below = self._unread_skip_level(settings, exact_values, outline is not None)
         drawn = 0
+        last = passes[-1][0] if passes else None
         for index, uniforms in passes:
             brick = self.bricks[index]
             if brick.texture is None:  # streamed: read and upload it for this pass
@@ -410,7 +469,8 @@ class MipRenderer:
                 self._load(brick)
             switches["GLMIP_HAS_PREVIOUS"] = "true" if drawn else "false"
             prog, vao = self.program(settings.shader, switches)
-            _set_uniforms(prog, {**common, **uniforms, "u_has_previous": drawn > 0})
+            _set_uniforms(prog, {**common, **uniforms, "u_has_previous": drawn > 0,
+                                 "u_last_pass": index == last})
             assert brick.texture is not None and brick.cells is not None
             brick.texture.filter = (filt, filt)
             brick.texture.use(0)
@@ -422,6 +482,8 @@ class MipRenderer:
                 self._masks[index].use(4)
             if drawn:
                 targets[(drawn + 1) % len(targets)][0].use(2)  # the previous pass's result
+                if states:
+                    states[(drawn + 1) % len(states)].use(5)
             fbo = targets[drawn % len(targets)][1]
             fbo.use()
             fbo.viewport = (0, 0, w, h)

@@ -164,10 +164,10 @@ _VALIDATORS = {
     "threshold": _finite_or_none,
     "mask": _source,
     "mask_mode": _choice(MASK_MODES),
-    "labels": _source,
+    "labels": _sources,
     "labels_style": _choice(LABEL_STYLES),
     "labels_opacity": _between(0.0, 1.0),
-    "label_colors": _source,
+    "label_colors": _sources,
     "fuse": _sources,
     "fuse_window": _windows,
     "fuse_colormap": _colormaps,
@@ -212,9 +212,11 @@ class RenderSettings:
         A mask (path or any volume ``glmip.as_volume`` takes, any grid): only voxels inside it
         (``include``) or outside it (``exclude``) are projected.
     labels, labels_style, labels_opacity, label_colors
-        A segmentation (path or volume): each pixel takes the colour of the label at its ray's
-        maximum, ``fill`` or ``outline``, blended with this opacity; colours from an ITK-SNAP
-        label description or a FreeSurfer LUT (None: the built-in palette).
+        Segmentations (a path or volume, or several as a tuple; any grid): each pixel takes
+        the colour of the label at its ray's maximum, ``fill`` or ``outline``, blended with
+        this opacity, each segmentation in turn (later over earlier); colours from ITK-SNAP
+        label descriptions or FreeSurfer LUTs, one for all or one per segmentation in order
+        (None: the built-in palette). Both are kept as tuples.
     fuse, fuse_window, fuse_colormap, channels, composite
         Fusion: more volumes (paths or volumes, any grid) projected on the same rays, each
         with its own window (``fuse_window`` W L pairs in order; missing or W <= 0:

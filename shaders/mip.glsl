@@ -36,7 +36,25 @@
 
 #include "lib/ray.glsl"
 
+// Bricked volumes (docs/projections.md, "Bricked volumes"): one pass per brick, front to back
+// along every ray. GLMIP_BRICKED: this is one of several passes; u_last_pass: the last one
+// (colours are made there). GLMIP_STATE (mida's pictures, lmip): the ray's running state
+// beyond (value, distance, hit, samples) goes to a second colour attachment, f_state, read by
+// the next pass from u_state_previous, so each pass continues the ray where the previous
+// brick stopped.
+#ifndef GLMIP_BRICKED
+#define GLMIP_BRICKED false
+#endif
+uniform bool u_last_pass;
+#ifdef GLMIP_STATE
+#define GLMIP_CARRIES true
+layout(location = 0) out vec4 f_value;
+layout(location = 1) out vec4 f_state;
+uniform sampler2D u_state_previous;
+#else
+#define GLMIP_CARRIES false
 out vec4 f_value;
+#endif
 
 // Depth-aware modes (docs/projections.md). GLMIP_COLOUR: a picture of a mode that makes colours
 // (mida, depthcolour): f_value is then a premultiplied colour and its opacity, which the display
@@ -68,6 +86,15 @@ vec3 depth_hue(float t) {
     return t < 0.5 ? mix(near, mid, t * 2.0) : mix(mid, far, t * 2.0 - 1.0);
 }
 
+// The depth colour of a MIP result r = (value, view-axis coordinate of the maximum's sample
+// plane, hit, samples): brightness the windowed value, hue the depth from the front of the
+// framing sphere over u_depth_length; transparent black for a miss.
+vec4 depth_colour(vec4 r) {
+    if (r.z < 0.5) return vec4(0.0);
+    float t = clamp((r.y - u_depth_front) / u_depth_length, 0.0, 1.0);
+    return vec4(grey(r.x) / 255.0 * depth_hue(t), 1.0);
+}
+
 // MIDA (Bruckner & Groeller 2009), front to back: delta_i = s_i - max_{j<i} s_j where positive
 // (the running maximum starts at 0), beta_i = 1 - delta_i * (1 + min(G, 0)),
 // C_i = beta_i C_{i-1} + (1 - beta_i A_{i-1}) alpha_i c_i, A_i likewise with c_i = 1; for G > 0
@@ -81,6 +108,18 @@ vec4 mida(Ray ray) {
     float best_k = ray.k_first;
     float taken = 0.0;
     float soften = 1.0 + min(u_mida_gamma, 0.0);
+#ifdef GLMIP_STATE
+    // A later brick: continue from the previous pass's colour, opacity and running maximum.
+    if (GLMIP_HAS_PREVIOUS) {
+        vec4 prev = texelFetch(u_previous, ivec2(gl_FragCoord.xy), 0);
+        vec4 state = texelFetch(u_state_previous, ivec2(gl_FragCoord.xy), 0);
+        C = prev.rgb;
+        A = prev.a;
+        smax = state.x;
+        best = state.z > 0.5 ? state.y : -INF;
+        taken = state.w;
+    }
+#endif
     for (float k = ray.k_first; k <= ray.k_last; k += 1.0) {
         float v = real_value(ray.a + k * ray.b);
         taken += 1.0;
@@ -95,6 +134,10 @@ vec4 mida(Ray ray) {
         C = beta * C + gain * lut_colour(s);
         A = beta * A + gain;
     }
+#ifdef GLMIP_STATE
+    f_state = vec4(smax, isinf(best) ? 0.0 : best, isinf(best) ? 0.0 : 1.0, taken);
+    if (!u_last_pass) return vec4(C, A);
+#endif
     if (isinf(best)) return vec4(0.0, 0.0, 0.0, GLMIP_COLOUR ? 0.0 : taken);
     if (!GLMIP_COLOUR) return vec4(best, ray.t0 + best_k * ray.dt, 1.0, taken);
     if (u_mida_gamma > 0.0) {
@@ -114,30 +157,63 @@ vec4 lmip(Ray ray) {
     float best = -INF;
     float best_k = ray.k_first;
     bool climbing = false;
+    bool done = false;
+    bool mine = true;  // the best sample is this pass's (else: the previous pass's, at best_d)
+    float best_d = 0.0;
     float taken = 0.0;
-    for (float k = ray.k_first; k <= ray.k_last; k += 1.0) {
-        float v = real_value(ray.a + k * ray.b);
-        taken += 1.0;
-        if (climbing) {
-            if (v > best) { best = v; best_k = k; } else if (v < best) break;
-        } else {
-            if (v > best) { best = v; best_k = k; }
-            if (v > u_threshold) climbing = true;
+#ifdef GLMIP_STATE
+    // A later brick: the climb goes on across the face (a plateau or a rise continues, the
+    // first drop ends it), from the previous pass's best value, its position and the climb's
+    // state (climbing, done).
+    if (GLMIP_HAS_PREVIOUS) {
+        vec4 prev = texelFetch(u_previous, ivec2(gl_FragCoord.xy), 0);
+        vec4 state = texelFetch(u_state_previous, ivec2(gl_FragCoord.xy), 0);
+        if (prev.z > 0.5) { best = prev.x; best_d = prev.y; mine = false; }
+        taken = prev.w;
+        climbing = state.x > 0.5;
+        done = state.y > 0.5;
+    }
+#endif
+    if (!done) {
+        for (float k = ray.k_first; k <= ray.k_last; k += 1.0) {
+            float v = real_value(ray.a + k * ray.b);
+            taken += 1.0;
+            if (climbing) {
+                if (v > best) { best = v; best_k = k; mine = true; }
+                else if (v < best) { done = true; break; }
+            } else {
+                if (v > best) { best = v; best_k = k; mine = true; }
+                if (v > u_threshold) climbing = true;
+            }
         }
     }
+#ifdef GLMIP_STATE
+    f_state = vec4(climbing ? 1.0 : 0.0, done ? 1.0 : 0.0, 0.0, 0.0);
+#endif
     if (isinf(best)) return vec4(0.0, 0.0, 0.0, taken);
-    if (GLMIP_GREY_OUT) best = u_window.x + grey(best) / 255.0 * (u_window.y - u_window.x);
-    return vec4(best, ray.t0 + best_k * ray.dt, 1.0, taken);
+    // Grey levels only at the end of the ray: a later pass compares real values.
+    if (GLMIP_GREY_OUT && (!GLMIP_BRICKED || u_last_pass))
+        best = u_window.x + grey(best) / 255.0 * (u_window.y - u_window.x);
+    return vec4(best, mine ? ray.t0 + best_k * ray.dt : best_d, 1.0, taken);
 }
 
 void main() {
     Ray ray = setup_ray();
+    // Depth colour of a bricked volume: passes carry the MIP (value, the maximum's view-axis
+    // coordinate); the last one colours it.
+    bool colour_here = GLMIP_MODE == 6 && GLMIP_COLOUR && (!GLMIP_BRICKED || u_last_pass);
     if (ray.k_first > ray.k_last) {
-        f_value = combine(vec4(0.0, 0.0, 0.0, 0.0));
-        return;
+        if (GLMIP_CARRIES) {  // nothing of this brick on the ray: the state passes through
+            ray.k_first = 1.0;
+            ray.k_last = 0.0;
+        } else {
+            vec4 r = combine(vec4(0.0, 0.0, 0.0, 0.0));
+            f_value = colour_here ? depth_colour(r) : r;
+            return;
+        }
     }
-    if (GLMIP_MODE == 4) { f_value = combine(mida(ray)); return; }
-    if (GLMIP_MODE == 5) { f_value = combine(lmip(ray)); return; }
+    if (GLMIP_MODE == 4) { f_value = GLMIP_CARRIES ? mida(ray) : combine(mida(ray)); return; }
+    if (GLMIP_MODE == 5) { f_value = GLMIP_CARRIES ? lmip(ray) : combine(lmip(ray)); return; }
     vec3 a = ray.a;
     vec3 b = ray.b;
     float k_first = ray.k_first;
@@ -265,10 +341,12 @@ void main() {
         // sample plane from the front of the framing sphere over u_depth_length (the sphere's
         // diameter by default). Skipping here is on raw values and there is no early exit, so
         // the maximum and its (first) position are exact.
-        if (isinf(best)) { f_value = vec4(0.0); return; }
-        float along = u_plane0 + (best_k + phase) * u_sample_distance;
-        float t = clamp((along - u_depth_front) / u_depth_length, 0.0, 1.0);
-        f_value = vec4(grey(best) / 255.0 * depth_hue(t), 1.0);
+        // Bricked: the passes combine (value, view-axis coordinate) like a MIP (ties keep the
+        // nearer brick's sample) and the last pass colours the result.
+        vec4 r = isinf(best) ? vec4(0.0, 0.0, 0.0, taken)
+            : vec4(best, u_plane0 + (best_k + phase) * u_sample_distance, 1.0, taken);
+        if (GLMIP_BRICKED) r = combine(r);
+        f_value = colour_here ? depth_colour(r) : r;
         return;
     }
     if (isinf(best)) {

@@ -85,3 +85,62 @@ def test_c_and_fortran_ordered_arrays_render_alike(ctx, volume):
             b = r.project(cam, s, (40, 30))
             np.testing.assert_array_equal(np.isnan(a.value), np.isnan(b.value))
             np.testing.assert_allclose(a.value, b.value, rtol=1e-5, atol=0.05)
+
+
+@pytest.mark.parametrize("limits", [dict(max_texture_size=16), dict(max_texture_bytes=12_000)])
+@pytest.mark.parametrize("mode", ["mida", "lmip", "depthcolour"])
+def test_depth_aware_modes_bricked_equal_single_texture(ctx, volume, limits, mode):
+    """mida and lmip carry their ray's state from brick to brick (a second colour attachment),
+    depthcolour is projected like a MIP and coloured by the last pass: the pictures and the
+    quantitative outputs equal the single texture's."""
+    cams = [Camera.standard("superior"), Camera.standard("left"),
+            Camera.from_direction([1, -0.5, 0.3]), Camera.from_direction([-0.4, 0.8, -0.6]),
+            Camera(projection="perspective"),
+            Camera.from_direction([0.3, 1, 0.2], projection="perspective")]
+    extra = {"mida": [dict(), dict(mida_gamma=0.4, colormap="hot"), dict(mida_gamma=-0.6)],
+             "lmip": [dict(threshold=900.0), dict(threshold=1400.0)],
+             "depthcolour": [dict()]}[mode]
+    settings = [RenderSettings(mode=mode, sample_distance=0.5, window=1800.0, level=900.0, **e)
+                for e in extra]
+    settings.append(RenderSettings(mode=mode, crop=(3, 25, 0, 20, 5, 36), slab=12.0,
+                                   **extra[-1]))
+    with MipRenderer(ctx) as one, MipRenderer(ctx, **limits) as many:
+        one.upload(volume)
+        many.upload(volume)
+        assert len(one.bricks) == 1 and len(many.bricks) > 4
+        for cam in cams:
+            for s in settings:
+                a = one.project(cam, s, (60, 50))
+                b = many.project(cam, s, (60, 50))
+                np.testing.assert_array_equal(np.isnan(a.value), np.isnan(b.value))
+                np.testing.assert_allclose(a.value, b.value, rtol=1e-5, atol=0.05)
+                hit = np.isfinite(a.value)
+                same = np.isclose(a.distance[hit], b.distance[hit], atol=1e-3)
+                assert same.mean() > 0.99
+                pa = one.render(cam, s, (60, 50)).astype(int)
+                pb = many.render(cam, s, (60, 50)).astype(int)
+                diff = np.abs(pa - pb)
+                assert diff.max() <= 1 and (diff > 0).mean() < 0.002, (cam, s, diff.max())
+
+
+def test_lmip_climbs_and_mida_accumulate_across_brick_faces(ctx, volume):
+    """A smooth volume: lmip's climbs are long and cross brick faces (the picture differs from
+    the MIP on many pixels), mida's colour builds up over several bricks; both equal the
+    single texture exactly, parallel and perspective."""
+    i, j, k = np.mgrid[0:33, 0:27, 0:41].astype(np.float32)
+    data = (1000 * np.exp(-((i - 12) ** 2 + (j - 9) ** 2 + (k - 14) ** 2) / 60)
+            + 1400 * np.exp(-((i - 22) ** 2 + (j - 17) ** 2 + (k - 28) ** 2) / 40)
+            + 300 * np.sin(i / 3 + k / 5) ** 2).astype(np.float32)
+    smooth = Volume(data, volume.affine)
+    with MipRenderer(ctx) as one, MipRenderer(ctx, max_texture_bytes=12_000) as many:
+        one.upload(smooth)
+        many.upload(smooth)
+        assert len(many.bricks) > 8
+        for cam in (Camera.from_direction([1, -0.5, 0.3]), Camera(projection="perspective")):
+            mip = one.render(cam, RenderSettings(sample_distance=0.5), (60, 50))
+            for s in (RenderSettings(mode="lmip", threshold=300.0, sample_distance=0.5),
+                      RenderSettings(mode="mida", sample_distance=0.5, colormap="viridis")):
+                a = one.render(cam, s, (60, 50))
+                np.testing.assert_array_equal(a, many.render(cam, s, (60, 50)))
+                if s.mode == "lmip":
+                    assert (a != mip).mean() > 0.03

@@ -158,14 +158,19 @@ def test_mode_speedup_table():
 
 
 @pytest.mark.parametrize("mode", ["mida", "lmip", "depthcolour"])
-def test_bricked_volume_is_refused_for_the_new_modes(ctx, data, mode):
+def test_bricked_volume_renders_the_new_modes(ctx, renderer, data, mode):
+    """Once refused; now the same picture as one texture (more in tests/test_bricks.py)."""
     from glmip.renderer import MipRenderer
 
-    with MipRenderer(ctx, max_texture_size=16) as r:
+    st = RenderSettings(mode=mode, window=WINDOW, level=LEVEL, threshold=500.0)
+    with MipRenderer(ctx, max_texture_size=8) as r:
         r.upload(Volume(data, affine()))
         assert len(r.bricks) > 1
-        with pytest.raises(VolumeError, match="one texture"):
-            r.render(Camera.standard("left"), RenderSettings(mode=mode), (16, 16))
+        renderer.upload(Volume(data, affine()))
+        for view in SHAPES:
+            cam = Camera.standard(view, fit="box")
+            np.testing.assert_array_equal(r.render(cam, st, (24, 24)),
+                                          renderer.render(cam, st, (24, 24)))
 
 
 # --- turntable ------------------------------------------------------------------------------
@@ -309,7 +314,9 @@ def segmentation():
 
 
 def label_reference(data, view, segmentation, style, opacity, table=None):
-    """Grey MIP with the label at each ray's maximum blended over it (first maximum)."""
+    """Grey MIP with the label at each ray's maximum blended over it (first maximum);
+    ``segmentation`` may be a list of (segmentation, table) drawn in order."""
+    layers = segmentation if isinstance(segmentation, list) else [(segmentation, table)]
     rows, cols = SHAPES[view]
     d, up = VIEWS[view]
     samples, _, _ = samples_of(data, view)
@@ -327,14 +334,20 @@ def label_reference(data, view, segmentation, style, opacity, table=None):
     P = (center + ((c + 0.5 - cols / 2) * p)[..., None] * right
          + ((rows / 2 - r - 0.5) * p)[..., None] * upp)
     X = P + (along - P @ dd)[..., None] * dd
-    inv = np.linalg.inv(segmentation.affine)
-    idx = np.floor(X @ inv[:3, :3].T + inv[:3, 3] + 0.5).astype(int)
-    ok = np.all((idx >= 0) & (idx < segmentation.shape), axis=-1)
-    idx = np.where(ok[..., None], idx, 0)
-    ids = np.where(ok, segmentation.data[idx[..., 0], idx[..., 1], idx[..., 2]], 0)
     grey = window_grey(best, WINDOW, LEVEL).astype(float)
-    palette = {1: (230, 25, 75), 2: (60, 180, 75), **(table or {})}
     out = np.repeat(grey[..., None], 3, axis=2)
+    for segmentation, table in layers:
+        inv = np.linalg.inv(segmentation.affine)
+        idx = np.floor(X @ inv[:3, :3].T + inv[:3, 3] + 0.5).astype(int)
+        ok = np.all((idx >= 0) & (idx < segmentation.shape), axis=-1)
+        idx = np.where(ok[..., None], idx, 0)
+        ids = np.where(ok, segmentation.data[idx[..., 0], idx[..., 1], idx[..., 2]], 0)
+        palette = {1: (230, 25, 75), 2: (60, 180, 75), 3: (255, 225, 25), **(table or {})}
+        _draw_labels(out, ids, palette, style, opacity, rows, cols)
+    return out.astype(np.uint8)
+
+
+def _draw_labels(out, ids, palette, style, opacity, rows, cols):
     for y in range(rows):
         for x in range(cols):
             lab = ids[y, x]
@@ -347,7 +360,6 @@ def label_reference(data, view, segmentation, style, opacity, table=None):
                     continue
             out[y, x] = np.floor((1 - opacity) * out[y, x] + opacity * np.array(palette[lab])
                                  + 0.5)
-    return out.astype(np.uint8)
 
 
 @pytest.mark.parametrize("view", list(SHAPES))
@@ -359,6 +371,69 @@ def test_labels_match_reference(renderer, data, segmentation, view, style):
     assert_close(img, ref, frac=0.99)
     plain = draw(renderer, data, view)
     assert img.ndim == 3 and plain.ndim == 2
+
+
+@pytest.fixture
+def second_segmentation():
+    """Label 3 on a coarser grid (2.6 mm), overlapping both blobs of the first segmentation."""
+    lab = np.zeros((9, 11, 7), np.int16)
+    lab[2:6, 2:9, 2:5] = 3
+    a = np.diag([2 * S, 2 * S, 2 * S, 1.0])
+    a[:3, 3] = affine()[:3, 3] + S / 2
+    return Volume(lab, a)
+
+
+@pytest.mark.parametrize("view", list(SHAPES))
+@pytest.mark.parametrize("style", ["fill", "outline"])
+def test_several_segmentations_match_reference(renderer, data, segmentation,
+                                               second_segmentation, view, style, tmp_path):
+    """Two segmentations on different grids, drawn in order (the second over the first), each
+    with its own colours; the second changes the picture."""
+    table = {2: (0, 0, 255)}
+    layers = [(segmentation, table), (second_segmentation, {3: (250, 250, 0)})]
+    ref = label_reference(data, view, layers, style, 0.6)
+    one = draw(renderer, data, view, labels=segmentation, labels_style=style,
+               labels_opacity=0.6)
+    img = draw(renderer, data, view, labels=[segmentation, second_segmentation],
+               labels_style=style, labels_opacity=0.6,
+               label_colors=[_table_file(tmp_path, "a", table),
+                             _table_file(tmp_path, "b", {3: (250, 250, 0)})])
+    assert_close(img, ref, frac=0.99)
+    assert (np.abs(img.astype(int) - one.astype(int)).max(axis=2) > 3).mean() > 0.02
+
+
+def _table_file(folder, name, table):
+    path = str(folder / f"{name}.txt")
+    with open(path, "w") as f:
+        f.writelines(f"{k} {r} {g} {b} 1 1 1 \"l{k}\"\n" for k, (r, g, b) in table.items())
+    return path
+
+
+def test_one_table_for_several_segmentations_and_a_bad_count(renderer, data, segmentation,
+                                                            second_segmentation, tmp_path):
+    path = tmp_path / "lut.txt"
+    path.write_text('2 0 0 255 1 1 1 "b"\n3 250 250 0 1 1 1 "c"\n')
+    table = raycast.read_label_table(str(path))
+    layers = [(segmentation, table), (second_segmentation, table)]
+    img = draw(renderer, data, "left", labels=[segmentation, second_segmentation],
+               label_colors=str(path))
+    assert_close(img, label_reference(data, "left", layers, "fill", 0.5), frac=0.99)
+    with pytest.raises(VolumeError, match="2 label colour tables for 3 segmentations"):
+        draw(renderer, data, "left", labels=[segmentation, second_segmentation, segmentation],
+             label_colors=[str(path), str(path)])
+
+
+def test_api_takes_a_list_of_segmentations(data, segmentation, second_segmentation):
+    import glmip
+
+    vol = Volume(data, affine())
+    kw = dict(size=(21, 13), view="left", fit="box", window=WINDOW, level=LEVEL,
+              sample_distance=S)
+    both = glmip.render(vol, labels=[segmentation, second_segmentation], **kw)
+    one = glmip.render(vol, labels=segmentation, **kw)
+    assert np.asarray(both).shape == np.asarray(one).shape
+    assert not np.array_equal(np.asarray(both), np.asarray(one))
+    assert glmip.make_settings(labels=segmentation).labels == (segmentation,)
 
 
 ITKSNAP = """################################################

@@ -63,6 +63,9 @@ CASES = {
     "labels_style": ["--labels", "{dir}/labels.nii.gz", "--labels-style", "outline"],
     "labels_opacity": ["--labels", "{dir}/labels.nii.gz", "--labels-opacity", "0.9"],
     "label_colors": ["--labels", "{dir}/labels.nii.gz", "--label-colors", "{dir}/lut.txt"],
+    # several segmentations, each with its own colour table (the second over the first)
+    "labels_several": ["--labels", "{dir}/labels.nii.gz", "--labels", "{dir}/labels2.nii.gz",
+                       "--label-colors", "{dir}/lut.txt", "--label-colors", "{dir}/lut2.txt"],
     "fuse": ["--fuse", "{dir}/pet.nii.gz", "--fuse", "{dir}/mask.nii.gz"],
     "fuse_window": ["--fuse", "{dir}/pet.nii.gz", "--fuse-window", "3", "1.5"],
     "fuse_colormap": ["--fuse", "{dir}/pet.nii.gz", "--fuse-colormap", "viridis"],
@@ -95,6 +98,10 @@ def scan(tmp_path_factory):
     labels[10:16, 3:12, 2:12] = 2
     save(Volume(labels, affine), path.parent / "labels.nii.gz")
     (path.parent / "lut.txt").write_text('1 10 200 30 1 1 1 "a"\n2 0 0 255 1 1 1 "b"\n')
+    second = np.zeros((9, 11, 7), np.uint8)  # on the coarse grid, overlapping the first
+    second[3:7, 2:8, 1:6] = 5
+    save(Volume(second, coarse), path.parent / "labels2.nii.gz")
+    (path.parent / "lut2.txt").write_text("5 Lesion 250 250 0 0\n")
     # a PET-like volume on a coarser grid (fusion), and a two-component image (channels)
     pet = np.zeros((9, 11, 7), np.float32)
     pet[3:5, 4:6, 2:4] = 4.0
