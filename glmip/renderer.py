@@ -20,7 +20,7 @@ from . import raycast
 from .adapters import as_volume
 from .camera import Camera, Frame
 from .colormaps import colormap_lut
-from .programs import build_program, writes_colour
+from .gl_resources import GLResources
 from .lazy import LazyArray
 from .raycast import Projection
 from .resources import shader_path
@@ -119,10 +119,7 @@ class MipRenderer:
         self._axes = (0, 1, 2)  # texture axis a holds volume axis self._axes[a]
         self.bricks: list[Brick] = []
         self._value_scale, self._value_offset = 1.0, 0.0  # texel -> real value
-        self._programs: dict[tuple, moderngl.Program] = {}
-        self._vaos: dict[tuple, moderngl.VertexArray] = {}
-        self._luts: dict[str, moderngl.Texture] = {}
-        self._colour_shaders: dict[str, bool] = {}
+        self.gl = GLResources(ctx, self._mip_shader)  # programs, targets, colour tables
         self._accum: np.ndarray | None = None
         self._speedup_cache: dict[tuple, tuple[bool, bool]] = {}
         self.accumulated = 0  # jittered frames in the running mean
@@ -131,93 +128,22 @@ class MipRenderer:
         self._mask_key: tuple | None = None
         # The segmentations (settings.labels) and their colour tables, and what they came from.
         self._labels: tuple | None = None
-        self._targets: dict[tuple[int, int, str], tuple[moderngl.Texture, moderngl.Framebuffer]] = {}
-        # Bricked mida/lmip: targets with a second colour attachment for the ray's state.
-        self._state_targets: dict[tuple[int, int, str], tuple] = {}
         # Fused layers (settings.fuse): a renderer per layer on this context, and its source.
         self._fused: list[tuple[object, "MipRenderer"]] = []
 
-    # --- resources ------------------------------------------------------------------------
+    # --- resources (glmip/gl_resources.py) -------------------------------------------------
     def program(self, path: str | Path | None = None, defines: dict[str, object] | None = None
                 ) -> tuple[moderngl.Program, moderngl.VertexArray]:
-        """The program of a shader file (default: the built-in projection) with ``defines``,
-        built once."""
-        name = str(path or self._mip_shader)
-        key = (name, tuple(sorted((defines or {}).items())))
-        if key not in self._programs:
-            prog = build_program(self.ctx, name, defines)
-            self._programs[key] = prog
-            self._vaos[key] = self.ctx.vertex_array(prog, [])
-        return self._programs[key], self._vaos[key]
+        """The program of a shader file (default: the built-in projection), built once."""
+        return self.gl.program(path, defines)
 
     def writes_colour(self, path: str | Path | None) -> bool:
-        """True for a projection shader that writes final colours (declares ``out vec4
-        f_color``, see :func:`glmip.programs.writes_colour`) instead of values; the display
-        pass then only copies them."""
-        if path is None:
-            return False
-        key = str(path)
-        if key not in self._colour_shaders:
-            self._colour_shaders[key] = writes_colour(path)
-        return self._colour_shaders[key]
+        """True for a projection shader that writes final colours (``out vec4 f_color``)."""
+        return self.gl.writes_colour(path)
 
     def forget_program(self, path: str | Path) -> None:
         """Drop the cached programs of a file (e.g. a user shader that changed on disk)."""
-        self._colour_shaders.pop(str(path), None)
-        for key in [k for k in self._programs if k[0] == str(path)]:
-            self._vaos.pop(key).release()
-            self._programs.pop(key).release()
-
-    def _target(self, cols: int, rows: int, kind: str) -> tuple[moderngl.Texture, moderngl.Framebuffer]:
-        key = (cols, rows, kind)
-        if key in self._targets:
-            self._targets[key] = self._targets.pop(key)  # most recently used last
-        else:
-            # Keep the three most recently used sizes of each kind (window, dragging, tiles).
-            for old in [k for k in self._targets if k[2] == kind][:-2]:
-                tex, fbo = self._targets.pop(old)
-                fbo.release()
-                tex.release()
-            tex = self.ctx.texture((cols, rows), 4, dtype="f1" if kind == "colour" else "f4")
-            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
-            tex.repeat_x = tex.repeat_y = False
-            self._targets[key] = (tex, self.ctx.framebuffer([tex]))
-        return self._targets[key]
-
-    def _state_target(self, cols: int, rows: int, kind: str
-                      ) -> tuple[moderngl.Texture, moderngl.Framebuffer, moderngl.Texture]:
-        """(values, framebuffer, state): an RGBA32F target with a second RGBA32F colour
-        attachment (``layout(location = 1)``) for the running state of a ray that continues
-        in the next brick's pass (mida's pictures, lmip)."""
-        key = (cols, rows, kind)
-        if key in self._state_targets:
-            self._state_targets[key] = self._state_targets.pop(key)
-        else:
-            for old in [k for k in self._state_targets if k[2] == kind][:-2]:
-                self._release_objects(self._state_targets.pop(old))
-            texs = []
-            for _ in range(2):
-                tex = self.ctx.texture((cols, rows), 4, dtype="f4")
-                tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
-                tex.repeat_x = tex.repeat_y = False
-                texs.append(tex)
-            self._state_targets[key] = (texs[0], self.ctx.framebuffer(texs), texs[1])
-        return self._state_targets[key]
-
-    @staticmethod
-    def _release_objects(objects: tuple) -> None:
-        """Release a state target: its framebuffer first, then its textures."""
-        for obj in sorted(objects, key=lambda o: not isinstance(o, moderngl.Framebuffer)):
-            obj.release()
-
-    def _lut(self, name: str) -> moderngl.Texture:
-        if name not in self._luts:
-            lut = np.ones((256, 4), np.float32)
-            lut[:, :3] = colormap_lut(name)
-            tex = self.ctx.texture((256, 1), 4, lut.tobytes(), dtype="f4")
-            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
-            self._luts[name] = tex
-        return self._luts[name]
+        self.gl.forget_program(path)
 
     def unload(self) -> None:
         """Forget the volume: release its textures and every reference to its array, keeping
@@ -244,23 +170,12 @@ class MipRenderer:
 
     def release(self) -> None:
         """Release every GL object this renderer made."""
-        ours = {id(fbo) for _, fbo in self._targets.values()}
-        ours |= {id(t[1]) for t in self._state_targets.values()}
-        if self.ctx.fbo is not None and id(self.ctx.fbo) in ours:
-            # Never leave a deleted framebuffer bound: moderngl would re-bind it later.
-            self.ctx.detect_framebuffer(0).use()
         for brick in self.bricks:
             brick.release()
         self.bricks = []
         self._release_masks()
         self._release_fused()
-        targets = [obj for tex, fbo in self._targets.values() for obj in (fbo, tex)]
-        for obj in [*self._vaos.values(), *self._programs.values(), *self._luts.values(), *targets]:
-            obj.release()
-        for objects in self._state_targets.values():
-            self._release_objects(objects)
-        for cache in (self._programs, self._vaos, self._luts, self._targets, self._state_targets):
-            cache.clear()
+        self.gl.release()
 
     def __enter__(self) -> "MipRenderer":
         return self
@@ -437,11 +352,11 @@ class MipRenderer:
         states: list[moderngl.Texture] = []
         if carries:
             switches["GLMIP_STATE"] = "1"
-            made = [self._state_target(w, h, k) for k in ("state", "state2")]
+            made = [self.gl.state_target(w, h, k) for k in ("state", "state2")]
             targets = [(tex, fbo) for tex, fbo, _ in made]
             states = [state for _, _, state in made]
         else:
-            targets = [self._target(w, h, k)
+            targets = [self.gl.target(w, h, k)
                        for k in ("value", "value2")[: min(len(self.bricks), 2)]]
         self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)
         # The built-in shader draws only the pixels whose rays can meet the (cropped) volume:
@@ -476,7 +391,7 @@ class MipRenderer:
             brick.texture.use(0)
             brick.cells.use(1)
             if settings.mode == "mida":
-                self._lut(settings.colormap).use(3)
+                self.gl.lut(settings.colormap).use(3)
             if masked:
                 self._masks[index].filter = (filt, filt)
                 self._masks[index].use(4)
@@ -529,7 +444,7 @@ class MipRenderer:
         _set_uniforms(prog, raycast.display_uniforms(self.volume, settings, viewport[2:],
                                                      self.writes_colour(settings.shader)))
         values.use(0)
-        self._lut(settings.colormap).use(1)
+        self.gl.lut(settings.colormap).use(1)
         fbo.use()
         fbo.viewport = viewport
         vao.render(moderngl.TRIANGLES, vertices=3)
@@ -577,7 +492,7 @@ class MipRenderer:
         for tile in raycast.tiles(cols, rows, self.tile_size):
             values = self._project_tile(frame, settings, tile, exact_values=False, seed=seed)
             w, h = tile[2], tile[3]
-            tex, fbo = self._target(w, h, "colour")
+            tex, fbo = self.gl.target(w, h, "colour")
             self._display(values, settings, fbo, (0, 0, w, h))
             block = np.frombuffer(fbo.read(components=3, alignment=1), np.uint8).reshape(h, w, 3)
             _place(image, block, tile)
@@ -656,10 +571,10 @@ class MipRenderer:
         image = np.empty((rows, cols, 3), np.uint8)
         for tile in raycast.tiles(cols, rows, self.tile_size):
             x0, y0, w, h = tile
-            values, _ = self._target(w, h, "value")
+            values, _ = self.gl.target(w, h, "value")
             block = rgba[rows - y0 - h : rows - y0, x0 : x0 + w][::-1]  # GL rows: bottom first
             values.write(np.ascontiguousarray(block, np.float32))
-            _, fbo = self._target(w, h, "colour")
+            _, fbo = self.gl.target(w, h, "colour")
             self._display(values, settings, fbo, (0, 0, w, h))
             out = np.frombuffer(fbo.read(components=3, alignment=1), np.uint8).reshape(h, w, 3)
             _place(image, out, tile)
