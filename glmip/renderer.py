@@ -17,9 +17,9 @@ import moderngl
 import numpy as np
 
 from . import raycast
-from .adapters import as_volume
 from .camera import Camera, Frame
 from .colormaps import colormap_lut
+from .companions import Companions
 from .gl_resources import GLResources
 from .lazy import LazyArray
 from .raycast import Projection
@@ -123,13 +123,11 @@ class MipRenderer:
         self._accum: np.ndarray | None = None
         self._speedup_cache: dict[tuple, tuple[bool, bool]] = {}
         self.accumulated = 0  # jittered frames in the running mean
-        # The mask (settings.mask) as one texture per brick, and what it was made from.
-        self._masks: list[moderngl.Texture3D] = []
-        self._mask_key: tuple | None = None
-        # The segmentations (settings.labels) and their colour tables, and what they came from.
-        self._labels: tuple | None = None
-        # Fused layers (settings.fuse): a renderer per layer on this context, and its source.
-        self._fused: list[tuple[object, "MipRenderer"]] = []
+        # The mask, segmentations and fused layers' renderers (glmip/companions.py).
+        self.companions = Companions(ctx, lambda: MipRenderer(
+            ctx, cell_size=cell_size, max_texture_size=self.max_texture_size,
+            tile_size=self.tile_size, max_texture_bytes=self.max_texture_bytes,
+            memory_budget=memory_budget))
 
     # --- resources (glmip/gl_resources.py) -------------------------------------------------
     def program(self, path: str | Path | None = None, defines: dict[str, object] | None = None
@@ -154,27 +152,14 @@ class MipRenderer:
         self.bricks = []
         self.volume = self._gpu_volume = None
         self._accum = None
-        self._release_masks()
-        self._labels = None
-        self._release_fused()
-
-    def _release_fused(self) -> None:
-        for _, renderer in self._fused:
-            renderer.release()
-        self._fused = []
-
-    def _release_masks(self) -> None:
-        for tex in self._masks:
-            tex.release()
-        self._masks, self._mask_key = [], None
+        self.companions.release()
 
     def release(self) -> None:
         """Release every GL object this renderer made."""
         for brick in self.bricks:
             brick.release()
         self.bricks = []
-        self._release_masks()
-        self._release_fused()
+        self.companions.release()
         self.gl.release()
 
     def __enter__(self) -> "MipRenderer":
@@ -265,57 +250,11 @@ class MipRenderer:
                                                          settings.skip_empty, settings.early_exit)}
         return self._speedup_cache[key]
 
-    def _mask_ready(self, settings: RenderSettings) -> bool:
-        """Make the mask textures of ``settings.mask`` (one per brick, on the uploaded grid:
-        :func:`glmip.raycast.mask_in_grid`) unless they are made already; False without a mask."""
-        if settings.mask is None:
-            return False
-        source = settings.mask
-        same = self._mask_key is not None and self._mask_key[1] == settings.mask_mode and (
-            self._mask_key[0] == source if isinstance(source, str) else self._mask_key[0] is source)
-        if not same:
-            self._release_masks()
-            assert self.volume is not None
-            inside = raycast.mask_in_grid(self.volume, as_volume(source), settings.mask_mode)
-            inside = inside.transpose(self._axes)  # the uploaded volume's axes
-            for brick in self.bricks:
-                s0 = np.asarray(brick.start)
-                n = brick.volume.shape
-                part = inside[s0[0] : s0[0] + n[0], s0[1] : s0[1] + n[1], s0[2] : s0[2] + n[2]]
-                tex = self.ctx.texture3d(n, 1, np.ascontiguousarray(
-                    part.transpose(2, 1, 0)).astype(np.float32), dtype="f4")
-                tex.repeat_x = tex.repeat_y = tex.repeat_z = False
-                self._masks.append(tex)
-            self._mask_key = (source, settings.mask_mode)
-        return True
-
-    def _label_sources(self, settings: RenderSettings) -> list[tuple]:
-        """(segmentation volume, colour table or None) of each of ``settings.labels`` in
-        order, loaded once: ``label_colors`` holds one table for all or one per
-        segmentation."""
-        sources = tuple(settings.labels or ())
-        tables = tuple(settings.label_colors or ())
-        if len(tables) not in (0, 1, len(sources)):
-            raise VolumeError(f"{len(tables)} label colour tables for {len(sources)} "
-                              f"segmentations: give one for all or one per segmentation")
-        def same(a: object, b: object) -> bool:
-            return a is b or (isinstance(a, str) and a == b)
-
-        key = (sources, tables)
-        cached = self._labels
-        if (cached is None or len(cached[0][0]) != len(sources) or cached[0][1] != tables
-                or not all(same(a, b) for a, b in zip(cached[0][0], sources))):
-            read = {t: raycast.read_label_table(str(t)) for t in dict.fromkeys(tables)}
-            loaded = [(as_volume(src), read[tables[min(k, len(tables) - 1)]] if tables else None)
-                      for k, src in enumerate(sources)]
-            self._labels = (key, loaded)
-        return self._labels[1]  # type: ignore[index]
-
     def _with_labels(self, camera: Camera, settings: RenderSettings, size: tuple[int, int],
                      image: np.ndarray) -> np.ndarray:
         """The picture with the label at each ray's maximum (exact projection) blended over,
         one segmentation after the other (later over earlier)."""
-        layers = self._label_sources(settings)
+        layers = self.companions.label_sources(settings)
         proj = self.project(camera, settings.copy(labels=None, fuse=None), size,
                             exact_values=True)
         points = proj.positions()
@@ -333,7 +272,7 @@ class MipRenderer:
             raise VolumeError(f"{settings.shader}: a shader that writes colours (f_color) cannot "
                               f"render a volume split into {len(self.bricks)} bricks")
         assert self.volume is not None and self._gpu_volume is not None
-        masked = self._mask_ready(settings)
+        masked = self.companions.mask_textures(settings, self.volume, self._axes, self.bricks)
         common = raycast.projection_uniforms(
             self.volume, frame, settings, tile, value_scale=self._value_scale,
             value_offset=self._value_offset, cell_size=self.cell_size,
@@ -393,8 +332,8 @@ class MipRenderer:
             if settings.mode == "mida":
                 self.gl.lut(settings.colormap).use(3)
             if masked:
-                self._masks[index].filter = (filt, filt)
-                self._masks[index].use(4)
+                self.companions.masks[index].filter = (filt, filt)
+                self.companions.masks[index].use(4)
             if drawn:
                 targets[(drawn + 1) % len(targets)][0].use(2)  # the previous pass's result
                 if states:
@@ -500,21 +439,6 @@ class MipRenderer:
                 and not self.writes_colour(settings.shader))
         return image[..., 0].copy() if grey else image
 
-    def fused_renderer(self, k: int, source: object) -> "MipRenderer":
-        """The renderer of fused layer ``k`` with ``source`` (a path or any volume) uploaded;
-        kept while the layer's source stays the same."""
-        while len(self._fused) <= k:
-            self._fused.append((None, MipRenderer(
-                self.ctx, cell_size=self._fixed_cell_size, max_texture_size=self.max_texture_size,
-                tile_size=self.tile_size, max_texture_bytes=self.max_texture_bytes,
-                memory_budget=self.memory_budget)))
-        old, renderer = self._fused[k]
-        same = old is source or (isinstance(source, str) and old == source)
-        if not same or renderer.volume is None:
-            renderer.upload(source if isinstance(source, Volume) else as_volume(source))
-            self._fused[k] = (source, renderer)
-        return renderer
-
     def _fused_picture(self, frame: Frame, settings: RenderSettings, size: tuple[int, int],
                        seed: int) -> np.ndarray:
         """The input's picture and each fused layer's, every one projected along the rays of
@@ -523,7 +447,7 @@ class MipRenderer:
         base = self._picture(frame, settings.copy(labels=None, fuse=None), size, seed)
         layers = []
         for k, source in enumerate(settings.fuse):
-            renderer = self.fused_renderer(k, source)
+            renderer = self.companions.fused_renderer(k, source)
             layers.append(renderer._picture(frame, settings.layer(k), size, seed))
         return raycast.composite_layers(base, layers, settings.composite)
 
