@@ -307,6 +307,7 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         self.policy = ia.QualityPolicy(auto=self.options.auto_sample_distance)
         self.renderer = MipRenderer(ctx, memory_budget=self.options.memory or default_memory())
         self.level_seconds: list[tuple[int, float]] = []  # (level, seconds to load and upload)
+        self._preview: tuple[MipRenderer, Volume] | None = None  # drag frames of a streamed level
         self.volume = self._start_levels(volume)
         self.renderer.upload(self.volume)
         self.actions = self._action_table()
@@ -452,11 +453,13 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         _, fbo = self._ensure_image()
         cols, rows = self.buffer_size
         coarse = self._interacting(now)
-        settings, reduction, factor = self.policy.frame_settings(self.volume, self.settings,
+        renderer, volume = self._preview if coarse and self._preview else (self.renderer,
+                                                                           self.volume)
+        settings, reduction, factor = self.policy.frame_settings(volume, self.settings,
                                                                  cols * rows, coarse)
         t0 = time.perf_counter()
         seed = self.renderer.accumulated if accumulate else 0
-        self.renderer.draw(self.camera, settings, fbo, (cols, rows), reduction=reduction,
+        renderer.draw(self.camera, settings, fbo, (cols, rows), reduction=reduction,
                            seed=seed, accumulate=accumulate and not coarse)
         self.ctx.finish()
         seconds = time.perf_counter() - t0
@@ -603,6 +606,9 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         volume = load(self.options.input_path, **opts)
         self.options.reader_options = opts
         self.volume = self._start_levels(volume)
+        if self._preview is not None:
+            self._preview[0].release()
+            self._preview = None
         self.renderer.upload(self.volume)
         self.say(f"volume {k + 1}/{frames}", echo=False)
 
@@ -647,6 +653,15 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         self.show_now()
         t0 = time.perf_counter()
         volume = self._level_volume(level)
+        budget = self.renderer.memory_budget
+        streams = budget is not None and getattr(volume.data, "nbytes", 0) > budget
+        if streams and not self.renderer.streaming and self._preview is None:
+            # A streamed level reads its bricks for every frame: drag frames keep drawing the
+            # finest level held whole, which stays uploaded in its own renderer.
+            self._preview = (self.renderer, self.volume)
+            self.renderer = MipRenderer(self.ctx, memory_budget=budget)
+            if self.shader_watcher is not None:
+                self.shader_watcher.watcher.renderer = self.renderer
         self.renderer.upload(volume)
         self.volume = volume
         lv.loaded(level)
@@ -738,6 +753,8 @@ class MipViewer(_ViewerOutputs, WindowConfig):
                 obj.release()
         if self.shader_watcher is not None:
             self.shader_watcher.close()
+        if self._preview is not None:
+            self._preview[0].release()
         self.renderer.release()
 
 

@@ -173,3 +173,26 @@ def test_view_command_takes_memory_and_pyramid_level():
     args = get_parser().parse_args(["view", "x.ome.zarr", "--pyramid-level", "1",
                                       "--memory", "512M"])
     assert args.pyramid_level == 1 and args.memory == 512 << 20
+
+
+def test_a_streamed_level_drags_with_the_finest_level_held_whole(pyramid, tmp_path):
+    wnd = headless()
+    opts = ViewerOptions(input_path=str(pyramid), screenshot_dir=str(tmp_path),
+                         echo=lambda line: None, memory=500_000)  # level 0 (1.1 MB) streams
+    v = MipViewer(wnd.ctx, wnd, volume=glmip.load(pyramid), camera=Camera.standard("anterior"),
+                  settings=RenderSettings(), options=opts)
+    d = Driver(v, [])
+    for _ in range(3):
+        v.step()
+    assert v.volume.meta["level"] == 0 and v.renderer.streaming
+    assert v._preview is not None and v._preview[1].meta["level"] == 1
+    full = d.image[..., 0]
+    assert close(full, rendered(glmip.load(pyramid), v))
+    v.policy.settle = 10.0
+    d.drag((120, 90), (160, 100), release=False)  # coarse frames from level 1, held whole
+    assert v.last_reduction >= 2 and v.volume.meta["level"] == 0
+    v.on_mouse_release_event(160, 100, 1)
+    v.step()  # released: a full frame of level 0, streamed
+    assert v.last_reduction == 1
+    assert close(d.image[..., 0], rendered(glmip.load(pyramid), v))
+    v.release()
