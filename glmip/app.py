@@ -41,6 +41,8 @@ from .camera import Camera
 from .context import exact_software_sampling
 from .errors import UsageError
 from .io import load
+from .levels import LevelPolicy
+from .options import default_memory
 from .overlay import Overlay, OverlayState, status_line
 from .pipeline import write_screenshot, write_turntable
 from .programs import build_program
@@ -74,6 +76,9 @@ class ViewerOptions:
         the given sample distance.
     screenshot_dir
         Where ``x`` writes; None: the current directory at the time of the key press.
+    memory
+        Bytes of a lazily read volume (a pyramid level) held whole; a larger one is streamed
+        brick by brick (``--memory``); None: half of this machine's RAM.
     """
 
     input_path: str = ""
@@ -82,6 +87,7 @@ class ViewerOptions:
     auto_sample_distance: bool = True
     screenshot_dir: str | None = None
     echo: Callable[[str], None] = print
+    memory: int | None = None
 
 
 def ray_maximum(renderer: MipRenderer, camera: Camera, volume: Volume,
@@ -212,23 +218,36 @@ class _ViewerOutputs:
         except (OSError, UsageError) as exc:  # e.g. a read-only directory: keep running
             self.say(f"x: screenshot not saved: {exc}")
 
-    def recipe(self, size: tuple[int, int]) -> Recipe:
-        """The recipe of what the window shows, drawn at ``size``: the same options
-        ``glmip render`` takes (the user's shader file by its own name)."""
-        return Recipe.of_view(self.options.input_path or self.volume.name or "INPUT",
+    def recipe(self, size: tuple[int, int], volume: Volume | None = None) -> Recipe:
+        """The recipe of what the window shows, drawn at ``size`` from ``volume`` (default the
+        one shown): the same options ``glmip render`` takes (the user's shader file by its own
+        name)."""
+        volume = volume if volume is not None else self.volume
+        return Recipe.of_view(self.options.input_path or volume.name or "INPUT",
                               self.camera, self.settings.copy(shader=self.user_shader),
-                              self.volume, size, self.options.reader_options)
+                              volume, size, self.options.reader_options)
+
+    def _export_source(self) -> tuple[Volume, MipRenderer, bool]:
+        """(volume, renderer, whether the renderer is a temporary one) that exports draw:
+        full resolution (pyramid level 0) while the window still shows a coarser level, unless
+        the user pinned a level (glmip/levels.py)."""
+        return self.volume, self.renderer, False
 
     def screenshot(self) -> Path:
         """Render the view at window size x magnification, save it, print path and command."""
         mag = max(1, int(self.options.magnification))
         cols, rows = self.window_pixels
+        volume, renderer, temporary = self._export_source()
         # Drawn with the settings on screen (a live shader's last good build); the recipe names
         # the user's shader file, so its command is printed only while that file compiles.
-        path, recipe = write_screenshot(self.recipe((cols * mag, rows * mag)),
-                                        self.options.screenshot_dir or os.getcwd(),
-                                        volume=self.volume, renderer=self.renderer,
-                                        settings=self.settings)
+        try:
+            path, recipe = write_screenshot(self.recipe((cols * mag, rows * mag), volume),
+                                            self.options.screenshot_dir or os.getcwd(),
+                                            volume=volume, renderer=renderer,
+                                            settings=self.settings)
+        finally:
+            if temporary:
+                renderer.release()
         self.screenshots.append(path)
         self.options.echo(f"Screenshot written to {path}")
         if self.shader_error() is None:
@@ -241,16 +260,20 @@ class _ViewerOutputs:
     def turntable(self) -> None:
         """``t``: record a turntable movie of the current view (``glmip/pipeline.py``)."""
         self.options.echo("Recording a turntable movie...")
-        recipe = self.recipe(self.window_pixels)
+        volume, renderer, temporary = self._export_source()
+        recipe = self.recipe(self.window_pixels, volume)
         self._recording_progress(0, int(recipe.get("frames")))
         try:
             path = write_turntable(Recipe(recipe.input, recipe.options, "turntable"),
-                                   directory=self.options.screenshot_dir, volume=self.volume,
-                                   renderer=self.renderer, settings=self.settings,
+                                   directory=self.options.screenshot_dir, volume=volume,
+                                   renderer=renderer, settings=self.settings,
                                    on_frame=self._recording_progress)
         except Exception as exc:  # report, keep the window alive
             self.say(f"t: turntable failed: {exc}")
             return
+        finally:
+            if temporary:
+                renderer.release()
         self.say(f"turntable written: {path}")
 
 
@@ -282,8 +305,11 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         self.camera = camera.copy()
         self.settings = settings
         self.policy = ia.QualityPolicy(auto=self.options.auto_sample_distance)
-        self.renderer = MipRenderer(ctx)
-        self.renderer.upload(volume)
+        self.renderer = MipRenderer(ctx, memory_budget=self.options.memory or default_memory())
+        self.level_seconds: list[tuple[int, float]] = []  # (level, seconds to load and upload)
+        self._preview: tuple[MipRenderer, Volume] | None = None  # drag frames of a streamed level
+        self.volume = self._start_levels(volume)
+        self.renderer.upload(self.volume)
         self.actions = self._action_table()
         self.show_help = True
         self.message = ""
@@ -303,7 +329,7 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         self._image_fbo: moderngl.Framebuffer | None = None
         self._overlay = _OverlayLayer(ctx)
         self._released = False
-        self._watch_shader(settings)
+        self._watch_shader(self.settings)
 
     def _watch_shader(self, settings: RenderSettings) -> None:
         """Watch a user shader (--shader): see :class:`_LiveShader`."""
@@ -390,6 +416,7 @@ class MipViewer(_ViewerOutputs, WindowConfig):
     def _update(self, now: float) -> bool:
         """Re-project the picture if anything asks for it; True if it did."""
         self.poll_shader(now)
+        self._refine(now)
         if self._dirty or self.policy.needs_full_redraw(now):
             self._draw_image(now)
             return True
@@ -426,11 +453,13 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         _, fbo = self._ensure_image()
         cols, rows = self.buffer_size
         coarse = self._interacting(now)
-        settings, reduction, factor = self.policy.frame_settings(self.volume, self.settings,
+        renderer, volume = self._preview if coarse and self._preview else (self.renderer,
+                                                                           self.volume)
+        settings, reduction, factor = self.policy.frame_settings(volume, self.settings,
                                                                  cols * rows, coarse)
         t0 = time.perf_counter()
         seed = self.renderer.accumulated if accumulate else 0
-        self.renderer.draw(self.camera, settings, fbo, (cols, rows), reduction=reduction,
+        renderer.draw(self.camera, settings, fbo, (cols, rows), reduction=reduction,
                            seed=seed, accumulate=accumulate and not coarse)
         self.ctx.finish()
         seconds = time.perf_counter() - t0
@@ -447,6 +476,8 @@ class MipViewer(_ViewerOutputs, WindowConfig):
             self.shown_frame_seconds, self._shown_at = seconds, now
         self.last_reduction = reduction if coarse else 1
         self.frames_drawn += 1
+        if self.levels is not None and not coarse:
+            self.levels.frame_drawn()
         self._dirty = False
 
     def show_now(self) -> None:
@@ -467,9 +498,15 @@ class MipViewer(_ViewerOutputs, WindowConfig):
 
     # --- overlay ---------------------------------------------------------------------------
     def status_text(self) -> str:
-        return status_line(self.volume, self.settings, self.camera.projection,
+        text = status_line(self.volume, self.settings, self.camera.projection,
                            self.shown_frame_seconds, self.last_reduction,
                            self.renderer.accumulated)
+        voxel = float(min(self.volume.spacing))
+        if self.levels is not None:
+            text += "   " + self.levels.status(voxel)
+        elif len(self.volume.meta.get("levels") or ()) > 1:  # a level the user chose
+            text += f"   level {self.volume.meta.get('level', 0)} ({voxel:.3g} mm voxels)"
+        return text
 
     def overlay_state(self, now: float) -> OverlayState:
         """What the overlay shows now (see :mod:`glmip.overlay`)."""
@@ -566,10 +603,79 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         k = (int(self.volume.meta.get("frame", 0)) + delta) % frames
         opts = dict(self.options.reader_options)
         opts["frame"] = k
-        self.volume = load(self.options.input_path, **opts)
+        volume = load(self.options.input_path, **opts)
         self.options.reader_options = opts
+        self.volume = self._start_levels(volume)
+        if self._preview is not None:
+            self._preview[0].release()
+            self._preview = None
         self.renderer.upload(self.volume)
         self.say(f"volume {k + 1}/{frames}", echo=False)
+
+    # --- pyramid levels (glmip/levels.py) ---------------------------------------------------
+    def _level_volume(self, level: int | None) -> Volume:
+        """Pyramid ``level`` of the input, read lazily with the viewer's reader options
+        (None: as they say, i.e. level 0 unless the user pinned one)."""
+        opts = dict(self.options.reader_options)
+        if level is not None:
+            opts["pyramid_level"] = level
+        return load(self.options.input_path or self.volume.name, **opts)
+
+    def _start_levels(self, volume: Volume) -> Volume:
+        """The volume to show first: the coarsest level of a multiscale ``volume`` (then
+        refined level by level, :meth:`_refine`), else ``volume`` itself. An automatic window
+        is fixed at the coarsest level's range (a max pyramid keeps the maximum), so the
+        picture does not change brightness as it refines and no level is read just for it."""
+        self.levels = None
+        if not (self.options.input_path or volume.name):
+            return volume
+        self.levels = LevelPolicy.for_volume(volume.meta, self.options.reader_options,
+                                             settle=max(self.policy.settle, 0.3))
+        if self.levels is None:
+            return volume
+        coarse = self._level_volume(self.levels.coarsest)
+        if self.settings.window is None or self.settings.window <= 0:
+            window, level = resolve_window(coarse, self.settings)
+            self.settings = self.settings.copy(window=window, level=level)
+        return coarse
+
+    def _refine(self, now: float) -> None:
+        """Load, upload and show the next finer pyramid level when the camera has rested
+        (one level a call; :class:`~glmip.levels.LevelPolicy` decides)."""
+        lv = self.levels
+        if lv is None:
+            return
+        lv.motion(max(lv.last_motion, self.policy.last_motion, self._wheel_time))
+        level = lv.next_level(now, busy=self._drag is not None)
+        if level is None:
+            return
+        self.say(f"loading pyramid level {level} of {lv.coarsest}...", echo=False)
+        self.show_now()
+        t0 = time.perf_counter()
+        volume = self._level_volume(level)
+        budget = self.renderer.memory_budget
+        streams = budget is not None and getattr(volume.data, "nbytes", 0) > budget
+        if streams and not self.renderer.streaming and self._preview is None:
+            # A streamed level reads its bricks for every frame: drag frames keep drawing the
+            # finest level held whole, which stays uploaded in its own renderer.
+            self._preview = (self.renderer, self.volume)
+            self.renderer = MipRenderer(self.ctx, memory_budget=budget)
+            if self.shader_watcher is not None:
+                self.shader_watcher.watcher.renderer = self.renderer
+        self.renderer.upload(volume)
+        self.volume = volume
+        lv.loaded(level)
+        self.level_seconds.append((level, time.perf_counter() - t0))
+        self.say(lv.status(float(min(volume.spacing))), seconds=2, echo=False)
+        self._dirty = True
+
+    def _export_source(self) -> tuple[Volume, MipRenderer, bool]:
+        if self.levels is None or self.levels.done:
+            return self.volume, self.renderer, False
+        volume = self._level_volume(None)
+        renderer = MipRenderer(self.ctx, memory_budget=self.renderer.memory_budget)
+        renderer.upload(volume)
+        return volume, renderer, True
 
     # --- mouse -----------------------------------------------------------------------------
     def on_mouse_press_event(self, x: int, y: int, button: int) -> None:
@@ -647,6 +753,8 @@ class MipViewer(_ViewerOutputs, WindowConfig):
                 obj.release()
         if self.shader_watcher is not None:
             self.shader_watcher.close()
+        if self._preview is not None:
+            self._preview[0].release()
         self.renderer.release()
 
 

@@ -4,6 +4,10 @@ Mouse as VTK's trackball camera: left rotate, middle or shift+left pan, wheel or
 ctrl+left spin, alt+left or ctrl+right window/level. Keys: q quit, r first view, x screenshot,
 h help (the full list is drawn in the window). x writes glmip-screenshot-N.png in the current
 directory and prints the glmip render command that reproduces it.
+
+A multiscale image (an OME-Zarr pyramid) opens on its coarsest level at once and is refined level
+by level, down to full resolution, while the camera rests; --pyramid-level N pins the window to
+level N. Screenshots are drawn from full resolution unless a level is pinned.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from ..errors import UsageError
 from ..options import parse_size
 from ..pipeline import load_volume
 from ..resources import sample_path
-from .arguments import add_render_options, recipe_from_args, word
+from .arguments import add_memory_option, add_render_options, recipe_from_args, word
 
 
 WINDOW_SIZE = (1024, 768)
@@ -38,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--window-size", type=word(parse_size), default=None, metavar="WxH",
                    help="window size in screen pixels (default: --size, 1024x768)")
     add_render_options(p, exclude=["contact_sheet"])
+    add_memory_option(p)
     p.set_defaults(run=run)
 
 
@@ -54,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         reader_options=recipe.reader_options(),
         magnification=args.magnification,
         auto_sample_distance=args.auto_sample_distance,
+        memory=args.memory,
     )
     size = args.window_size or (recipe.size if args.size else WINDOW_SIZE)
     return open_viewer(volume, camera, settings, options, backend=args.backend, size=size)

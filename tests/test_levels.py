@@ -1,0 +1,198 @@
+"""Pyramid levels in the viewer (glmip/levels.py, glmip/app.py): a multiscale OME-Zarr opens on
+its coarsest level, refines one level per idle step down to level 0 (then the picture equals
+glmip.render of level 0), dragging never goes back to the coarsest, the x screenshot is drawn
+from full resolution with a recipe naming no level, and --pyramid-level pins the window."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import glmip
+from glmip.app import MipViewer, ViewerOptions
+from glmip.camera import Camera
+from glmip.levels import LevelPolicy, level_count
+from glmip.settings import RenderSettings
+from glmip.volume import Volume
+
+from test_app import SIZE, Driver, headless
+
+# --- the policy, without a window ------------------------------------------------------------
+META = {"levels": [((96,) * 3, "0", [1.0] * 3), ((48,) * 3, "1", [2.0] * 3),
+                   ((24,) * 3, "2", [4.0] * 3)], "level": 0}
+
+
+def test_policy_exists_only_for_an_unpinned_pyramid():
+    assert level_count({}) == 1 and level_count(META) == 3
+    assert LevelPolicy.for_volume({}, {}) is None
+    assert LevelPolicy.for_volume({"levels": META["levels"][:1]}, {}) is None
+    assert LevelPolicy.for_volume(META, {"pyramid_level": 1}) is None
+    assert LevelPolicy.for_volume(META, {"pyramid_level": 0}) is None
+    lv = LevelPolicy.for_volume(META, {"frame": 2})
+    assert lv is not None and lv.current == lv.coarsest == 2 and not lv.done
+
+
+def test_policy_refines_one_level_per_rest_and_never_goes_back():
+    lv = LevelPolicy(count=3, current=2, settle=0.5)
+    assert lv.next_level(10.0) is None  # nothing drawn yet
+    lv.frame_drawn()
+    assert lv.next_level(10.0, busy=True) is None  # a drag in progress
+    assert lv.next_level(10.0) == 1
+    lv.loaded(1)
+    assert lv.next_level(10.0) is None  # level 1 not drawn yet: one level per idle period
+    lv.frame_drawn()
+    lv.motion(10.0)
+    assert lv.next_level(10.2) is None  # camera moved 0.2 s ago
+    assert lv.current == 1  # ... and the level stays
+    assert lv.next_level(10.6) == 0
+    lv.loaded(0)
+    lv.frame_drawn()
+    assert lv.done and lv.next_level(100.0) is None
+    assert "refining" not in lv.status(1.0) and "full resolution" in lv.status(1.0)
+    assert LevelPolicy(3, 2).status(4.0) == "level 2 of 2 (4 mm voxels) — refining"
+
+
+# --- the viewer ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def pyramid(tmp_path_factory):
+    """A 96x80x72 volume of bright specks and a dim gradient, saved as a 3-level max pyramid."""
+    rng = np.random.default_rng(5)
+    data = np.zeros((96, 80, 72), np.uint16)
+    data += np.arange(72, dtype=np.uint16)[None, None, :] * 3
+    idx = rng.integers(0, [96, 80, 72], size=(60, 3))
+    data[idx[:, 0], idx[:, 1], idx[:, 2]] = 2000 + rng.integers(0, 1000, 60).astype(np.uint16)
+    path = tmp_path_factory.mktemp("levels") / "specks.ome.zarr"
+    glmip.io.save(Volume(data, np.diag([0.8, 0.9, 1.1, 1.0]), name="specks"), path)
+    return path
+
+
+def open_pyramid(path, tmp_path, **reader):
+    wnd = headless()
+    lines: list[str] = []
+    volume = glmip.load(path, **reader)
+    opts = ViewerOptions(input_path=str(path), reader_options=dict(reader),
+                         screenshot_dir=str(tmp_path), echo=lines.append)
+    viewer = MipViewer(wnd.ctx, wnd, volume=volume, camera=Camera.standard("anterior"),
+                       settings=RenderSettings(), options=opts)
+    viewer.step()
+    return Driver(viewer, lines)
+
+
+def rendered(volume, viewer, size=SIZE):
+    """glmip.render of ``volume`` with the viewer's camera and settings (on the shared headless
+    context, which it makes current: the window's context is made current again after)."""
+    image = np.asarray(glmip.render(volume, size=size, camera=viewer.camera,
+                                    settings=viewer.settings))
+    viewer.ctx.__enter__()
+    return image
+
+
+def close(a, b):
+    return np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_opens_on_the_coarsest_and_refines_to_level_0(pyramid, tmp_path):
+    d = open_pyramid(pyramid, tmp_path)
+    v = d.viewer
+    assert len(v.volume.meta["levels"]) == 3
+    assert v.volume.meta["level"] == 2 and v.levels.current == 2
+    coarse = glmip.load(pyramid, pyramid_level=2)
+    assert close(d.image[..., 0], rendered(coarse, v))
+    assert "level 2 of 2" in v.status_text() and "refining" in v.status_text()
+    v.step()
+    assert v.volume.meta["level"] == 1
+    v.step()
+    assert v.volume.meta["level"] == 0 and v.levels.done
+    assert [lvl for lvl, _ in v.level_seconds] == [1, 0]
+    full = glmip.load(pyramid)
+    assert close(d.image[..., 0], rendered(full, v))
+    assert not close(d.image[..., 0], rendered(coarse, v))
+    assert "full resolution" in v.status_text()
+    frames = v.frames_drawn
+    v.step()
+    assert v.frames_drawn == frames  # nothing left to do: idle
+    v.release()
+
+
+def test_dragging_keeps_the_current_level(pyramid, tmp_path):
+    d = open_pyramid(pyramid, tmp_path)
+    v = d.viewer
+    v.step()
+    assert v.volume.meta["level"] == 1
+    v.policy.settle = 10.0  # "interacting" for the whole drag, and long after it
+    d.drag((120, 90), (160, 100), release=False)
+    assert v.volume.meta["level"] == 1 and v.last_reduction >= 2  # coarse frames of level 1
+    v.on_mouse_release_event(160, 100, 1)
+    v.step()
+    assert v.volume.meta["level"] == 1  # the camera has not rested yet
+    v.policy.settle = 0.0
+    v.levels.settle = 0.0
+    v.step()
+    assert v.volume.meta["level"] == 0
+    assert close(d.image[..., 0], rendered(glmip.load(pyramid), v))
+    v.release()
+
+
+def test_screenshot_is_full_resolution_without_a_level(pyramid, tmp_path):
+    d = open_pyramid(pyramid, tmp_path)
+    v = d.viewer
+    assert v.volume.meta["level"] == 2
+    path = v.screenshot()
+    command = next(line for line in d.lines if line.startswith("Reproduce it with:"))
+    assert "pyramid" not in command
+    recipe = v.recipe(SIZE)  # still shown at level 2...
+    assert "pyramid_level" not in recipe.options
+    shot = np.asarray(Image.open(path).convert("L"))
+    cols, rows = v.window_pixels
+    mag = v.options.magnification
+    expected = rendered(glmip.load(pyramid), v, (cols * mag, rows * mag))
+    assert close(shot, expected)
+    assert v.volume.meta["level"] == 2  # ... and the window still shows level 2
+    v.release()
+
+
+def test_pyramid_level_pins_the_viewer(pyramid, tmp_path):
+    d = open_pyramid(pyramid, tmp_path, pyramid_level=1)
+    v = d.viewer
+    assert v.levels is None and v.volume.meta["level"] == 1
+    for _ in range(3):
+        v.step()
+    assert v.volume.meta["level"] == 1
+    assert "level 1" in v.status_text()
+    assert close(d.image[..., 0], rendered(glmip.load(pyramid, pyramid_level=1), v))
+    v.screenshot()
+    command = next(line for line in d.lines if line.startswith("Reproduce it with:"))
+    assert "--pyramid-level 1" in command
+    v.release()
+
+
+def test_view_command_takes_memory_and_pyramid_level():
+    from glmip.cli import get_parser
+
+    args = get_parser().parse_args(["view", "x.ome.zarr", "--pyramid-level", "1",
+                                      "--memory", "512M"])
+    assert args.pyramid_level == 1 and args.memory == 512 << 20
+
+
+def test_a_streamed_level_drags_with_the_finest_level_held_whole(pyramid, tmp_path):
+    wnd = headless()
+    opts = ViewerOptions(input_path=str(pyramid), screenshot_dir=str(tmp_path),
+                         echo=lambda line: None, memory=500_000)  # level 0 (1.1 MB) streams
+    v = MipViewer(wnd.ctx, wnd, volume=glmip.load(pyramid), camera=Camera.standard("anterior"),
+                  settings=RenderSettings(), options=opts)
+    d = Driver(v, [])
+    for _ in range(3):
+        v.step()
+    assert v.volume.meta["level"] == 0 and v.renderer.streaming
+    assert v._preview is not None and v._preview[1].meta["level"] == 1
+    full = d.image[..., 0]
+    assert close(full, rendered(glmip.load(pyramid), v))
+    v.policy.settle = 10.0
+    d.drag((120, 90), (160, 100), release=False)  # coarse frames from level 1, held whole
+    assert v.last_reduction >= 2 and v.volume.meta["level"] == 0
+    v.on_mouse_release_event(160, 100, 1)
+    v.step()  # released: a full frame of level 0, streamed
+    assert v.last_reduction == 1
+    assert close(d.image[..., 0], rendered(glmip.load(pyramid), v))
+    v.release()
