@@ -76,6 +76,10 @@ def _place(image: np.ndarray, block: np.ndarray, tile: tuple[int, int, int, int]
 class MipRenderer:
     """Renders MIPs of one uploaded volume.
 
+    (About 450 lines: the upload, the passes and the pictures share the uploaded volume's
+    state, its bricks, axes and value scaling; what does not need it lives beside it, in
+    glmip/gl_resources.py, glmip/companions.py and the GL-free glmip/raycast.py.)
+
     Parameters
     ----------
     ctx
@@ -279,41 +283,12 @@ class MipRenderer:
             speedup=self.speedups(settings), exact_values=exact_values, seed=seed,
             masked=masked)
         switches = raycast.shader_switches(common, settings)
-        w, h = tile[2], tile[3]
-        filt = moderngl.NEAREST if settings.interpolation == "nearest" else moderngl.LINEAR
-        # Several bricks: passes alternate between two targets. mida's pictures and lmip carry
-        # their ray's state from pass to pass in a second colour attachment of each.
-        bricked = len(self.bricks) > 1
-        carries = (bricked and settings.shader is None and settings.mode in raycast.STATE_MODES
-                   and (settings.mode == "lmip" or bool(common["u_colour"])))
-        if bricked and settings.shader is None:
-            switches["GLMIP_BRICKED"] = "true"
-        states: list[moderngl.Texture] = []
-        if carries:
-            switches["GLMIP_STATE"] = "1"
-            made = [self.gl.state_target(w, h, k) for k in ("state", "state2")]
-            targets = [(tex, fbo) for tex, fbo, _ in made]
-            states = [state for _, _, state in made]
-        else:
-            targets = [self.gl.target(w, h, k)
-                       for k in ("value", "value2")[: min(len(self.bricks), 2)]]
-        self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)
-        # The built-in shader draws only the pixels whose rays can meet the (cropped) volume:
-        # the box's outline. A user's shader runs on every pixel, as it may paint misses too.
-        corners = raycast.box_corners(self._gpu_volume, self._axes, settings.crop)
-        outline = raycast.footprint(frame, corners, tile) if settings.shader is None else None
-        if outline is not None:
-            switches["GLMIP_FOOTPRINT"] = "1"
-            fan = np.zeros((16, 2), np.float32)
-            fan[: len(outline)] = outline
-            for _, target in targets:  # pixels outside the outline stay "no hit"
-                target.use()
-                target.viewport = (0, 0, w, h)
-                target.clear(0.0, 0.0, 0.0, 0.0)
+        targets, states = self._pass_targets(settings, common, switches, tile)
+        outline = self._outline(frame, settings, tile, targets, switches)
         passes = raycast.plan_passes(self.bricks, self._gpu_volume, self._axes, frame, settings)
         skip_below = self._unread_skip_level(settings, exact_values, outline is not None)
-        drawn = 0
         last = passes[-1][0] if passes else None
+        drawn = 0
         for index, uniforms in passes:
             brick = self.bricks[index]
             if brick.texture is None:  # streamed: read and upload it for this pass
@@ -325,25 +300,13 @@ class MipRenderer:
             prog, vao = self.program(settings.shader, switches)
             _set_uniforms(prog, {**common, **uniforms, "u_has_previous": drawn > 0,
                                  "u_last_pass": index == last})
-            assert brick.texture is not None and brick.cells is not None
-            brick.texture.filter = (filt, filt)
-            brick.texture.use(0)
-            brick.cells.use(1)
-            if settings.mode == "mida":
-                self.gl.lut(settings.colormap).use(3)
-            if masked:
-                self.companions.masks[index].filter = (filt, filt)
-                self.companions.masks[index].use(4)
-            if drawn:
-                targets[(drawn + 1) % len(targets)][0].use(2)  # the previous pass's result
-                if states:
-                    states[(drawn + 1) % len(states)].use(5)
+            self._bind_pass(settings, index, masked, drawn, targets, states)
             fbo = targets[drawn % len(targets)][1]
             fbo.use()
-            fbo.viewport = (0, 0, w, h)
+            fbo.viewport = (0, 0, tile[2], tile[3])
             if outline is not None and "u_footprint" in prog:
-                prog["u_footprint"].write(fan.tobytes())
-                vao.render(moderngl.TRIANGLE_FAN, vertices=len(outline))
+                prog["u_footprint"].write(outline[1].tobytes())
+                vao.render(moderngl.TRIANGLE_FAN, vertices=outline[0])
             else:
                 vao.render(moderngl.TRIANGLES, vertices=3)
             if self.streaming:
@@ -355,6 +318,62 @@ class MipRenderer:
             targets[0][1].use()
             targets[0][1].clear(0.0, 0.0, 0.0, 0.0)
         return targets[max(drawn - 1, 0) % len(targets)][0]
+
+    def _pass_targets(self, settings: RenderSettings, common: dict, switches: dict,
+                      tile: tuple[int, int, int, int]) -> tuple[list, list]:
+        """(targets, state textures) the passes alternate between. Several bricks: two
+        targets; mida's pictures and lmip carry their ray's state from pass to pass in a
+        second colour attachment of each."""
+        w, h = tile[2], tile[3]
+        bricked = len(self.bricks) > 1
+        carries = (bricked and settings.shader is None and settings.mode in raycast.STATE_MODES
+                   and (settings.mode == "lmip" or bool(common["u_colour"])))
+        if bricked and settings.shader is None:
+            switches["GLMIP_BRICKED"] = "true"
+        if carries:
+            switches["GLMIP_STATE"] = "1"
+            made = [self.gl.state_target(w, h, k) for k in ("state", "state2")]
+            return [(tex, fbo) for tex, fbo, _ in made], [state for _, _, state in made]
+        return [self.gl.target(w, h, k) for k in ("value", "value2")[: min(len(self.bricks), 2)]], []
+
+    def _outline(self, frame: Frame, settings: RenderSettings, tile: tuple[int, int, int, int],
+                 targets: list, switches: dict) -> tuple[int, np.ndarray] | None:
+        """(vertices, fan) of the (cropped) volume's outline on screen, the only pixels the
+        built-in shader draws (targets cleared to "no hit" outside it); None for a user's
+        shader, which runs on every pixel as it may paint misses too."""
+        assert self._gpu_volume is not None
+        self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)
+        corners = raycast.box_corners(self._gpu_volume, self._axes, settings.crop)
+        outline = raycast.footprint(frame, corners, tile) if settings.shader is None else None
+        if outline is None:
+            return None
+        switches["GLMIP_FOOTPRINT"] = "1"
+        fan = np.zeros((16, 2), np.float32)
+        fan[: len(outline)] = outline
+        for _, target in targets:
+            target.use()
+            target.viewport = (0, 0, tile[2], tile[3])
+            target.clear(0.0, 0.0, 0.0, 0.0)
+        return len(outline), fan
+
+    def _bind_pass(self, settings: RenderSettings, index: int, masked: bool, drawn: int,
+                   targets: list, states: list) -> None:
+        """Bind the textures pass ``drawn`` (brick ``index``) reads."""
+        filt = moderngl.NEAREST if settings.interpolation == "nearest" else moderngl.LINEAR
+        brick = self.bricks[index]
+        assert brick.texture is not None and brick.cells is not None
+        brick.texture.filter = (filt, filt)
+        brick.texture.use(0)
+        brick.cells.use(1)
+        if settings.mode == "mida":
+            self.gl.lut(settings.colormap).use(3)
+        if masked:
+            self.companions.masks[index].filter = (filt, filt)
+            self.companions.masks[index].use(4)
+        if drawn:
+            targets[(drawn + 1) % len(targets)][0].use(2)  # the previous pass's result
+            if states:
+                states[(drawn + 1) % len(states)].use(5)
 
     def _unread_skip_level(self, settings: RenderSettings, exact_values: bool,
                            outlined: bool) -> float | None:
