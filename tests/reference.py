@@ -61,6 +61,27 @@ def trilinear(data, idx):
     return out
 
 
+def _sample_planes(shape, affine, view_dir, up, cols, rows, step, fit, rays=None):
+    """What both ray casters need: (pixel points P on the plane through the framing centre,
+    view direction d, first plane's coordinate plane0, plane numbers k_lo..k_hi covering the
+    framing sphere, the sphere's centre and radius). ``rays`` (centre, pixel size) replaces
+    the framing of the pixels (a fused layer takes the input's rays)."""
+    d, right, upp = basis(view_dir, up)
+    corners = box_corners(shape, affine)
+    center = box_center = corners.mean(axis=0)
+    p = pixel_size(shape, affine, view_dir, up, cols, rows, fit)
+    if rays is not None:
+        center, p = np.asarray(rays[0], float), float(rays[1])
+    r, c = np.mgrid[0:rows, 0:cols].astype(float)
+    P = (center + ((c + 0.5 - cols / 2) * p)[..., None] * right
+         + ((rows / 2 - r - 0.5) * p)[..., None] * upp)
+    plane0 = (box_corners(shape, affine, full=False) @ d).min()
+    radius = np.linalg.norm(corners - box_center, axis=1).max()
+    k_lo = int(np.floor((box_center @ d - radius - plane0) / step)) - 1
+    k_hi = int(np.ceil((box_center @ d + radius - plane0) / step)) + 1
+    return P, d, plane0, k_lo, k_hi, box_center, radius
+
+
 def reference_samples(data, affine, view_dir, up, cols, rows, step, fit="sphere",
                       slope=1.0, inter=0.0, keep=None, keep_tolerance=1e-6):
     """The samples of every ray, front to back: a list of (values (rows, cols) with NaN where
@@ -70,17 +91,8 @@ def reference_samples(data, affine, view_dir, up, cols, rows, step, fit="sphere"
     kept (docs/projections.md, masks); a weight below ``keep_tolerance`` (float rounding of a
     position on a voxel centre) reads nothing."""
     affine = np.asarray(affine, float)
-    d, right, upp = basis(view_dir, up)
-    corners = box_corners(data.shape, affine)
-    center = corners.mean(axis=0)
-    p = pixel_size(data.shape, affine, view_dir, up, cols, rows, fit)
-    r, c = np.mgrid[0:rows, 0:cols].astype(float)
-    P = (center + ((c + 0.5 - cols / 2) * p)[..., None] * right
-         + ((rows / 2 - r - 0.5) * p)[..., None] * upp)
-    plane0 = (box_corners(data.shape, affine, full=False) @ d).min()
-    radius = np.linalg.norm(corners - center, axis=1).max()
-    k_lo = int(np.floor((center @ d - radius - plane0) / step)) - 1
-    k_hi = int(np.ceil((center @ d + radius - plane0) / step)) + 1
+    P, d, plane0, k_lo, k_hi, center, radius = _sample_planes(
+        data.shape, affine, view_dir, up, cols, rows, step, fit)
     inv = np.linalg.inv(affine)
     n = np.array(data.shape)
     Pd = P @ d
@@ -187,20 +199,8 @@ def reference_projection(data, affine, view_dir, up, cols, rows, step, fit="sphe
     ``rays`` (centre, pixel size): the rays of another volume's frame (a fused layer: the
     input's rays, this volume's sample planes)."""
     affine = np.asarray(affine, float)
-    d, right, upp = basis(view_dir, up)
-    corners = box_corners(data.shape, affine)
-    center = corners.mean(axis=0)
-    p = pixel_size(data.shape, affine, view_dir, up, cols, rows, fit)
-    box_center = center
-    if rays is not None:
-        center, p = np.asarray(rays[0], float), float(rays[1])
-    r, c = np.mgrid[0:rows, 0:cols].astype(float)
-    P = (center + ((c + 0.5 - cols / 2) * p)[..., None] * right
-         + ((rows / 2 - r - 0.5) * p)[..., None] * upp)
-    plane0 = (box_corners(data.shape, affine, full=False) @ d).min()
-    radius = np.linalg.norm(corners - box_center, axis=1).max()
-    k_lo = int(np.floor((box_center @ d - radius - plane0) / step)) - 1
-    k_hi = int(np.ceil((box_center @ d + radius - plane0) / step)) + 1
+    P, d, plane0, k_lo, k_hi, box_center, radius = _sample_planes(
+        data.shape, affine, view_dir, up, cols, rows, step, fit, rays)
     inv = np.linalg.inv(affine)
     n = np.array(data.shape)
     best = np.full((rows, cols), np.nan)
