@@ -323,6 +323,7 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         self.frames_drawn = 0
         self.screenshots: list[Path] = []
         self._drag: ia.Drag | None = None
+        self.wl_layer = 0  # whose window the drag, presets and w change (key f; 0: the base)
         self._wheel_time = -1e9
         self._dirty = True
         self._image_tex: moderngl.Texture | None = None
@@ -428,6 +429,7 @@ class MipViewer(_ViewerOutputs, WindowConfig):
     def _wants_jitter_frame(self, now: float) -> bool:
         """With jitter on and nothing moving, keep adding jittered frames to the average."""
         return (self.settings.jitter and not self._interacting(now)
+                and not self.full_picture(self.settings)
                 and 0 < self.renderer.accumulated < ia.JITTER_FRAMES)
 
     def poll_shader(self, now: float, every: float = 0.25) -> None:
@@ -447,12 +449,27 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         active = self._drag is not None or (now - self._wheel_time) < self.policy.settle
         return self.policy.interacting(now, active)
 
+    @staticmethod
+    def full_picture(settings: RenderSettings) -> bool:
+        """True when the still picture is more than the base volume's projection (labels
+        blended over it, fused layers composited): then it comes from ``renderer.render``."""
+        return settings.labels is not None or bool(settings.fuse)
+
     def _draw_image(self, now: float, accumulate: bool = False) -> None:
         """Project the MIP into the offscreen image: coarse while interacting (fewer rays,
-        longer step, :class:`~glmip.interaction.QualityPolicy`), else full quality."""
+        longer step, :class:`~glmip.interaction.QualityPolicy`), else full quality. With
+        labels or fused layers the full-quality frame is the whole picture
+        (:meth:`_draw_full_picture`); coarse frames while the camera moves show the base
+        volume only, and a window/level drag draws whole pictures (it is what it changes)."""
         _, fbo = self._ensure_image()
         cols, rows = self.buffer_size
         coarse = self._interacting(now)
+        full = self.full_picture(self.settings)
+        if full and coarse and self._drag is not None and self._drag.mode == "window":
+            coarse = False
+        if full and not coarse:
+            self._draw_full_picture(now)
+            return
         renderer, volume = self._preview if coarse and self._preview else (self.renderer,
                                                                            self.volume)
         settings, reduction, factor = self.policy.frame_settings(volume, self.settings,
@@ -468,6 +485,26 @@ class MipViewer(_ViewerOutputs, WindowConfig):
             self.say(f"shader too slow ({seconds:.1f} s a frame): showing the built-in "
                      "projection; save the shader file to try it again", seconds=10)
         self.policy.measured(seconds, cols * rows, reduction, factor)
+        self._drawn(now, seconds, coarse, reduction)
+
+    def _draw_full_picture(self, now: float) -> None:
+        """The still frame as ``glmip render`` draws it (labels, fused layers composited),
+        uploaded into the offscreen image (rows flipped: GL's first row is the bottom)."""
+        tex, _ = self._ensure_image()
+        cols, rows = self.buffer_size
+        t0 = time.perf_counter()
+        image = self.renderer.render(self.camera, self.settings, (cols, rows))
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=2)
+        rgba = np.empty((rows, cols, 4), np.uint8)
+        rgba[..., :3] = image[::-1]
+        rgba[..., 3] = 255
+        tex.write(rgba.tobytes())
+        self.ctx.finish()
+        self._drawn(now, time.perf_counter() - t0, False, 1)
+
+    def _drawn(self, now: float, seconds: float, coarse: bool, reduction: int) -> None:
+        """Book-keeping after a frame: timing, status line, pyramid levels."""
         self.policy.last_coarse = coarse
         self.last_frame_seconds = seconds
         # While dragging, refresh the status line's frame time only twice a second, so the
@@ -498,9 +535,13 @@ class MipViewer(_ViewerOutputs, WindowConfig):
 
     # --- overlay ---------------------------------------------------------------------------
     def status_text(self) -> str:
+        wl_layer = None
+        if self.settings.fuse:
+            self.wl_layer %= ia.wl_layer_count(self.settings)
+            wl_layer = (ia.wl_layer_name(self.wl_layer, self.settings), *self.layer_wl())
         text = status_line(self.volume, self.settings, self.camera.projection,
                            self.shown_frame_seconds, self.last_reduction,
-                           self.renderer.accumulated)
+                           self.renderer.accumulated, wl_layer)
         voxel = float(min(self.volume.spacing))
         if self.levels is not None:
             text += "   " + self.levels.status(voxel)
@@ -516,7 +557,9 @@ class MipViewer(_ViewerOutputs, WindowConfig):
             show_help=self.show_help,
             labels=(labels["left"], labels["right"], labels["top"], labels["bottom"]),
             pixel_size=self.frame().pixel_size,
-            message=self.message if now < self.message_until else "")
+            message=self.message if now < self.message_until else "",
+            depth_legend=(ia.depth_extent(self.volume, self.settings)
+                          if self.settings.mode == "depthcolour" else None))
 
     def say(self, message: str, seconds: float = 4.0, echo: bool = True) -> None:
         """Show ``message`` in the window for a few seconds (and print it)."""
@@ -555,8 +598,45 @@ class MipViewer(_ViewerOutputs, WindowConfig):
             "help": lambda arg: setattr(self, "show_help", not self.show_help),
             "frame": lambda arg: self.step_volume(1 if arg == "next" else -1),
             "turntable": lambda arg: self.turntable(),
+            "wl-layer": lambda arg: self.next_wl_layer(),
         })
+        for name in ("auto-window", "preset"):  # on the layer that f chose
+            table[name] = self._layer_window_action(name, table[name])
         return table
+
+    # --- whose window: the base volume or a fused layer (key f) ----------------------------
+    def layer_volume(self, layer: int) -> Volume:
+        """The volume of ``layer`` (0: the base; k: fused layer k-1, as the renderer holds it)."""
+        if layer <= 0:
+            return self.volume
+        fused = self.renderer.companions.fused_renderer(layer - 1, self.settings.fuse[layer - 1])
+        assert fused.volume is not None
+        return fused.volume
+
+    def layer_wl(self, layer: int | None = None) -> tuple[float, float]:
+        """(window, level) in real units of ``layer`` (default: the one ``f`` chose)."""
+        layer = self.wl_layer if layer is None else layer
+        if layer <= 0:
+            return resolve_window(self.volume, self.settings)
+        return resolve_window(self.layer_volume(layer), self.settings.layer(layer - 1))
+
+    def next_wl_layer(self) -> None:
+        """``f``: the drag, presets and ``w`` act on the next layer (base, each fused layer)."""
+        self.wl_layer = ia.next_wl_layer(self.wl_layer, self.settings)
+        self.say(f"W/L: {ia.wl_layer_name(self.wl_layer, self.settings)}", echo=False)
+
+    def _layer_window_action(self, name: str, base: Callable[[str], None]
+                             ) -> Callable[[str], None]:
+        def action(arg: str) -> None:
+            if self.wl_layer <= 0 or not self.settings.fuse:
+                base(arg)
+                return
+            changed = ia.layer_window_action(f"{name}:{arg}" if arg else name, self.settings,
+                                             self.wl_layer, self.layer_volume(self.wl_layer))
+            assert changed is not None
+            self.settings, message = changed
+            self.say(message, echo=False)
+        return action
 
     def do(self, action: str) -> None:
         """Carry out one :data:`~glmip.interaction.KEYMAP` action (see :meth:`_action_table`)."""
@@ -684,7 +764,8 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         if name is None:
             return
         mode = ia.drag_mode(name, shift=bool(mods.shift), ctrl=bool(mods.ctrl), alt=bool(mods.alt))
-        self._drag = ia.Drag(mode, x, y, resolve_window(self.volume, self.settings))
+        layer = self.wl_layer if mode == "window" and self.settings.fuse else 0
+        self._drag = ia.Drag(mode, x, y, self.layer_wl(layer), layer=layer)
 
     def on_mouse_release_event(self, x: int, y: int, button: int) -> None:
         if self._drag is not None:

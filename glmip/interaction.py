@@ -62,6 +62,16 @@ __all__ = [
     "edge_labels",
     "scale_bar",
     "mr_auto_window",
+    "wl_layer_count",
+    "next_wl_layer",
+    "wl_layer_name",
+    "set_layer_window",
+    "layer_window_action",
+    "DEPTH_NEAR",
+    "DEPTH_MID",
+    "DEPTH_FAR",
+    "depth_hue",
+    "depth_extent",
 ]
 
 MOTION_FACTOR = 10.0  # VTK's vtkInteractorStyleTrackballCamera::MotionFactor
@@ -102,6 +112,7 @@ KEYMAP: dict[str, str] = {
     "y": "gamma",
     "e": "refine",
     "j": "jitter",
+    "f": "wl-layer",
 }
 
 COLORMAP_CYCLE = COLORMAP_CHOICES
@@ -138,6 +149,7 @@ HELP_LINES = (
     "t: Record a turntable movie.",
     "s: Thick slab on/off; [/]: thinner/thicker; ,/. or shift+wheel: move it.",
     "k: Next colormap; y: next gamma; e: refine maxima; j: jitter (still image converges).",
+    "f: Window/level, presets and w act on the next layer (base, then each fused layer).",
     "Click: where is the maximum of that pixel's ray (position, voxel, value).",
     "Mouse: left rotate, middle or shift+left pan, wheel or right zoom,",
     "  ctrl+left spin, alt+left or ctrl+right window/level.",
@@ -238,6 +250,7 @@ class Drag:
     y: float
     wl: tuple[float, float]
     moved: bool = False
+    layer: int = 0  # whose window a window/level drag changes: 0 base, k fused layer k-1
 
     @property
     def is_click(self) -> bool:
@@ -263,7 +276,10 @@ class Drag:
             camera = spin(camera, x0, y0, x, y, width, height)
         elif self.mode == "window":
             self.wl = window_level_drag(*self.wl, dx, dy, width, height)
-            settings = settings.copy(window=self.wl[0], level=self.wl[1])
+            if self.layer > 0:
+                settings = set_layer_window(settings, self.layer, *self.wl)
+            else:
+                settings = settings.copy(window=self.wl[0], level=self.wl[1])
         self.x, self.y, self.moved = x, y, True
         return camera, settings
 
@@ -414,6 +430,85 @@ def state_action(action: str, camera: Camera, settings: Any, volume: Any,
     else:
         return None
     return cam, s, message
+
+
+# --- whose window: the base volume or a fused layer (key f) -----------------------------------
+# Layer 0 is the base volume (settings.window/level); layer k >= 1 is fused layer k - 1, whose
+# window is the k-th W L pair of settings.fuse_window (W <= 0: automatic).
+def wl_layer_count(settings: Any) -> int:
+    """How many layers have a window: the base volume plus each fused layer."""
+    return 1 + len(settings.fuse or ())
+
+
+def next_wl_layer(layer: int, settings: Any) -> int:
+    """``f``: the layer after ``layer`` whose window the drag, presets and ``w`` change."""
+    return (layer + 1) % wl_layer_count(settings)
+
+
+def wl_layer_name(layer: int, settings: Any) -> str:
+    """``base volume`` or ``layer K (NAME)`` (K from 1, NAME the fused source's file name)."""
+    if layer <= 0:
+        return "base volume"
+    source = settings.fuse[layer - 1]
+    name = getattr(source, "name", None) if not isinstance(source, (str, bytes)) else source
+    name = str(name or "").replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return f"layer {layer} ({name})" if name else f"layer {layer}"
+
+
+def set_layer_window(settings: Any, layer: int, window: float | None, level: float | None
+                     ) -> Any:
+    """Settings with the window of ``layer`` (>= 1: its pair in ``fuse_window``; the pairs of
+    layers before it that have none become automatic, 0 0) set to (window, level); None or
+    window <= 0: automatic."""
+    if layer <= 0:
+        return settings.copy(window=window, level=level)
+    pairs = list(settings.fuse_window or ())
+    while len(pairs) < 2 * layer:
+        pairs += [0.0, 0.0]
+    if window is None or window <= 0:
+        pairs[2 * layer - 2: 2 * layer] = [0.0, 0.0]
+    else:
+        pairs[2 * layer - 2: 2 * layer] = [float(window), float(level or 0.0)]
+    return settings.copy(fuse_window=tuple(pairs))
+
+
+def layer_window_action(action: str, settings: Any, layer: int, layer_volume: Any
+                        ) -> tuple[Any, str] | None:
+    """``w`` (``auto-window``) and the presets (``preset:KEY``) on fused ``layer`` (>= 1), whose
+    volume is ``layer_volume``: (settings, message); None for other actions."""
+    name, _, arg = action.partition(":")
+    label = wl_layer_name(layer, settings)
+    if name == "auto-window":
+        return set_layer_window(settings, layer, None, None), f"{label}: automatic window"
+    if name == "preset":
+        preset, what = apply_preset(settings.layer(layer - 1), arg, layer_volume)
+        s = set_layer_window(settings, layer, preset.window, preset.level)
+        return s, f"{label}: {what}: W {preset.window:.5g} L {preset.level:.5g}"
+    return None
+
+
+# --- depth colour legend -----------------------------------------------------------------------
+# The hue of mode depthcolour (shaders/mip.glsl depth_hue; tests/reference.py): near warm ->
+# magenta -> far cool, linear in two halves of t in 0..1 (0 at the framing sphere's front).
+DEPTH_NEAR = (1.0, 0.75, 0.25)
+DEPTH_MID = (0.85, 0.25, 0.55)
+DEPTH_FAR = (0.2, 0.45, 1.0)
+
+
+def depth_hue(t: Any) -> np.ndarray:
+    """RGB (..., 3) floats 0..1 of depth ``t`` (0 near, 1 far; clipped), as the shader's."""
+    t = np.clip(np.asarray(t, dtype=np.float64), 0.0, 1.0)[..., None]
+    near, mid, far = (np.array(c) for c in (DEPTH_NEAR, DEPTH_MID, DEPTH_FAR))
+    return np.where(t < 0.5, near + (mid - near) * t * 2.0, mid + (far - mid) * (t * 2.0 - 1.0))
+
+
+def depth_extent(volume: Any, settings: Any) -> float:
+    """Millimetres from hue ``near`` to ``far``: ``settings.depth_length`` or the framing
+    sphere's diameter (the shader's u_depth_length, glmip/raycast.py)."""
+    if settings.depth_length:
+        return float(settings.depth_length)
+    corners = np.asarray(volume.corners(), dtype=np.float64)
+    return 2.0 * float(np.max(np.linalg.norm(corners - np.asarray(volume.center), axis=1)))
 
 
 # --- speed ---------------------------------------------------------------------------------

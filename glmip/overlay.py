@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from . import interaction as ia
@@ -52,18 +53,23 @@ class OverlayState:
     labels: tuple[str, str, str, str]
     pixel_size: float
     message: str = ""
+    depth_legend: float | None = None  # mode depthcolour: mm from near to far (else None)
 
     @property
     def key(self) -> tuple[Any, ...]:
         """Cache key: the pixel size rounded, so float noise does not redraw."""
         return (self.size, self.ratio, self.status, self.show_help, self.labels,
-                round(self.pixel_size, 9), self.message)
+                round(self.pixel_size, 9), self.message,
+                None if self.depth_legend is None else round(self.depth_legend, 6))
 
 
 def status_line(volume: Volume, settings: RenderSettings, projection: str, frame_seconds: float,
-                reduction: int = 1, accumulated: int = 0) -> str:
+                reduction: int = 1, accumulated: int = 0,
+                wl_layer: tuple[str, float, float] | None = None) -> str:
     """The status line: window/level, step, frame time, mode, interpolation, projection, and
-    slab, colormap/gamma, refinement, jitter and 4-D volume when they apply."""
+    slab, colormap/gamma, refinement, jitter and 4-D volume when they apply. ``wl_layer``
+    (name, window, level): the layer whose window the drag and presets change (``f``), shown
+    when there are fused layers."""
     window, level = resolve_window(volume, settings)
     step = resolve_sample_distance(volume, settings)
     quality = f" (coarse 1/{reduction})" if reduction > 1 else ""
@@ -87,6 +93,9 @@ def status_line(volume: Volume, settings: RenderSettings, projection: str, frame
     frames = int(volume.meta.get("frames", 1) or 1)
     if frames > 1:
         parts.append(f"volume {int(volume.meta.get('frame', 0)) + 1}/{frames}")
+    if wl_layer is not None:
+        name, w, lv = wl_layer
+        parts.append(f"W/L: {name} (W {w:.5g} L {lv:.5g})")
     return "   ".join(parts)
 
 
@@ -157,7 +166,8 @@ class _Canvas:
         if st.message:
             self.text((pad, pad + line), st.message, fill=MESSAGE_COLOUR)
         self.letters()
-        self.scale_bar(help_top, help_right)
+        below = self.depth_legend()
+        self.scale_bar(help_top, help_right, below)
         return self.img
 
     def help(self) -> tuple[int, int]:
@@ -189,15 +199,41 @@ class _Canvas:
         self.text((cols / 2, pad + 2 * self.line), top, big, "ma")
         self.text((cols / 2, rows - pad), bottom, big, "md")
 
-    def scale_bar(self, help_top: int, help_right: int) -> None:
-        """A bar of 1, 2 or 5 x 10^k mm bottom-right, white with a black outline, and its length."""
+    def depth_legend(self) -> int:
+        """Mode depthcolour: a colour bar top-right, near (warm) to far (cool), titled with the
+        depth scale's extent in mm; its colours are :func:`glmip.interaction.depth_hue` (the
+        shader's). Returns the bottom of what it drew (0 when nothing)."""
+        length = self.state.depth_legend
+        if length is None:
+            return 0
+        cols, _ = self.state.size
+        ratio, pad, line, stroke = self.state.ratio, self.pad, self.line, self.stroke
+        width, height = round(120 * ratio), max(4, round(10 * ratio))
+        x1 = cols - pad - round(20 * ratio)
+        x0 = x1 - width
+        top = pad + round(3.5 * line)  # below the status line, the message and the top letter
+        self.text((x1, top), f"depth {length:.4g} mm", self.font, "ra")
+        y0 = top + line
+        hue = ia.depth_hue((np.arange(width) + 0.5) / width)  # (width, 3)
+        bar = np.repeat(np.floor(hue * 255 + 0.5).astype(np.uint8)[None], height, axis=0)
+        ImageDraw.Draw(self.img).rectangle([x0 - stroke, y0 - stroke, x1 + stroke - 1,
+                                            y0 + height + stroke - 1], fill=BLACK)
+        self.img.paste(Image.fromarray(bar, "RGB").convert("RGBA"), (x0, y0))
+        label_y = y0 + height + round(3 * ratio)
+        self.text((x0, label_y), "near", self.font, "la")
+        self.text((x1, label_y), "far", self.font, "ra")
+        return label_y + line
+
+    def scale_bar(self, help_top: int, help_right: int, below: int = 0) -> None:
+        """A bar of 1, 2 or 5 x 10^k mm bottom-right, white with a black outline, and its length
+        (moved up when it would cover the help, then below ``below``, the depth legend)."""
         cols, rows = self.state.size
         ratio, pad, line, stroke = self.state.ratio, self.pad, self.line, self.stroke
         length_mm, length_px = ia.scale_bar(self.state.pixel_size, target_px=120 * ratio)
         x1, yb = cols - pad - round(20 * ratio), rows - pad - line - round(6 * ratio)
         x0 = x1 - length_px
         if x0 < help_right + pad and yb > help_top - line:  # would cover the help: go up
-            yb = pad + 4 * line
+            yb = max(pad + 4 * line, below + line)
         thick = max(2, round(2 * ratio))
         draw = ImageDraw.Draw(self.img)
         for colour, grow in ((BLACK, stroke), (WHITE, 0)):

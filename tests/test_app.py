@@ -601,3 +601,102 @@ def test_help_keeps_clear_of_the_orientation_letters():
         bottom = (slice(rows - 30, rows), slice(cols // 2 - 12, cols // 2 + 12))
         for region in (left, bottom):
             assert np.array_equal(on[region], off[region]), size
+
+
+# --- issue 14 in the window: labels, fused layers, each layer's window, the depth legend -------
+def _labels_of(blob):
+    seg = np.zeros(blob.shape, np.uint8)
+    seg[28:41, 14:27, 6:19] = 1  # the ball
+    seg[:, :, 40:] = 2  # the slab on top
+    return Volume(seg, blob.affine.copy(), name="seg")
+
+
+def _fused_of(blob):
+    n = blob.shape[0]
+    i, j, k = np.mgrid[0:n, 0:n, 0:n]
+    pet = (500.0 * np.exp(-((i - 14) ** 2 + (j - 30) ** 2 + (k - 24) ** 2) / 40.0)).astype(
+        np.float32)
+    return Volume(pet, blob.affine.copy(), name="/data/pet.nii.gz")
+
+
+def _same_as_render(d, blob):
+    import glmip
+
+    v = d.viewer
+    image = d.image  # before glmip.render makes its own (shared headless) context current
+    expected = np.asarray(glmip.render(blob, camera=v.camera, settings=v.settings, size=SIZE))
+    v.ctx.__enter__()  # the window's context current again (glcontext: no exit needed)
+    if expected.ndim == 2:
+        expected = np.repeat(expected[..., None], 3, axis=2)
+    return np.abs(image.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_labels_and_fused_layers_are_on_screen_when_still(blob, tmp_path):
+    for settings in (RenderSettings(labels=_labels_of(blob)),
+                     RenderSettings(fuse=_fused_of(blob), fuse_colormap=("hot",))):
+        d = open_viewer(blob, tmp_path, settings=settings)
+        plain = d.viewer.renderer.render(d.viewer.camera, RenderSettings(), SIZE)
+        assert _same_as_render(d, blob)
+        assert (d.image[..., 0] != plain).any() or (d.image[..., 1] != plain).any()
+        # While the camera moves: the base only (fast); released: the whole picture again.
+        d.viewer.policy.settle = 10.0
+        d.drag((120, 90), (150, 100), release=False)
+        assert d.viewer.last_reduction >= 2
+        d.viewer.on_mouse_release_event(150, 100, 1)
+        d.viewer.step()
+        assert d.viewer.last_reduction == 1 and _same_as_render(d, blob)
+        d.viewer.release()
+
+
+def test_f_chooses_the_layer_whose_window_the_drag_changes(blob, tmp_path):
+    settings = RenderSettings(window=200, level=100, fuse=_fused_of(blob),
+                              fuse_window=(400.0, 200.0), fuse_colormap=("hot",))
+    d = open_viewer(blob, tmp_path, settings=settings)
+    v = d.viewer
+    assert "W/L: base volume (W 200 L 100)" in v.status_text()
+    d.key("f")
+    assert v.wl_layer == 1 and v.message == "W/L: layer 1 (pet.nii.gz)"
+    assert "W/L: layer 1 (pet.nii.gz) (W 400 L 200)" in v.status_text()
+    before = d.image
+    d.drag((120, 90), (60, 90), alt=True)  # narrower window of layer 1 only
+    w, lv = v.settings.fuse_window
+    assert w < 400 and lv == pytest.approx(200)
+    assert (v.settings.window, v.settings.level) == (200, 100)
+    assert (d.image != before).any() and _same_as_render(d, blob)
+    d.key("c")  # the preset acts on layer 1 too
+    assert v.settings.fuse_window == (700.0, 200.0) and v.settings.window == 200
+    d.key("w")
+    assert v.settings.fuse_window == (0.0, 0.0) and v.settings.window == 200
+    d.key("f")  # back to the base volume
+    assert v.wl_layer == 0
+    d.drag((120, 90), (180, 90), alt=True)
+    assert v.settings.window > 200 and v.settings.fuse_window == (0.0, 0.0)
+    v.release()
+
+
+def test_depth_legend_in_depthcolour_only(blob, tmp_path):
+    d = open_viewer(blob, tmp_path, settings=RenderSettings(mode="depthcolour"))
+    v = d.viewer
+    state = v.overlay_state(0.0)
+    sphere = 2 * np.linalg.norm(blob.corners() - blob.center, axis=1).max()
+    assert state.depth_legend == pytest.approx(sphere)
+    from glmip.overlay import Overlay
+
+    legend = np.asarray(Overlay().draw(state))
+    mip = np.asarray(Overlay().draw(v.overlay_state(0.0).__class__(
+        **{**state.__dict__, "depth_legend": None})))
+    assert (legend != mip).any()
+    # The bar's colours are the shader's hue (glmip.interaction.depth_hue): near warm (red
+    # above blue) on the left, far cool on the right; white/black text has neither.
+    warm = legend[..., 0].astype(int) - legend[..., 2] > 100
+    cool = legend[..., 2].astype(int) - legend[..., 0] > 100
+    assert warm.any() and cool.any()
+    assert np.nonzero(warm)[1].mean() < np.nonzero(cool)[1].mean()
+    assert not (mip[..., 0].astype(int) - mip[..., 2] > 100).any()
+    # In mip the window's overlay has no legend.
+    d.key("m")
+    assert v.settings.mode == "mip" and v.overlay_state(0.0).depth_legend is None
+    # --depth-length sets the extent the legend names.
+    v.settings = v.settings.copy(mode="depthcolour", depth_length=37.0)
+    assert v.overlay_state(0.0).depth_legend == 37.0
+    v.release()

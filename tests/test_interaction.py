@@ -281,3 +281,41 @@ def test_drag_applies_its_gesture(volume):
     pan = ia.Drag("pan", 0, 0, (1.0, 0.5))
     cam2, _ = pan.move(10, 0, cam, settings, W, H, 0.5, volume.center)
     np.testing.assert_allclose(cam2.center, np.asarray(volume.center) - [5.0, 0, 0])
+
+
+def test_wl_layers_cycle_and_set_only_their_pair():
+    s = RenderSettings(window=100, level=50, fuse=("/x/pet.nii.gz", "/y/spect.nrrd"))
+    assert ia.wl_layer_count(s) == 3
+    assert [ia.next_wl_layer(k, s) for k in range(3)] == [1, 2, 0]
+    assert ia.wl_layer_name(0, s) == "base volume"
+    assert ia.wl_layer_name(2, s) == "layer 2 (spect.nrrd)"
+    t = ia.set_layer_window(s, 2, 300.0, 120.0)
+    assert t.fuse_window == (0.0, 0.0, 300.0, 120.0) and (t.window, t.level) == (100, 50)
+    assert ia.set_layer_window(t, 2, None, None).fuse_window == (0.0, 0.0, 0.0, 0.0)
+    drag = ia.Drag("window", 0, 0, (300.0, 120.0), layer=2)
+    _, moved = drag.move(W / 4, 0, Camera.standard("superior"), t, W, H, 1.0, (0, 0, 0))
+    assert moved.fuse_window[:2] == (0.0, 0.0) and moved.fuse_window[2] == pytest.approx(600)
+    assert (moved.window, moved.level) == (100, 50)
+    u, message = ia.layer_window_action("preset:b", t, 1, None)
+    assert u.fuse_window == (1800.0, 400.0, 300.0, 120.0) and message.startswith("layer 1")
+
+
+def test_depth_hue_is_the_shaders_and_extent(volume):
+    hue = ia.depth_hue([0.0, 0.5, 1.0])
+    np.testing.assert_allclose(hue, [ia.DEPTH_NEAR, ia.DEPTH_MID, ia.DEPTH_FAR])
+    np.testing.assert_allclose(ia.depth_hue(0.25), (np.add(ia.DEPTH_NEAR, ia.DEPTH_MID)) / 2)
+    sphere = 2 * np.linalg.norm(volume.corners() - volume.center, axis=1).max()
+    assert ia.depth_extent(volume, RenderSettings()) == pytest.approx(sphere)
+    assert ia.depth_extent(volume, RenderSettings(depth_length=12.0)) == 12.0
+
+
+def test_depth_hue_constants_are_the_shaders():
+    import re
+
+    from glmip.resources import shader_path
+
+    text = open(shader_path("mip.glsl")).read()
+    body = text[text.index("vec3 depth_hue(float t)"):]
+    found = {name: tuple(float(x) for x in vals.split(","))
+             for name, vals in re.findall(r"vec3 (near|mid|far) = vec3\(([^)]*)\)", body)[:3]}
+    assert found == {"near": ia.DEPTH_NEAR, "mid": ia.DEPTH_MID, "far": ia.DEPTH_FAR}
