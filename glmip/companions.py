@@ -9,7 +9,7 @@ made; the renderer draws with them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import moderngl
 import numpy as np
@@ -20,9 +20,6 @@ from .errors import VolumeError
 from .settings import RenderSettings
 from .volume import Volume
 
-if TYPE_CHECKING:
-    from .renderer import MipRenderer
-
 __all__ = ["Companions"]
 
 
@@ -32,13 +29,15 @@ def _same(a: object, b: object) -> bool:
 
 
 class Companions:
-    def __init__(self, ctx: moderngl.Context, make_renderer: Callable[[], "MipRenderer"]):
+    def __init__(self, ctx: moderngl.Context, make_renderer: Callable[[], Any]):
+        """``make_renderer`` makes a renderer for a fused layer (the owner's class: this module
+        does not import the renderer, which imports it)."""
         self.ctx = ctx
         self._make_renderer = make_renderer
         self.masks: list[moderngl.Texture3D] = []
         self._mask_key: tuple | None = None
         self._labels: tuple | None = None
-        self._fused: list[tuple[object, "MipRenderer"]] = []
+        self._fused: list[tuple[object, Any]] = []
 
     def mask_textures(self, settings: RenderSettings, volume: Volume, axes: Sequence[int],
                       bricks: Sequence[Any]) -> bool:
@@ -81,7 +80,7 @@ class Companions:
             self._labels = ((sources, tables), loaded)
         return self._labels[1]  # type: ignore[index]
 
-    def fused_renderer(self, k: int, source: object) -> "MipRenderer":
+    def fused_renderer(self, k: int, source: object) -> Any:
         """The renderer of fused layer ``k`` with ``source`` (a path or any volume) uploaded;
         kept while the layer's source stays the same."""
         while len(self._fused) <= k:
