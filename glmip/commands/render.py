@@ -8,6 +8,9 @@ to ``DIR/<name>_<view>.png``; ``--view a,b,c`` gives several views per input, ``
 puts them side by side in ``DIR/<name>_sheet.png``. ``--jobs N`` uses N worker processes (each
 with its own headless context), ``--dask ADDRESS`` a Dask cluster. A bad input is reported on one
 line and skipped; the exit status is 2 if any input failed.
+
+One big picture: ``glmip render BIG.ome.zarr -o OUT.png --dask ADDRESS`` (or ``--jobs N``) splits
+the one view over the workers, each projecting a slab of the volume (docs/big-data.md).
 """
 
 from __future__ import annotations
