@@ -277,7 +277,188 @@ class _ViewerOutputs:
         self.say(f"turntable written: {path}")
 
 
-class MipViewer(_ViewerOutputs, WindowConfig):
+class _LayerWindows:
+    """Whose window the drag, presets and ``w`` change: the base volume or a fused layer
+    (key ``f``). Part of :class:`MipViewer`."""
+
+    def layer_volume(self, layer: int) -> Volume:
+        """The volume of ``layer`` (0: the base; k: fused layer k-1, as the renderer holds it)."""
+        if layer <= 0:
+            return self.volume
+        fused = self.renderer.companions.fused_renderer(layer - 1, self.settings.fuse[layer - 1])
+        assert fused.volume is not None
+        return fused.volume
+
+    def layer_wl(self, layer: int | None = None) -> tuple[float, float]:
+        """(window, level) in real units of ``layer`` (default: the one ``f`` chose)."""
+        layer = self.wl_layer if layer is None else layer
+        if layer <= 0:
+            return resolve_window(self.volume, self.settings)
+        return resolve_window(self.layer_volume(layer), self.settings.layer(layer - 1))
+
+    def next_wl_layer(self) -> None:
+        """``f``: the drag, presets and ``w`` act on the next layer (base, each fused layer)."""
+        self.wl_layer = ia.next_wl_layer(self.wl_layer, self.settings)
+        self.say(f"W/L: {ia.wl_layer_name(self.wl_layer, self.settings)}", echo=False)
+
+    def _layer_window_action(self, name: str, base: Callable[[str], None]
+                             ) -> Callable[[str], None]:
+        def action(arg: str) -> None:
+            if self.wl_layer <= 0 or not self.settings.fuse:
+                base(arg)
+                return
+            changed = ia.layer_window_action(f"{name}:{arg}" if arg else name, self.settings,
+                                             self.wl_layer, self.layer_volume(self.wl_layer))
+            assert changed is not None
+            self.settings, message = changed
+            self.say(message, echo=False)
+        return action
+
+
+class _PyramidLevels:
+    """A multiscale volume shown coarsest level first, refined level by level while the
+    camera rests (:class:`glmip.levels.LevelPolicy`). Part of :class:`MipViewer`."""
+
+    def _level_volume(self, level: int | None) -> Volume:
+        """Pyramid ``level`` of the input, read lazily with the viewer's reader options
+        (None: as they say, i.e. level 0 unless the user pinned one)."""
+        opts = dict(self.options.reader_options)
+        if level is not None:
+            opts["pyramid_level"] = level
+        return load(self.options.input_path or self.volume.name, **opts)
+
+    def _start_levels(self, volume: Volume) -> Volume:
+        """The volume to show first: the coarsest level of a multiscale ``volume`` (then
+        refined level by level, :meth:`_refine`), else ``volume`` itself. An automatic window
+        is fixed at the coarsest level's range (a max pyramid keeps the maximum), so the
+        picture does not change brightness as it refines and no level is read just for it."""
+        self.levels = None
+        if not (self.options.input_path or volume.name):
+            return volume
+        self.levels = LevelPolicy.for_volume(volume.meta, self.options.reader_options,
+                                             settle=max(self.policy.settle, 0.3))
+        if self.levels is None:
+            return volume
+        coarse = self._level_volume(self.levels.coarsest)
+        if self.settings.window is None or self.settings.window <= 0:
+            window, level = resolve_window(coarse, self.settings)
+            self.settings = self.settings.copy(window=window, level=level)
+        return coarse
+
+    def _refine(self, now: float) -> None:
+        """Load, upload and show the next finer pyramid level when the camera has rested
+        (one level a call; :class:`~glmip.levels.LevelPolicy` decides)."""
+        lv = self.levels
+        if lv is None:
+            return
+        lv.motion(max(lv.last_motion, self.policy.last_motion, self._wheel_time))
+        level = lv.next_level(now, busy=self._drag is not None)
+        if level is None:
+            return
+        self.say(f"loading pyramid level {level} of {lv.coarsest}...", echo=False)
+        self.show_now()
+        t0 = time.perf_counter()
+        volume = self._level_volume(level)
+        budget = self.renderer.memory_budget
+        streams = budget is not None and getattr(volume.data, "nbytes", 0) > budget
+        if streams and not self.renderer.streaming and self._preview is None:
+            # A streamed level reads its bricks for every frame: drag frames keep drawing the
+            # finest level held whole, which stays uploaded in its own renderer.
+            self._preview = (self.renderer, self.volume)
+            self.renderer = MipRenderer(self.ctx, memory_budget=budget)
+            if self.shader_watcher is not None:
+                self.shader_watcher.watcher.renderer = self.renderer
+        self.renderer.upload(volume)
+        self.volume = volume
+        lv.loaded(level)
+        self.level_seconds.append((level, time.perf_counter() - t0))
+        self.say(lv.status(float(min(volume.spacing))), seconds=2, echo=False)
+        self._dirty = True
+
+    def _export_source(self) -> tuple[Volume, MipRenderer, bool]:
+        if self.levels is None or self.levels.done:
+            return self.volume, self.renderer, False
+        volume = self._level_volume(None)
+        renderer = MipRenderer(self.ctx, memory_budget=self.renderer.memory_budget)
+        renderer.upload(volume)
+        return volume, renderer, True
+
+
+class _Frames:
+    """Drawing the offscreen picture: coarse while interacting, full quality when still, the
+    whole picture (labels, fused layers) from ``renderer.render``. Part of
+    :class:`MipViewer`."""
+
+    @staticmethod
+    def full_picture(settings: RenderSettings) -> bool:
+        """True when the still picture is more than the base volume's projection (labels
+        blended over it, fused layers composited): then it comes from ``renderer.render``."""
+        return settings.labels is not None or bool(settings.fuse)
+
+    def _draw_image(self, now: float, accumulate: bool = False) -> None:
+        """Project the MIP into the offscreen image: coarse while interacting (fewer rays,
+        longer step, :class:`~glmip.interaction.QualityPolicy`), else full quality. With
+        labels or fused layers the full-quality frame is the whole picture
+        (:meth:`_draw_full_picture`); coarse frames while the camera moves show the base
+        volume only, and a window/level drag draws whole pictures (it is what it changes)."""
+        _, fbo = self._ensure_image()
+        cols, rows = self.buffer_size
+        coarse = self._interacting(now)
+        full = self.full_picture(self.settings)
+        if full and coarse and self._drag is not None and self._drag.mode == "window":
+            coarse = False
+        if full and not coarse:
+            self._draw_full_picture(now)
+            return
+        renderer, volume = self._preview if coarse and self._preview else (self.renderer,
+                                                                           self.volume)
+        settings, reduction, factor = self.policy.frame_settings(volume, self.settings,
+                                                                 cols * rows, coarse)
+        t0 = time.perf_counter()
+        seed = self.renderer.accumulated if accumulate else 0
+        renderer.draw(self.camera, settings, fbo, (cols, rows), reduction=reduction,
+                           seed=seed, accumulate=accumulate and not coarse)
+        self.ctx.finish()
+        seconds = time.perf_counter() - t0
+        if settings.shader is not None and seconds > SHADER_FRAME_SECONDS:
+            self.settings = self.settings.copy(shader=None)
+            self.say(f"shader too slow ({seconds:.1f} s a frame): showing the built-in "
+                     "projection; save the shader file to try it again", seconds=10)
+        self.policy.measured(seconds, cols * rows, reduction, factor)
+        self._drawn(now, seconds, coarse, reduction)
+
+    def _draw_full_picture(self, now: float) -> None:
+        """The still frame as ``glmip render`` draws it (labels, fused layers composited),
+        uploaded into the offscreen image (rows flipped: GL's first row is the bottom)."""
+        tex, _ = self._ensure_image()
+        cols, rows = self.buffer_size
+        t0 = time.perf_counter()
+        image = self.renderer.render(self.camera, self.settings, (cols, rows))
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=2)
+        rgba = np.empty((rows, cols, 4), np.uint8)
+        rgba[..., :3] = image[::-1]
+        rgba[..., 3] = 255
+        tex.write(rgba.tobytes())
+        self.ctx.finish()
+        self._drawn(now, time.perf_counter() - t0, False, 1)
+
+    def _drawn(self, now: float, seconds: float, coarse: bool, reduction: int) -> None:
+        """Book-keeping after a frame: timing, status line, pyramid levels."""
+        self.policy.last_coarse = coarse
+        self.last_frame_seconds = seconds
+        # While dragging, refresh the status line's frame time only twice a second, so the
+        # overlay is not rasterised again on every coarse frame.
+        if not coarse or now - self._shown_at > 0.5:
+            self.shown_frame_seconds, self._shown_at = seconds, now
+        self.last_reduction = reduction if coarse else 1
+        self.frames_drawn += 1
+        if self.levels is not None and not coarse:
+            self.levels.frame_drawn()
+        self._dirty = False
+
+
+class MipViewer(_Frames, _PyramidLevels, _LayerWindows, _ViewerOutputs, WindowConfig):
     """The MIP window. Create with a window (``wnd``) and its context, plus what to show."""
 
     gl_version = (3, 3)
@@ -449,74 +630,6 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         active = self._drag is not None or (now - self._wheel_time) < self.policy.settle
         return self.policy.interacting(now, active)
 
-    @staticmethod
-    def full_picture(settings: RenderSettings) -> bool:
-        """True when the still picture is more than the base volume's projection (labels
-        blended over it, fused layers composited): then it comes from ``renderer.render``."""
-        return settings.labels is not None or bool(settings.fuse)
-
-    def _draw_image(self, now: float, accumulate: bool = False) -> None:
-        """Project the MIP into the offscreen image: coarse while interacting (fewer rays,
-        longer step, :class:`~glmip.interaction.QualityPolicy`), else full quality. With
-        labels or fused layers the full-quality frame is the whole picture
-        (:meth:`_draw_full_picture`); coarse frames while the camera moves show the base
-        volume only, and a window/level drag draws whole pictures (it is what it changes)."""
-        _, fbo = self._ensure_image()
-        cols, rows = self.buffer_size
-        coarse = self._interacting(now)
-        full = self.full_picture(self.settings)
-        if full and coarse and self._drag is not None and self._drag.mode == "window":
-            coarse = False
-        if full and not coarse:
-            self._draw_full_picture(now)
-            return
-        renderer, volume = self._preview if coarse and self._preview else (self.renderer,
-                                                                           self.volume)
-        settings, reduction, factor = self.policy.frame_settings(volume, self.settings,
-                                                                 cols * rows, coarse)
-        t0 = time.perf_counter()
-        seed = self.renderer.accumulated if accumulate else 0
-        renderer.draw(self.camera, settings, fbo, (cols, rows), reduction=reduction,
-                           seed=seed, accumulate=accumulate and not coarse)
-        self.ctx.finish()
-        seconds = time.perf_counter() - t0
-        if settings.shader is not None and seconds > SHADER_FRAME_SECONDS:
-            self.settings = self.settings.copy(shader=None)
-            self.say(f"shader too slow ({seconds:.1f} s a frame): showing the built-in "
-                     "projection; save the shader file to try it again", seconds=10)
-        self.policy.measured(seconds, cols * rows, reduction, factor)
-        self._drawn(now, seconds, coarse, reduction)
-
-    def _draw_full_picture(self, now: float) -> None:
-        """The still frame as ``glmip render`` draws it (labels, fused layers composited),
-        uploaded into the offscreen image (rows flipped: GL's first row is the bottom)."""
-        tex, _ = self._ensure_image()
-        cols, rows = self.buffer_size
-        t0 = time.perf_counter()
-        image = self.renderer.render(self.camera, self.settings, (cols, rows))
-        if image.ndim == 2:
-            image = np.repeat(image[..., None], 3, axis=2)
-        rgba = np.empty((rows, cols, 4), np.uint8)
-        rgba[..., :3] = image[::-1]
-        rgba[..., 3] = 255
-        tex.write(rgba.tobytes())
-        self.ctx.finish()
-        self._drawn(now, time.perf_counter() - t0, False, 1)
-
-    def _drawn(self, now: float, seconds: float, coarse: bool, reduction: int) -> None:
-        """Book-keeping after a frame: timing, status line, pyramid levels."""
-        self.policy.last_coarse = coarse
-        self.last_frame_seconds = seconds
-        # While dragging, refresh the status line's frame time only twice a second, so the
-        # overlay is not rasterised again on every coarse frame.
-        if not coarse or now - self._shown_at > 0.5:
-            self.shown_frame_seconds, self._shown_at = seconds, now
-        self.last_reduction = reduction if coarse else 1
-        self.frames_drawn += 1
-        if self.levels is not None and not coarse:
-            self.levels.frame_drawn()
-        self._dirty = False
-
     def show_now(self) -> None:
         """Present the picture and the overlay at once (while the loop is busy elsewhere)."""
         self._overlay.update(self.overlay_state(time.perf_counter()))
@@ -605,39 +718,6 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         return table
 
     # --- whose window: the base volume or a fused layer (key f) ----------------------------
-    def layer_volume(self, layer: int) -> Volume:
-        """The volume of ``layer`` (0: the base; k: fused layer k-1, as the renderer holds it)."""
-        if layer <= 0:
-            return self.volume
-        fused = self.renderer.companions.fused_renderer(layer - 1, self.settings.fuse[layer - 1])
-        assert fused.volume is not None
-        return fused.volume
-
-    def layer_wl(self, layer: int | None = None) -> tuple[float, float]:
-        """(window, level) in real units of ``layer`` (default: the one ``f`` chose)."""
-        layer = self.wl_layer if layer is None else layer
-        if layer <= 0:
-            return resolve_window(self.volume, self.settings)
-        return resolve_window(self.layer_volume(layer), self.settings.layer(layer - 1))
-
-    def next_wl_layer(self) -> None:
-        """``f``: the drag, presets and ``w`` act on the next layer (base, each fused layer)."""
-        self.wl_layer = ia.next_wl_layer(self.wl_layer, self.settings)
-        self.say(f"W/L: {ia.wl_layer_name(self.wl_layer, self.settings)}", echo=False)
-
-    def _layer_window_action(self, name: str, base: Callable[[str], None]
-                             ) -> Callable[[str], None]:
-        def action(arg: str) -> None:
-            if self.wl_layer <= 0 or not self.settings.fuse:
-                base(arg)
-                return
-            changed = ia.layer_window_action(f"{name}:{arg}" if arg else name, self.settings,
-                                             self.wl_layer, self.layer_volume(self.wl_layer))
-            assert changed is not None
-            self.settings, message = changed
-            self.say(message, echo=False)
-        return action
-
     def do(self, action: str) -> None:
         """Carry out one :data:`~glmip.interaction.KEYMAP` action (see :meth:`_action_table`)."""
         name, _, arg = action.partition(":")
@@ -693,70 +773,6 @@ class MipViewer(_ViewerOutputs, WindowConfig):
         self.say(f"volume {k + 1}/{frames}", echo=False)
 
     # --- pyramid levels (glmip/levels.py) ---------------------------------------------------
-    def _level_volume(self, level: int | None) -> Volume:
-        """Pyramid ``level`` of the input, read lazily with the viewer's reader options
-        (None: as they say, i.e. level 0 unless the user pinned one)."""
-        opts = dict(self.options.reader_options)
-        if level is not None:
-            opts["pyramid_level"] = level
-        return load(self.options.input_path or self.volume.name, **opts)
-
-    def _start_levels(self, volume: Volume) -> Volume:
-        """The volume to show first: the coarsest level of a multiscale ``volume`` (then
-        refined level by level, :meth:`_refine`), else ``volume`` itself. An automatic window
-        is fixed at the coarsest level's range (a max pyramid keeps the maximum), so the
-        picture does not change brightness as it refines and no level is read just for it."""
-        self.levels = None
-        if not (self.options.input_path or volume.name):
-            return volume
-        self.levels = LevelPolicy.for_volume(volume.meta, self.options.reader_options,
-                                             settle=max(self.policy.settle, 0.3))
-        if self.levels is None:
-            return volume
-        coarse = self._level_volume(self.levels.coarsest)
-        if self.settings.window is None or self.settings.window <= 0:
-            window, level = resolve_window(coarse, self.settings)
-            self.settings = self.settings.copy(window=window, level=level)
-        return coarse
-
-    def _refine(self, now: float) -> None:
-        """Load, upload and show the next finer pyramid level when the camera has rested
-        (one level a call; :class:`~glmip.levels.LevelPolicy` decides)."""
-        lv = self.levels
-        if lv is None:
-            return
-        lv.motion(max(lv.last_motion, self.policy.last_motion, self._wheel_time))
-        level = lv.next_level(now, busy=self._drag is not None)
-        if level is None:
-            return
-        self.say(f"loading pyramid level {level} of {lv.coarsest}...", echo=False)
-        self.show_now()
-        t0 = time.perf_counter()
-        volume = self._level_volume(level)
-        budget = self.renderer.memory_budget
-        streams = budget is not None and getattr(volume.data, "nbytes", 0) > budget
-        if streams and not self.renderer.streaming and self._preview is None:
-            # A streamed level reads its bricks for every frame: drag frames keep drawing the
-            # finest level held whole, which stays uploaded in its own renderer.
-            self._preview = (self.renderer, self.volume)
-            self.renderer = MipRenderer(self.ctx, memory_budget=budget)
-            if self.shader_watcher is not None:
-                self.shader_watcher.watcher.renderer = self.renderer
-        self.renderer.upload(volume)
-        self.volume = volume
-        lv.loaded(level)
-        self.level_seconds.append((level, time.perf_counter() - t0))
-        self.say(lv.status(float(min(volume.spacing))), seconds=2, echo=False)
-        self._dirty = True
-
-    def _export_source(self) -> tuple[Volume, MipRenderer, bool]:
-        if self.levels is None or self.levels.done:
-            return self.volume, self.renderer, False
-        volume = self._level_volume(None)
-        renderer = MipRenderer(self.ctx, memory_budget=self.renderer.memory_budget)
-        renderer.upload(volume)
-        return volume, renderer, True
-
     # --- mouse -----------------------------------------------------------------------------
     def on_mouse_press_event(self, x: int, y: int, button: int) -> None:
         mods = self.wnd.modifiers
