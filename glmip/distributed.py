@@ -20,11 +20,10 @@ import numpy as np
 
 from .errors import UsageError
 from .options import default_memory
-from .outputs import write_together
-from .pipeline import load_volume, renderer_for
-from .pngio import encode_png
+from .pipeline import load_volume, renderer_for, write_rendered
 from .raycast import Projection
 from .recipe import Recipe
+from .volume import Volume
 
 if TYPE_CHECKING:
     from .renderer import MipRenderer
@@ -131,9 +130,10 @@ def project_split(recipe: Recipe, executor: cf.Executor, parts: int,
 
 
 def render_split(recipe: Recipe, executor: cf.Executor, parts: int,
-                 memory: int | None = None) -> tuple[np.ndarray, Recipe]:
+                 memory: int | None = None, volume: Volume | None = None
+                 ) -> tuple[np.ndarray, Recipe]:
     """The recipe's picture from a split projection, and the resolved recipe it carries."""
-    volume = load_volume(recipe)
+    volume = volume if volume is not None else load_volume(recipe)
     recipe = recipe.resolved(volume)  # the automatic window, found once, here
     proj = project_split(recipe, executor, parts, memory)
     # Only the display pass runs here: a small budget makes a lazily read volume stream, so
@@ -142,9 +142,10 @@ def render_split(recipe: Recipe, executor: cf.Executor, parts: int,
     return renderer.display(proj, recipe.settings()), recipe
 
 
-def write_split(recipe: Recipe, png: str | os.PathLike[str], executor: cf.Executor, parts: int,
-                memory: int | None = None) -> str:
-    """:func:`render_split`, written as a PNG that carries its recipe (atomically)."""
-    image, resolved = render_split(recipe, executor, parts, memory)
-    write_together({png: encode_png(image, resolved.to_text(str(png)))})
-    return str(png)
+def write_split(recipe: Recipe, path: str | os.PathLike[str], executor: cf.Executor,
+                parts: int, memory: int | None = None, fmt: str | None = None) -> str:
+    """:func:`render_split`, written through the pipeline's writer (its recipe inside)."""
+    volume = load_volume(recipe)
+    image, resolved = render_split(recipe, executor, parts, memory, volume)
+    write_rendered(resolved, path, image, volume=volume, fmt=fmt)
+    return str(path)

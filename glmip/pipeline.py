@@ -180,6 +180,32 @@ def _source_dicom(volume: Volume) -> dict[str, str] | None:
     return volume.meta.get("dicom") or None
 
 
+def _check_sources(recipe: Recipe, volume: Volume, paths: Iterable[Any]) -> None:
+    """Outputs never go over any file the input was read from."""
+    sources = [recipe.input, *volume.meta.get("source_files", ())]
+    for path in paths:
+        if path is not None:
+            check_output_file(path, sources)
+
+
+def _picture_bytes(kind: str | None, path: Any, image: np.ndarray, recipe: Recipe,
+                   volume: Volume) -> bytes:
+    """The file of a picture with its recipe: a PNG, or a DICOM Secondary Capture object."""
+    if kind == "dicom":
+        return dicom_out.picture_object(image, recipe, _source_dicom(volume), output=str(path))
+    return encode_png(image, recipe.to_text(str(path)))
+
+
+def write_rendered(recipe: Recipe, path: str | os.PathLike[str], image: np.ndarray, *,
+                   volume: Volume, fmt: str | None = None) -> list[Path]:
+    """Write a picture rendered elsewhere (a projection split over workers:
+    glmip/distributed.py) as :func:`write_picture` writes its own: the same checks, the
+    resolved ``recipe`` inside, PNG or DICOM."""
+    kind = picture_format(path, fmt)
+    _check_sources(recipe, volume, (path,))
+    return write_together({path: _picture_bytes(kind, path, image, recipe, volume)})
+
+
 def write_picture(recipe: Recipe, png: str | os.PathLike[str] | None, *,
                   values: str | os.PathLike[str] | None = None,
                   depth_map: str | os.PathLike[str] | None = None,
@@ -193,17 +219,11 @@ def write_picture(recipe: Recipe, png: str | os.PathLike[str] | None, *,
     for a ``.dcm`` name: glmip/dicom_out.py). ``memory``: see :func:`renderer_for`."""
     kind = picture_format(png, fmt) if png is not None else None
     volume, renderer = _ready(recipe, volume, renderer, memory)
-    sources = [recipe.input, *volume.meta.get("source_files", ())]
-    for path in (png, values, depth_map):
-        if path is not None:  # never over any file the input was read from
-            check_output_file(path, sources)
+    _check_sources(recipe, volume, (png, values, depth_map))
     recipe = recipe.resolved(volume)
     files: dict[str | os.PathLike[str], bytes] = {}
-    if kind == "dicom":
-        files[png] = dicom_out.picture_object(picture(renderer, recipe), recipe,
-                                              _source_dicom(volume), output=str(png))
-    elif png is not None:
-        files[png] = encode_png(picture(renderer, recipe), recipe.to_text(str(png)))
+    if png is not None:
+        files[png] = _picture_bytes(kind, png, picture(renderer, recipe), recipe, volume)
     if values is not None or depth_map is not None:
         proj = renderer.project(recipe.camera(), recipe.settings(), recipe.size,
                                 exact_values=True)

@@ -104,15 +104,16 @@ def run_split(args: argparse.Namespace, recipe: Any, out: Path, extra: bool) -> 
     glmip/distributed.py."""
     from ..distributed import write_split
 
-    if extra or out.suffix.lower() != ".png" or len(recipe.cameras()) > 1:
-        raise UsageError("a render split over workers writes one PNG of one view")
+    if extra or len(recipe.cameras()) > 1:
+        raise UsageError("a render split over workers writes one picture of one view")
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
     client, executor = _executor(args)
     try:
         workers = (len(client.scheduler_info().get("workers", {})) if client is not None
                    else args.jobs)
-        write_split(recipe, out, executor, parts=2 * max(workers, 1), memory=args.memory)
+        write_split(recipe, out, executor, parts=2 * max(workers, 1), memory=args.memory,
+                    fmt=args.format)
     finally:
         executor.shutdown(wait=True)
         if client is not None:
