@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -375,12 +375,54 @@ def apply_preset(settings: Any, key: str, volume: Any) -> tuple[Any, str]:
 # KEYMAP actions (the name before ':') that only change the camera or the settings; every door
 # (the window, the notebook widget) applies them through state_action. The others (quit,
 # screenshot, help, frame, turntable) act on the door itself and each door does them its way.
-STATE_ACTIONS = ("reset", "view", "projection", "auto-window", "step", "interpolation", "mode",
-                 "preset", "slab", "colormap", "gamma", "refine", "jitter")
-
-
 def _slab_message(s: Any) -> str:
     return "slab off" if s.slab is None else f"slab {s.slab:.3g} mm at {s.slab_center:+.3g} mm"
+
+
+def _on_settings(change: Callable[[Any], Any], say: Callable[[Any], str] | None = None
+                 ) -> Callable[..., tuple]:
+    """An action that changes only the settings, and what it says afterwards."""
+    def act(arg: str, camera: Camera, settings: Any, volume: Any, first: Camera) -> tuple:
+        new = change(settings)
+        return camera, new, say(new) if say else ""
+    return act
+
+
+def _preset(arg: str, camera: Camera, settings: Any, volume: Any, first: Camera) -> tuple:
+    new, label = apply_preset(settings, arg, volume)
+    return camera, new, f"{label}: W {new.window:.5g} L {new.level:.5g}"
+
+
+def _slab(arg: str, camera: Camera, settings: Any, volume: Any, first: Camera) -> tuple:
+    changed = change_slab(settings, arg)
+    if changed is None:
+        return camera, settings, "s: turn the slab on first"
+    return camera, changed, _slab_message(changed)
+
+
+def _step(arg: str, camera: Camera, settings: Any, volume: Any, first: Camera) -> tuple:
+    new = change_step(settings, resolve_sample_distance(volume, settings), arg)
+    return camera, new, f"sample distance {new.sample_distance:.3g} mm"
+
+
+# Each (argument, camera, settings, volume, first camera) -> (camera, settings, message).
+_STATE_TABLE: dict[str, Callable[..., tuple]] = {
+    "reset": lambda arg, cam, s, vol, first: (first.copy(), s, ""),
+    "view": lambda arg, cam, s, vol, first: (standard_view(cam, arg), s, ""),
+    "projection": lambda arg, cam, s, vol, first: (toggle_projection(cam), s, ""),
+    "auto-window": _on_settings(auto_window),
+    "step": _step,
+    "interpolation": _on_settings(toggle_interpolation),
+    "mode": _on_settings(next_mode),
+    "preset": _preset,
+    "slab": _slab,
+    "colormap": _on_settings(next_colormap, lambda s: f"colormap {s.colormap}"),
+    "gamma": _on_settings(next_gamma, lambda s: f"gamma {s.gamma:g}"),
+    "refine": _on_settings(toggle_refine,
+                           lambda s: f"refinement {'on' if s.refine else 'off'}"),
+    "jitter": _on_settings(toggle_jitter, lambda s: f"jitter {'on' if s.jitter else 'off'}"),
+}
+STATE_ACTIONS = tuple(_STATE_TABLE)
 
 
 def state_action(action: str, camera: Camera, settings: Any, volume: Any,
@@ -389,47 +431,8 @@ def state_action(action: str, camera: Camera, settings: Any, volume: Any,
     ``"name:argument"``); the message is what the door shows ("" for none). None when
     ``action`` is not one of :data:`STATE_ACTIONS` (the door does it)."""
     name, _, arg = action.partition(":")
-    cam, s, message = camera, settings, ""
-    if name == "reset":
-        cam = first_camera.copy()
-    elif name == "view":
-        cam = standard_view(camera, arg)
-    elif name == "projection":
-        cam = toggle_projection(camera)
-    elif name == "auto-window":
-        s = auto_window(settings)
-    elif name == "step":
-        s = change_step(settings, resolve_sample_distance(volume, settings), arg)
-        message = f"sample distance {s.sample_distance:.3g} mm"
-    elif name == "interpolation":
-        s = toggle_interpolation(settings)
-    elif name == "mode":
-        s = next_mode(settings)
-    elif name == "preset":
-        s, label = apply_preset(settings, arg, volume)
-        message = f"{label}: W {s.window:.5g} L {s.level:.5g}"
-    elif name == "slab":
-        changed = change_slab(settings, arg)
-        if changed is None:
-            message = "s: turn the slab on first"
-        else:
-            s = changed
-            message = _slab_message(s)
-    elif name == "colormap":
-        s = next_colormap(settings)
-        message = f"colormap {s.colormap}"
-    elif name == "gamma":
-        s = next_gamma(settings)
-        message = f"gamma {s.gamma:g}"
-    elif name == "refine":
-        s = toggle_refine(settings)
-        message = f"refinement {'on' if s.refine else 'off'}"
-    elif name == "jitter":
-        s = toggle_jitter(settings)
-        message = f"jitter {'on' if s.jitter else 'off'}"
-    else:
-        return None
-    return cam, s, message
+    act = _STATE_TABLE.get(name)
+    return None if act is None else act(arg, camera, settings, volume, first_camera)
 
 
 # --- whose window: the base volume or a fused layer (key f) -----------------------------------
