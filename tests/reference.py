@@ -82,6 +82,20 @@ def _sample_planes(shape, affine, view_dir, up, cols, rows, step, fit, rays=None
     return P, d, plane0, k_lo, k_hi, box_center, radius
 
 
+def _planes(shape, affine, P, d, plane0, k_lo, k_hi, step):
+    """(view-axis coordinate, voxel index coordinates (rows, cols, 3), inside the full-voxel
+    box) of every sample plane k_lo..k_hi that meets the box."""
+    inv = np.linalg.inv(affine)
+    n = np.array(shape)
+    Pd = P @ d
+    for k in range(k_lo, k_hi + 1):
+        X = P + (plane0 + k * step - Pd)[..., None] * d
+        idx = X @ inv[:3, :3].T + inv[:3, 3]
+        inside = np.all((idx >= -0.5) & (idx <= n - 0.5), axis=-1)
+        if inside.any():
+            yield plane0 + k * step, idx, inside
+
+
 def reference_samples(data, affine, view_dir, up, cols, rows, step, fit="sphere",
                       slope=1.0, inter=0.0, keep=None, keep_tolerance=1e-6):
     """The samples of every ray, front to back: a list of (values (rows, cols) with NaN where
@@ -93,20 +107,12 @@ def reference_samples(data, affine, view_dir, up, cols, rows, step, fit="sphere"
     affine = np.asarray(affine, float)
     P, d, plane0, k_lo, k_hi, center, radius = _sample_planes(
         data.shape, affine, view_dir, up, cols, rows, step, fit)
-    inv = np.linalg.inv(affine)
-    n = np.array(data.shape)
-    Pd = P @ d
     out = []
-    for k in range(k_lo, k_hi + 1):
-        X = P + (plane0 + k * step - Pd)[..., None] * d
-        idx = X @ inv[:3, :3].T + inv[:3, 3]
-        inside = np.all((idx >= -0.5) & (idx <= n - 0.5), axis=-1)
-        if not inside.any():
-            continue
+    for plane, idx, inside in _planes(data.shape, affine, P, d, plane0, k_lo, k_hi, step):
         v = trilinear(data, idx) * slope + inter
         if keep is not None:
             inside &= trilinear(keep.astype(np.float64), idx) >= 1.0 - keep_tolerance
-        out.append((np.where(inside, v, np.nan), plane0 + k * step))
+        out.append((np.where(inside, v, np.nan), plane))
     return out, center @ d - radius, 2 * radius
 
 
@@ -201,18 +207,10 @@ def reference_projection(data, affine, view_dir, up, cols, rows, step, fit="sphe
     affine = np.asarray(affine, float)
     P, d, plane0, k_lo, k_hi, box_center, radius = _sample_planes(
         data.shape, affine, view_dir, up, cols, rows, step, fit, rays)
-    inv = np.linalg.inv(affine)
-    n = np.array(data.shape)
     best = np.full((rows, cols), np.nan)
     total = np.zeros((rows, cols))
     count = np.zeros((rows, cols))
-    Pd = P @ d
-    for k in range(k_lo, k_hi + 1):
-        X = P + (plane0 + k * step - Pd)[..., None] * d
-        idx = X @ inv[:3, :3].T + inv[:3, 3]
-        inside = np.all((idx >= -0.5) & (idx <= n - 0.5), axis=-1)
-        if not inside.any():
-            continue
+    for _, idx, inside in _planes(data.shape, affine, P, d, plane0, k_lo, k_hi, step):
         v = trilinear(data, idx) * slope + inter
         v = np.where(inside, v, np.nan)
         if mode == "mean":
