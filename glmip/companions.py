@@ -55,8 +55,12 @@ class Companions:
                 s0 = np.asarray(brick.start)
                 n = brick.volume.shape
                 part = inside[s0[0] : s0[0] + n[0], s0[1] : s0[1] + n[1], s0[2] : s0[2] + n[2]]
-                tex = self.ctx.texture3d(n, 1, np.ascontiguousarray(
-                    part.transpose(2, 1, 0)).astype(np.float32), dtype="f4")
+                size = brick.texture_size  # as the brick's texture, with its repeated layer
+                pad = [(0, int(a < b)) for a, b in zip(n, size)]
+                part = np.pad(part.astype(np.float32), pad, mode="edge")
+                tex = self.ctx.texture3d(size, 1, dtype="f4")
+                tex.write(np.ascontiguousarray(part.transpose(2, 1, 0)),
+                          viewport=(0, 0, 0, *part.shape))
                 tex.repeat_x = tex.repeat_y = tex.repeat_z = False
                 self.masks.append(tex)
             self._mask_key = (source, settings.mask_mode)

@@ -188,34 +188,46 @@ def texture_order(volume: Volume) -> tuple[Volume, tuple[int, int, int]]:
     return volume, (0, 1, 2)
 
 
-def plan_bricks(shape: tuple[int, int, int], itemsize: int, max_axis: int,
-                max_bytes: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+def _power_of_two(x: int) -> int:
+    return 1 << (int(x) - 1).bit_length()
+
+
+def plan_bricks(shape: tuple[int, int, int], itemsize: int, max_axis: int, max_bytes: int
+                ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]]:
     """Split a volume into bricks that fit the texture limits.
 
-    Returns (start, stop, own_lo, own_hi) per brick: the voxels [start, stop) to upload
-    (overlap included) and the index-coordinate box the brick samples.
+    Returns (start, stop, own_lo, own_hi, texture_shape) per brick: the voxels [start, stop)
+    to upload (overlap included), the index-coordinate box the brick samples, and the size of
+    its texture. On a split axis every brick's texture is a power of two (the last one padded):
+    dividing by it is exact, so a brick samples at exactly the coordinates the whole volume's
+    texture would (``sample_tc`` in shaders/lib/ray.glsl) and the picture is the same to the bit.
     """
     n = np.array(shape)
     pieces = np.ones(3, dtype=np.int64)
+    largest = 1 << (int(max_axis).bit_length() - 1)  # the largest power of two allowed
 
-    def dims(p: np.ndarray) -> np.ndarray:
-        return -(-n // p) + np.where(p > 1, 2, 0)  # the largest piece plus its overlap
+    def dims(p: np.ndarray) -> np.ndarray:  # texture sizes: the whole axis, or a piece + overlap
+        return np.array([n[a] if p[a] == 1 else _power_of_two(-(-n[a] // p[a]) + 2)
+                         for a in range(3)])
 
     while True:
-        over = dims(pieces) > max_axis
+        d = dims(pieces)
+        over = np.where(pieces > 1, d > largest, d > max_axis)
         if over.any():
-            pieces[int(np.argmax(np.where(over, dims(pieces), -1)))] += 1
-        elif int(np.prod(dims(pieces))) * itemsize > max_bytes:
-            pieces[int(np.argmax(dims(pieces)))] += 1
+            pieces[int(np.argmax(np.where(over, d, -1)))] += 1
+        elif int(np.prod(d)) * itemsize > max_bytes:
+            pieces[int(np.argmax(d))] += 1
         else:
             break
-        if (pieces > n).any():
+        if (pieces > n).any() or (dims(pieces) < 3).any():
             raise VolumeError(f"cannot split {tuple(shape)} into bricks within the texture limits")
-    cuts = [np.linspace(0, n[a], pieces[a] + 1).round().astype(np.int64) for a in range(3)]
+    size = dims(pieces)
+    cuts = [np.append(np.arange(0, n[a], size[a] - 2 if pieces[a] > 1 else n[a]), n[a])
+            for a in range(3)]
     bricks = []
-    for bx in range(pieces[0]):
-        for by in range(pieces[1]):
-            for bz in range(pieces[2]):
+    for bx in range(len(cuts[0]) - 1):
+        for by in range(len(cuts[1]) - 1):
+            for bz in range(len(cuts[2]) - 1):
                 idx = (bx, by, bz)
                 lo = np.array([cuts[a][idx[a]] for a in range(3)])
                 hi = np.array([cuts[a][idx[a] + 1] for a in range(3)])
@@ -225,7 +237,8 @@ def plan_bricks(shape: tuple[int, int, int], itemsize: int, max_axis: int,
                 # Between bricks the upper face is open (the shader's u_open_hi): a sample on a
                 # shared face belongs to the next brick.
                 own_hi = hi - 0.5
-                bricks.append((start, stop, own_lo.astype(float), own_hi.astype(float)))
+                bricks.append((start, stop, own_lo.astype(float), own_hi.astype(float),
+                               tuple(int(v) for v in size)))
     return bricks
 
 
@@ -237,14 +250,21 @@ class BrickPlan:
     samples near a face see both sides) and an affine for exactly those voxels; ``start`` is its
     first voxel's index in the uploaded volume. The brick samples only the index-coordinate box
     ``own_lo .. own_hi`` (global voxel units, centres at integers), so every sample of a ray
-    belongs to one brick. ``stats``: its cells' (max, min) (:func:`cell_statistics`).
+    belongs to one brick. ``texture_shape``: its texture's size, at least the voxels' (None: the
+    same; larger on split axes, :func:`plan_bricks`). ``stats``: its cells' (max, min)
+    (:func:`cell_statistics`).
     """
 
     volume: Volume
     start: np.ndarray
     own_lo: np.ndarray
     own_hi: np.ndarray
+    texture_shape: tuple[int, ...] | None = None
     stats: np.ndarray | None = None
+
+    @property
+    def texture_size(self) -> tuple[int, ...]:
+        return tuple(self.texture_shape or self.volume.shape)
 
 
 def brick_volume(gpu: Volume, start: np.ndarray, stop: np.ndarray) -> Volume:
@@ -265,11 +285,12 @@ def plan_volume(volume: Volume, cell_size: int | None, max_axis: int, max_bytes:
     gpu, axes = texture_order(volume)
     cell = int(cell_size or auto_cell_size(gpu.shape))
     bricks = []
-    for start, stop, own_lo, own_hi in plan_bricks(gpu.shape, gpu.data.itemsize, max_axis,
-                                                   max_bytes):
+    plan = plan_bricks(gpu.shape, gpu.data.itemsize, max_axis, max_bytes)
+    for start, stop, own_lo, own_hi, texture_shape in plan:
         part = brick_volume(gpu, start, stop)
         stats = cell_statistics(part, cell) if with_stats else None
-        bricks.append(BrickPlan(part, start, own_lo, own_hi, stats))
+        bricks.append(BrickPlan(part, start, own_lo, own_hi,
+                                texture_shape if len(plan) > 1 else None, stats))
     return gpu, axes, cell, bricks
 
 
@@ -433,7 +454,7 @@ def brick_uniforms(brick: BrickPlan, gpu: Volume, axes: Sequence[int],
                    crop: Sequence[int] | None) -> dict | None:
     """Uniforms of one brick of the uploaded volume ``gpu`` (axes as :func:`texture_order`
     gave them); None when the crop leaves it nothing to sample."""
-    n = np.array(brick.volume.shape, dtype=np.float64)
+    n = np.array(brick.texture_size, dtype=np.float64)
     index_to_tex = np.diag([*(1.0 / n), 1.0])
     index_to_tex[:3, 3] = 0.5 / n
     world_to_tex = index_to_tex @ np.linalg.inv(brick.volume.affine)
@@ -447,6 +468,10 @@ def brick_uniforms(brick: BrickPlan, gpu: Volume, axes: Sequence[int],
         return None
     return {
         "u_volume_size": tuple(n),
+        "u_global_size": tuple(float(v) for v in gpu.shape),
+        # Axes whose texture size is a power of two are sampled through the whole volume's
+        # coordinates (sample_tc in shaders/lib/ray.glsl); the others are never split.
+        "u_rebase": tuple(float(v & (v - 1) == 0) for v in brick.texture_size),
         "u_brick_start": tuple(np.asarray(brick.start).astype(float)),
         "u_world_to_index": tuple(np.linalg.inv(gpu.affine).T.ravel()),  # column-major
         "u_world_to_tex": tuple(world_to_tex.T.ravel()),

@@ -194,7 +194,8 @@ class MipRenderer:
             volume, self._fixed_cell_size, self.max_texture_size, max_bytes,
             with_stats=not self.streaming)
         for plan in plans:
-            brick = Brick(plan.volume, plan.start, plan.own_lo, plan.own_hi, plan.stats)
+            brick = Brick(plan.volume, plan.start, plan.own_lo, plan.own_hi, plan.texture_shape,
+                          plan.stats)
             if not self.streaming:
                 self._load(brick)
             self.bricks.append(brick)
@@ -213,21 +214,31 @@ class MipRenderer:
             part = Volume(np.asarray(data), brick.volume.affine, brick.volume.slope,
                           brick.volume.inter, brick.volume.name)
             data, brick.stats = part.data, raycast.cell_statistics(part, self.cell_size)
-        brick.texture = self._upload_texture(data, gl_dtype, xor)
+        brick.texture = self._upload_texture(data, brick.texture_size, gl_dtype, xor)
         brick.cells = self.ctx.texture3d(brick.stats.shape[:3], 2, np.ascontiguousarray(
             brick.stats.transpose(2, 1, 0, 3)), dtype="f4")
         brick.cells.filter = (moderngl.NEAREST, moderngl.NEAREST)
 
-    def _upload_texture(self, data: np.ndarray, gl_dtype: str, xor: int | None) -> moderngl.Texture3D:
-        tex = self.ctx.texture3d(data.shape, 1, dtype=gl_dtype)
+    def _upload_texture(self, data: np.ndarray, size: tuple[int, ...], gl_dtype: str,
+                        xor: int | None) -> moderngl.Texture3D:
+        """A texture of ``size`` voxels holding ``data`` at its origin. Where it is larger, one
+        more layer repeats the data's last one: samples in the last half voxel then read what
+        clamping to the edge would give."""
+        tex = self.ctx.texture3d(size, 1, dtype=gl_dtype)
         tex.repeat_x = tex.repeat_y = tex.repeat_z = False
         nx, ny, nz = data.shape
+        pad = [int(n < s) for n, s in zip(data.shape, size)]
         step = max(1, UPLOAD_CHUNK_BYTES // (nx * ny * data.itemsize))
         buf: np.ndarray | None = None  # one reused slab buffer: no allocation per slab
-        for k0 in range(0, nz, step):
+        slabs = [(k0, k0, min(k0 + step, nz)) for k0 in range(0, nz, step)]
+        if pad[2]:
+            slabs.append((nz, nz - 1, nz))  # the repeated layer above the last
+        for at, k0, k1 in slabs:
             # (k, j, i) order is x-fastest: a view, not a copy, for Fortran-ordered data.
             # np.asarray reads a lazily held volume (glmip/lazy.py) one slab at a time.
-            block = np.asarray(data[:, :, k0 : k0 + step]).transpose(2, 1, 0)
+            block = np.asarray(data[:, :, k0:k1]).transpose(2, 1, 0)
+            if pad[0] or pad[1]:
+                block = np.pad(block, ((0, 0), (0, pad[1]), (0, pad[0])), mode="edge")
             if xor is not None or not block.flags.c_contiguous:
                 if buf is None or buf.shape != block.shape:
                     buf = np.empty(block.shape, np.dtype(f"u{data.itemsize}") if xor else data.dtype)
@@ -236,7 +247,7 @@ class MipRenderer:
                 else:
                     np.copyto(buf, block)
                 block = buf
-            tex.write(block, viewport=(0, 0, k0, nx, ny, block.shape[0]))
+            tex.write(block, viewport=(0, 0, at, block.shape[2], block.shape[1], block.shape[0]))
         return tex
 
     # --- rendering ------------------------------------------------------------------------

@@ -42,9 +42,6 @@
 // beyond (value, distance, hit, samples) goes to a second colour attachment, f_state, read by
 // the next pass from u_state_previous, so each pass continues the ray where the previous
 // brick stopped.
-#ifndef GLMIP_BRICKED
-#define GLMIP_BRICKED false
-#endif
 uniform bool u_last_pass;
 #ifdef GLMIP_STATE
 #define GLMIP_CARRIES true
@@ -121,7 +118,7 @@ vec4 mida(Ray ray) {
     }
 #endif
     for (float k = ray.k_first; k <= ray.k_last; k += 1.0) {
-        float v = real_value(ray.a + k * ray.b);
+        float v = real_value(sample_tc(ray, k));
         taken += 1.0;
         if (isnan(v)) continue;
         if (v > best) { best = v; best_k = k; }
@@ -176,7 +173,7 @@ vec4 lmip(Ray ray) {
 #endif
     if (!done) {
         for (float k = ray.k_first; k <= ray.k_last; k += 1.0) {
-            float v = real_value(ray.a + k * ray.b);
+            float v = real_value(sample_tc(ray, k));
             taken += 1.0;
             if (climbing) {
                 if (v > best) { best = v; best_k = k; mine = true; }
@@ -304,13 +301,13 @@ void main() {
         float k_start = k;  // k <= k_end here
         if (GLMIP_MODE == 0 || GLMIP_MODE == 6) {  // plain MIP: the hot loop, kept minimal
             do {
-                float v = real_value(a + k * b);
+                float v = real_value(sample_tc(ray, k));
                 if (v > best) { best = v; best_k = k; }
                 k += 1.0;
             } while (k <= k_end && best < stop_above);
         } else {
             do {
-                float v = real_value(a + k * b);
+                float v = real_value(sample_tc(ray, k));
                 if (GLMIP_MODE == 3) {
                     // Depth cue: weight exp(-(distance from the sphere front) / length).
                     float along = u_plane0 + (k + phase) * u_sample_distance;
@@ -362,7 +359,7 @@ void main() {
         for (float s = -0.875; s <= 0.875; s += 0.125) {
             float k = k0 + s;
             if (s == 0.0 || k < k_first || k > k_last) continue;
-            float v = real_value(a + k * b);
+            float v = real_value(sample_tc(ray, k));
             if (v > best) { best = v; best_k = k; }
         }
     }

@@ -3,7 +3,7 @@
 // deep the maximum lies (warm = near the eye, cool = far), so overlapping vessels separate.
 //
 // How it works. lib/ray.glsl (included below) sets the ray up as the built-in shader does:
-// sample k (ray.k_first..ray.k_last) sits at texture coordinate ray.a + k*ray.b on the sample
+// sample k (ray.k_first..ray.k_last) sits at texture coordinate sample_tc(ray, k) on the sample
 // planes; we keep the largest real value
 // and the k where it was found. Its depth is the view-axis coordinate of that sample measured
 // from the front of the framing sphere (u_depth_front), divided by the sphere's diameter
@@ -39,7 +39,7 @@ void main() {
     float best = -INF;
     float best_k = 0.0;
     for (float k = ray.k_first; k <= ray.k_last; k += 1.0) {
-        float v = real_value(ray.a + k * ray.b);
+        float v = real_value(sample_tc(ray, k));
         if (v > best) { best = v; best_k = k; }  // NaN compares false: ignored
     }
     if (isinf(best)) {  // the ray missed the volume, or met only NaN

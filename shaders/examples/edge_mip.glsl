@@ -3,7 +3,7 @@
 // vessels and the rims of bright structures stand out against their flat interiors.
 //
 // How it works. lib/ray.glsl (included below) sets the ray up as the built-in shader does:
-// sample k (ray.k_first..ray.k_last) sits at texture coordinate ray.a + k*ray.b. At each sample
+// sample k (ray.k_first..ray.k_last) sits at texture coordinate sample_tc(ray, k). At each sample
 // the gradient is estimated by central
 // differences one voxel apart along the three index axes (six extra fetches), in real units
 // per voxel; its length, times EDGE_GAIN, is added to the value before taking the maximum.
@@ -39,7 +39,7 @@ void main() {
     float best = -INF;
     float best_k = 0.0;
     for (float k = ray.k_first; k <= ray.k_last; k += 1.0) {
-        vec3 tc = ray.a + k * ray.b;
+        vec3 tc = sample_tc(ray, k);
         float v = real_value(tc) + EDGE_GAIN * gradient_length(tc);
         if (v > best) { best = v; best_k = k; }  // NaN compares false: ignored
     }

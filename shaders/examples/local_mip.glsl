@@ -4,7 +4,7 @@
 // while the picture keeps MIP grey levels (Sato et al., Radiology 1998, "LMIP").
 //
 // How it works. lib/ray.glsl (included below) sets the ray up as the built-in shader does:
-// sample k (ray.k_first..ray.k_last) sits at texture coordinate ray.a + k*ray.b, from the eye's
+// sample k (ray.k_first..ray.k_last) sits at texture coordinate sample_tc(ray, k), from the eye's
 // side. The threshold is THRESHOLD of
 // the way up the window: u_window.x + THRESHOLD * (u_window.y - u_window.x), in real units, so
 // --window/--level move it. Once a sample exceeds it, the ray keeps climbing while the values
@@ -34,7 +34,7 @@ void main() {
     bool climbing = false;
     float taken = 0.0;
     for (float k = ray.k_first; k <= ray.k_last; k += 1.0) {
-        float v = real_value(ray.a + k * ray.b);
+        float v = real_value(sample_tc(ray, k));
         taken += 1.0;
         if (climbing) {
             if (v > best) { best = v; best_k = k; } else if (v < best) break;

@@ -1,7 +1,7 @@
 // glmip ray library: the uniform contract every projection shader receives, and the ray set-up
 // that puts samples where docs/conventions.md says. Include it in the fragment stage:
 //     an #include line naming "lib/ray.glsl", in the FRAGMENT_SHADER section (see mip.glsl);
-// then call setup_ray() and march k from ray.k_first to ray.k_last, sampling at a + k*b.
+// then call setup_ray() and march k from ray.k_first to ray.k_last, sampling at sample_tc(ray, k).
 //
 // Uniform contract (also in docs/shaders.md; user shaders receive the same):
 //   sampler3D u_volume        the volume, one channel; real value = texel * u_value_scale + u_value_offset
@@ -9,6 +9,8 @@
 //   mat4  u_world_to_index    world RAS mm -> voxel index (i, j, k) of the whole volume
 //   vec3  u_brick_start       index of the texture's first voxel in the whole volume (0 unbricked);
 //                             texture coordinate = (index - u_brick_start + 0.5) / u_volume_size
+//   vec3  u_global_size       voxels per axis of the whole volume
+//   vec3  u_rebase            1 on axes whose texture size is a power of two (see sample_tc)
 //   mat4  u_world_to_tex      world RAS mm -> this texture's coordinates (convenience)
 //   mat4  u_tex_to_world      the inverse
 //   vec3  u_center            world point at the image centre, on the plane through the focus
@@ -52,6 +54,8 @@ uniform float u_value_offset;
 uniform vec3 u_volume_size;
 uniform mat4 u_world_to_index;
 uniform vec3 u_brick_start;
+uniform vec3 u_global_size;
+uniform vec3 u_rebase;
 uniform vec3 u_open_hi;
 uniform vec3 u_center;
 uniform vec3 u_pixel_right;
@@ -111,6 +115,9 @@ uniform sampler3D u_mask;
 #endif
 #ifndef GLMIP_MASK
 #define GLMIP_MASK false
+#endif
+#ifndef GLMIP_BRICKED  // this pass is one of several, one per brick
+#define GLMIP_BRICKED false
 #endif
 #ifndef GLMIP_HAS_PREVIOUS
 #define GLMIP_HAS_PREVIOUS u_has_previous
@@ -177,14 +184,17 @@ vec2 k_range(vec3 a, vec3 b, vec3 lo, vec3 hi, vec3 open_hi) {
     return vec2(first, last);
 }
 
-// One ray: sample k (k_first <= k <= k_last) is at texture coordinate a + k*b and at distance
-// t0 + k*dt mm along the ray from its origin; its view-axis coordinate is
-// u_plane0 + (k + phase) * u_sample_distance.
+// One ray: sample k (k_first <= k <= k_last) is at texture coordinate sample_tc(ray, k), about
+// a + k*b, and at distance t0 + k*dt mm along the ray from its origin; its view-axis coordinate
+// is u_plane0 + (k + phase) * u_sample_distance. (ga, gb: a and b in the whole volume's texture
+// coordinates.)
 struct Ray {
     vec3 origin;
     vec3 dir;
     vec3 a;
     vec3 b;
+    vec3 ga;
+    vec3 gb;
     float t0;
     float dt;
     float phase;
@@ -215,6 +225,8 @@ Ray setup_ray() {
     vec3 b_index = (u_world_to_index * vec4(r.dir * r.dt, 0.0)).xyz;
     r.a = (a_index - u_brick_start + 0.5) / u_volume_size;
     r.b = b_index / u_volume_size;
+    r.ga = (a_index + 0.5) / u_global_size;
+    r.gb = b_index / u_global_size;
 
     vec2 kr = k_range(a_index, b_index, u_crop_lo, u_crop_hi, u_open_hi);
     // Slab: view-axis coordinate plane0 + (k + phase) * step within u_slab.
@@ -223,4 +235,17 @@ Ray setup_ray() {
     r.k_first = max(kr.x, ceil(slab_lo));
     r.k_last = min(kr.y, floor(slab_hi));
     return r;
+}
+
+// Texture coordinate of sample k. A brick samples where the whole volume's texture would: the
+// sampler turns a coordinate u into texel position u * size - 0.5, so a brick is given
+// (u * whole size - start) / brick size, which it turns back into exactly the whole texture's
+// position less the brick's start (on power-of-two brick sizes the division and the product
+// are exact; start is a whole number). Bricked pictures are then the unbricked one to the bit.
+vec3 sample_tc(Ray r, float k) {
+    vec3 tc = r.a + k * r.b;
+    if (!GLMIP_BRICKED) return tc;
+    vec3 u = r.ga + k * r.gb;
+    vec3 rebased = (u * u_global_size - u_brick_start) / u_volume_size;
+    return mix(tc, rebased, greaterThan(u_rebase, vec3(0.5)));
 }
