@@ -95,8 +95,24 @@ def make(path: Path, shape: tuple[int, int, int], seed: int = 3) -> dict:
     root.attrs["multiscales"] = [{"version": "0.4", "name": "sparse", "type": "max",
                                   "axes": [{"name": n, "type": "space", "unit": "millimeter"}
                                            for n in "zyx"], "datasets": datasets}]
+    record_range(path)
     return {"chunks_stored": len(touched),
             "chunks_total": int(np.prod([-(-s // CHUNK) for s in shape]))}
+
+
+def record_range(path: Path) -> None:
+    """Record the stored range as the NGFF omero window, as `glmip convert` does, so that an
+    automatic window needs no full read: 0 (the empty chunks) to the maximum, which the max
+    pyramid's coarsest level holds."""
+    import zarr
+
+    root = zarr.open_group(str(path), mode="r+", zarr_format=2)
+    if "omero" in root.attrs:
+        return
+    datasets = root.attrs["multiscales"][0]["datasets"]
+    top = float(np.asarray(root[datasets[-1]["path"]][:]).max())
+    root.attrs["omero"] = {"version": "0.4", "channels": [{
+        "active": True, "window": {"min": 0.0, "max": top, "start": 0.0, "end": top}}]}
 
 
 RENDER = """
@@ -108,8 +124,7 @@ from glmip.recipe import Recipe
 path, png, memory, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 vol = glmip.load(path)
 r = renderer_for(vol, memory=memory)
-recipe = Recipe.make(path, view="superior", fit="box", size=(size, size), window=3000.0,
-                     level=1500.0)
+recipe = Recipe.make(path, view="superior", fit="box", size=(size, size))  # automatic window
 write_picture(recipe, png, volume=vol, renderer=r)
 hwm = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
 print(json.dumps({"seconds": time.perf_counter() - t0, "peak_mib": int(hwm) / 1024,
@@ -136,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         info = make(path, shape)
         info["make_seconds"] = time.perf_counter() - t
         info_path.write_text(json.dumps(info))
+    record_range(path)  # a store made before ranges were recorded
     info = json.loads(info_path.read_text())
     png = Path(args.cache) / "sparse-superior.png"
     run = subprocess.run([sys.executable, "-c", RENDER, str(path), str(png),

@@ -59,6 +59,9 @@ class LazyArray:
         # bound(start, stop) -> an upper bound of the stored values in that window, found
         # without reading it (a max pyramid's coarser level), or None: set by a reader.
         self.bound: Any = None
+        # (min, max) of the stored values as the file's producer recorded them (an OME-Zarr
+        # "omero" window), so that an automatic window needs no full read; None: unknown.
+        self.known_range: tuple[float, float] | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:

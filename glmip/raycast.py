@@ -23,7 +23,8 @@ __all__ = [
     "MODE_IDS", "COLOUR_MODES", "MODE_SPEEDUPS", "STATE_MODES", "BrickPlan",
     "Projection", "accumulate", "auto_cell_size", "box_corners", "brick_uniforms",
     "brick_volume", "cell_statistics", "convex_hull", "crop_box", "display_uniforms",
-    "footprint", "pass_order", "plan_bricks", "plan_passes", "plan_volume", "projection_uniforms",
+    "footprint", "brick_rect", "union_rect", "pass_order", "plan_bricks", "plan_passes",
+    "plan_volume", "projection_uniforms",
     "shader_switches", "speedups", "texture_order", "tiles", "mask_in_grid", "labels_at",
     "PALETTE", "read_label_table", "label_colours", "overlay_labels", "window_range",
 ]
@@ -237,8 +238,10 @@ def plan_bricks(shape: tuple[int, int, int], itemsize: int, max_axis: int, max_b
                 # Between bricks the upper face is open (the shader's u_open_hi): a sample on a
                 # shared face belongs to the next brick.
                 own_hi = hi - 0.5
+                texture = [_power_of_two(stop[a] - start[a]) if pieces[a] > 1 else n[a]
+                           for a in range(3)]
                 bricks.append((start, stop, own_lo.astype(float), own_hi.astype(float),
-                               tuple(int(v) for v in size)))
+                               tuple(int(v) for v in texture)))
     return bricks
 
 
@@ -353,6 +356,37 @@ def footprint(frame: Frame, corners: np.ndarray, tile: tuple[int, int, int, int]
     if len(hull) < 3 or len(hull) > 16:
         return None
     return hull / np.array([w, h]) * 2.0 - 1.0
+
+
+def brick_rect(frame: Frame, gpu: Volume, brick: BrickPlan, tile: tuple[int, int, int, int],
+               margin: int = 3) -> tuple[int, int, int, int] | None:
+    """(x, y, w, h) in the tile's pixels of the rectangle around a brick's box (one voxel larger,
+    grown by ``margin`` pixels), clipped to the tile: the only pixels whose rays can meet the
+    brick's samples. None when it cannot be bounded (a perspective eye at the box's depth)."""
+    lo, hi = brick.own_lo - 1.0, brick.own_hi + 1.0
+    idx = np.array([[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
+                    for z in (lo[2], hi[2])])
+    rc = frame.pixels_of((idx @ gpu.affine.T)[:, :3])
+    if not np.isfinite(rc).all():
+        return None
+    x0, y0, w, h = tile
+    fx = rc[:, 1] + 0.5 - x0
+    fy = frame.rows - 0.5 - rc[:, 0] - y0
+    left = int(np.clip(np.floor(fx.min()) - margin, 0, w))
+    right = int(np.clip(np.ceil(fx.max()) + margin, 0, w))
+    bottom = int(np.clip(np.floor(fy.min()) - margin, 0, h))
+    top = int(np.clip(np.ceil(fy.max()) + margin, 0, h))
+    return left, bottom, right - left, top - bottom
+
+
+def union_rect(a: tuple[int, int, int, int] | None, b: tuple[int, int, int, int] | None
+               ) -> tuple[int, int, int, int] | None:
+    """The rectangle (x, y, w, h) around both; None (unbounded) when either is."""
+    if a is None or b is None:
+        return None
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def tiles(cols: int, rows: int, size: int) -> list[tuple[int, int, int, int]]:

@@ -41,7 +41,7 @@ TEXTURE_FORMATS = {
     np.dtype(np.float32): ("f4", None, 1.0, 0.0),
 }
 UPLOAD_CHUNK_BYTES = 4 << 20  # converted and uploaded a slab at a time: small temporaries
-STREAM_BRICK_BYTES = 32 << 20  # largest brick of a streamed volume
+STREAM_BRICK_BYTES = 8 << 20  # largest brick of a streamed volume
 DEFAULT_MAX_TEXTURE_BYTES = 1 << 30  # per 3-D texture; Mesa also caps the total
 
 
@@ -300,6 +300,12 @@ class MipRenderer:
         skip_below = self._unread_skip_level(settings, exact_values, outline is not None)
         last = passes[-1][0] if passes else None
         drawn = 0
+        # A pass but the last draws only the rectangle around its brick and the previous
+        # drawn pass's: elsewhere the target it writes already holds the result so far (it
+        # was written two passes ago, and only the previous pass changed anything since).
+        # The last pass draws everything: it finishes every pixel (colours, grey levels).
+        scissored = outline is not None and len(passes) > 1
+        previous_rect: tuple[int, int, int, int] | None = None
         for index, uniforms in passes:
             brick = self.bricks[index]
             if brick.texture is None:  # streamed: read and upload it for this pass
@@ -315,11 +321,17 @@ class MipRenderer:
             fbo = targets[drawn % len(targets)][1]
             fbo.use()
             fbo.viewport = (0, 0, tile[2], tile[3])
+            if scissored:
+                rect = raycast.brick_rect(frame, self._gpu_volume, brick, tile)
+                fbo.scissor = (None if index == last
+                               else rect if drawn == 0 else raycast.union_rect(previous_rect, rect))
+                previous_rect = rect
             if outline is not None and "u_footprint" in prog:
                 prog["u_footprint"].write(outline[1].tobytes())
                 vao.render(moderngl.TRIANGLE_FAN, vertices=outline[0])
             else:
                 vao.render(moderngl.TRIANGLES, vertices=3)
+            fbo.scissor = None
             if self.streaming:
                 self.ctx.finish()
                 brick.release()

@@ -153,6 +153,8 @@ class Volume:
         d = self.data
         if d.dtype.kind != "f" and isinstance(d, np.ndarray):
             return float(d.min()), float(d.max())
+        if isinstance(d, LazyArray) and d.known_range is not None:
+            return d.known_range
         # Slab by slab over k: a NaN mask never costs a full-size temporary, and a lazily
         # read volume is read a slab at a time.
         lo, hi = np.inf, -np.inf

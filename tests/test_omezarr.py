@@ -112,3 +112,25 @@ def test_rotated_volumes_are_refused_on_write(tmp_path):
     with pytest.raises(glmip.io.InputError, match="only a scale and a translation"):
         save(glmip.Volume(np.zeros((4, 4, 4), np.uint8), affine), tmp_path / "r.ome.zarr")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_recorded_range_gives_the_automatic_window_without_reading(tmp_path, monkeypatch):
+    """convert records the stored range as the omero window; an automatic window then comes
+    from it (a big volume is not read whole just for its window), and a bad record is ignored."""
+    import zarr
+
+    data = np.zeros((40, 30, 20), np.int16)
+    data[5:9, 3:20, 2:15] = 900
+    data[30, 20, 10] = -7
+    path = tmp_path / "v.ome.zarr"
+    save(glmip.Volume(data, np.diag([0.5, 0.5, 1.0, 1.0])), path)
+    window = zarr.open_group(str(path), mode="r").attrs["omero"]["channels"][0]["window"]
+    assert (window["min"], window["max"]) == (-7, 900)
+    vol = load(path)
+    monkeypatch.setattr(LazyArray, "__array__", lambda *a, **k: pytest.fail("read whole"))
+    assert vol.value_range == (-7.0, 900.0)
+    monkeypatch.undo()
+    for bad in ({"channels": [{"window": {"min": "a", "max": 3}}]}, {"channels": []},
+                {"channels": [{"window": {"min": 5, "max": 1}}]}, "nonsense"):
+        zarr.open_group(str(path), mode="r+").attrs["omero"] = bad
+        assert load(path).value_range == (-7.0, 900.0)  # read from the data instead

@@ -139,11 +139,25 @@ def _read(path: Path, frame: int | None, component: int | None, level: int | Non
     data = LazyArray(arr, axes=(space["x"], space["y"], space["z"]), fixed=fixed)
     if str(ms.get("type", "")).lower().startswith("max") and index + 1 < len(levels):
         data.bound = _PyramidBound([a for _, a, _, _ in levels[index + 1:]], data.axes, fixed)
+    data.known_range = _recorded_range(dict(node.attrs), meta.get("component"))
     scaling = dict(node.attrs).get("glmip", {})  # written by glmip for scaled integer data
     vol = Volume(data, affine, float(scaling.get("slope", 1.0)), float(scaling.get("inter", 0.0)),
                  name=str(path))
     vol.meta.update(meta)
     return vol
+
+
+def _recorded_range(attrs: dict, channel: int | None) -> tuple[float, float] | None:
+    """(min, max) of the stored values from the NGFF ``omero`` metadata (the channel's
+    ``window`` min and max, which glmip writes on convert), or None where absent or unusable."""
+    omero = attrs.get("omero", attrs.get("ome", {}).get("omero") if isinstance(
+        attrs.get("ome"), dict) else None)
+    try:
+        window = omero["channels"][channel or 0]["window"]
+        lo, hi = float(window["min"]), float(window["max"])
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None
+    return (lo, hi) if np.isfinite(lo) and np.isfinite(hi) and lo <= hi else None
 
 
 class _PyramidBound:
@@ -234,6 +248,7 @@ def write_omezarr(volume: Volume, path: Path) -> None:
     shape = tuple(int(n) for n in data.shape)  # x, y, z
     datasets = []
     level, prev = 0, None
+    lo, hi = np.inf, -np.inf  # the stored range, recorded as the omero window
     while True:
         arr = root.create_array(str(level), shape=shape[::-1], chunks=(CHUNK,) * 3,
                                 dtype=volume.data.dtype)
@@ -241,6 +256,9 @@ def write_omezarr(volume: Volume, path: Path) -> None:
         for z0 in range(0, shape[2], depth):
             if prev is None:
                 block = np.asarray(data[:, :, z0:z0 + depth])
+                finite = block[np.isfinite(block)] if block.dtype.kind == "f" else block
+                if finite.size:
+                    lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
             else:
                 block = np.asarray(prev[2 * z0:2 * (z0 + depth)]).transpose(2, 1, 0)
                 block = _downsample_max(block)
@@ -261,6 +279,9 @@ def write_omezarr(volume: Volume, path: Path) -> None:
         "datasets": datasets,
         "type": "max (2x2x2 max pooling: keeps thin bright structures in previews)",
     }]
+    if lo <= hi:  # readers (glmip's too) take their automatic window from it, not a full read
+        root.attrs["omero"] = {"version": "0.4", "channels": [{
+            "active": True, "window": {"min": lo, "max": hi, "start": lo, "end": hi}}]}
     if volume.slope != 1.0 or volume.inter != 0.0:
         root.attrs["glmip"] = json.loads(json.dumps({"slope": volume.slope,
                                                      "inter": volume.inter}))
