@@ -205,3 +205,41 @@ def test_tof_case_is_noisy_everywhere():
     assert data.dtype == np.uint8 and data.max() > 100
     inside = data[24:40, 24:40, 24:40]
     assert 55 < inside.mean() < 95 and inside.std() > 4  # grey head with noise
+
+
+def test_bench_movies_quick_tiny_volume(tmp_path):
+    """bench.movies on a 32³ volume, 4 frames at 64², a batch of 2 scans: every method reports
+    positive numbers and glmip's GIF has the 4 frames asked for (speed is not asserted)."""
+    from PIL import Image
+
+    env = dict(os.environ, GLMIP_BENCH_CACHE=str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.movies", "--quick", "--cases", "cube32", "--frames", "4",
+         "--size", "64", "--batch", "2", "--out", str(out), "--json", str(tmp_path / "r.json")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert any(line.startswith("| `glmip turntable` (command line") for line in
+               proc.stdout.splitlines()), proc.stdout
+    assert "| `glmip render SCANS/ -o OUT/` (one process) |" in proc.stdout
+    result = json.loads((tmp_path / "r.json").read_text())
+    case = result["cases"][0]
+    assert case["gif_frames"] == 4
+    with Image.open(out / "glmip-cube32-run1.gif") as im:
+        assert im.n_frames == 4 and im.size == (64, 64)
+    with Image.open(out / "scipy-order1-cube32-run1.gif") as im:
+        assert im.n_frames == 4 and im.size == (64, 64)
+    methods = case["methods"]
+    assert set(methods) == {"glmip-cli", "glmip-api", "scipy-order1", "scipy-order0"}
+    for key, row in methods.items():
+        assert row["status"] == "ok", (key, row)
+        assert row["fps_render"] > 0 and row["first_frame_s"] > 0 and row["cpu_s"] > 0
+        if key != "glmip-api":
+            assert row["wall_s"] > 0 and row["fps_render_write"] > 0
+            assert all(v is None or v >= 0 for v in row["stages"].values()), (key, row)
+    assert methods["glmip-cli"]["glmip_ratio"] == 1.0
+    batch = result["batch"]
+    assert batch["scans"] == 2 and len(list((out / "batch-run1").glob("*.png"))) == 2
+    assert batch["batch"]["wall_s"] > 0 and batch["batch"]["fixed_s"] > 0
+    assert batch["batch"]["small_s"] > 0 and batch["separate"]["wall_s"] > 0
