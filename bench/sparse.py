@@ -40,7 +40,7 @@ def _tubes(shape: np.ndarray, rng: np.random.Generator, count: int) -> list[np.n
     return curves
 
 
-def make(path: Path, shape: tuple[int, int, int], seed: int = 3) -> dict:
+def make(path: Path, shape: tuple[int, int, int], seed: int = 3, vessels: int = 12) -> dict:
     """Level 0 chunk by chunk (only chunks a vessel touches), then the max pyramid."""
     import zarr
 
@@ -52,7 +52,7 @@ def make(path: Path, shape: tuple[int, int, int], seed: int = 3) -> dict:
     touched: dict[tuple[int, int, int], np.ndarray] = {}
     r = 2
     ball = (np.sum(np.mgrid[-r:r + 1, -r:r + 1, -r:r + 1] ** 2, axis=0) <= r * r)
-    for curve in _tubes(np.array(shape, float), rng, 12):
+    for curve in _tubes(np.array(shape, float), rng, vessels):
         for p in np.round(curve).astype(int):
             x, y, z = p
             key = (z // CHUNK, y // CHUNK, x // CHUNK)
@@ -139,21 +139,24 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.sparse", description=__doc__)
     ap.add_argument("--shape", default="2048x2048x1024", help="NXxNYxNZ voxels")
     ap.add_argument("--memory", default="1G")
+    ap.add_argument("--vessels", type=int, default=12,
+                    help="winding vessels (more: more chunks stored)")
     ap.add_argument("--size", type=int, default=2048, help="picture side in pixels")
     ap.add_argument("--cache", default=os.environ.get("GLMIP_BENCH_CACHE",
                                                       "/tmp/glmip-bench-cache"))
     args = ap.parse_args(argv)
     shape = tuple(int(v) for v in args.shape.lower().split("x"))
-    path = Path(args.cache) / f"sparse-{args.shape}.ome.zarr"
+    name = args.shape + ("" if args.vessels == 12 else f"-{args.vessels}v")
+    path = Path(args.cache) / f"sparse-{name}.ome.zarr"
     info_path = path.with_suffix(".json")
     if not info_path.is_file():
         t = time.perf_counter()
-        info = make(path, shape)
+        info = make(path, shape, vessels=args.vessels)
         info["make_seconds"] = time.perf_counter() - t
         info_path.write_text(json.dumps(info))
     record_range(path)  # a store made before ranges were recorded
     info = json.loads(info_path.read_text())
-    png = Path(args.cache) / "sparse-superior.png"
+    png = Path(args.cache) / f"sparse-{name}-superior.png"
     run = subprocess.run([sys.executable, "-c", RENDER, str(path), str(png),
                           str(parse_bytes(args.memory)), str(args.size)],
                          capture_output=True, text=True)
