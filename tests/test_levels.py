@@ -196,3 +196,111 @@ def test_a_streamed_level_drags_with_the_finest_level_held_whole(pyramid, tmp_pa
     assert v.last_reduction == 1
     assert close(d.image[..., 0], rendered(glmip.load(pyramid), v))
     v.release()
+
+
+# --- a level prepared in a worker thread (MipRenderer.prepare), uploaded on the GL thread ---
+def _lazy_volume(path, data, dtype):
+    zarr = pytest.importorskip("zarr", reason="zarr (the test extra) is not installed")
+    z = zarr.open_array(str(path), mode="w", shape=data.shape, chunks=(16, 24, 20),
+                        dtype=dtype, zarr_format=2)
+    z[:] = data
+    return Volume(zarr.open_array(str(path), mode="r"), np.diag([0.7, 0.8, 0.9, 1.0]),
+                  slope=1.5, inter=-20.0)
+
+
+@pytest.mark.parametrize("case", ["numpy", "int16", "float-nan", "lazy", "lazy-bricks",
+                                  "streamed"])
+def test_prepare_then_upload_draws_what_upload_draws(ctx, tmp_path, case):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from glmip.lazy import LazyArray
+    from glmip.renderer import MipRenderer
+
+    rng = np.random.default_rng(7)
+    data = (rng.random((45, 52, 38)) * 900).astype(np.uint16)
+    data[10:14, 5:40, 3:30] = 3000
+    limits = {}
+    if case == "int16":
+        volume = Volume(data.astype(np.int16) - 400, np.diag([1.0, 0.9, 1.1, 1.0]))
+    elif case == "float-nan":
+        f = data.astype(np.float32)
+        f[:20, :20, :] = np.nan
+        volume = Volume(f, np.diag([1.0, 0.9, 1.1, 1.0]))
+    elif case.startswith("lazy") or case == "streamed":
+        volume = _lazy_volume(tmp_path / "v.zarr", data, "uint16")
+        assert isinstance(volume.data, LazyArray)
+        limits = {"lazy-bricks": {"max_texture_bytes": 40_000},
+                  "streamed": {"memory_budget": 60_000}}.get(case, {})
+    else:
+        volume = Volume(data, np.diag([1.0, 0.9, 1.1, 1.0]))
+    with MipRenderer(ctx, **limits) as direct, MipRenderer(ctx, **limits) as ahead:
+        direct.upload(volume)
+        with ThreadPoolExecutor(1) as pool:  # no GL call: another thread has no context
+            prepared = pool.submit(ahead.prepare, volume).result()
+        assert prepared.streaming == (case == "streamed") == direct.streaming
+        ahead.upload(prepared)
+        assert ahead.volume is volume and ahead.streaming == direct.streaming
+        assert len(ahead.bricks) == len(direct.bricks) > (1 if "bricks" in case else 0)
+        for a, b in zip(ahead.bricks, direct.bricks):
+            if not direct.streaming:
+                np.testing.assert_array_equal(a.stats, b.stats)
+            # The renderer keeps the lazily read volume, not the voxels read into memory.
+            assert type(a.volume.data) is type(b.volume.data)
+        for view, settings in (("anterior", RenderSettings()),
+                               ("left", RenderSettings(mode="minip", window=800, level=500)),
+                               ("superior", RenderSettings(mode="mean", skip_empty=True))):
+            camera = Camera.standard(view)
+            np.testing.assert_array_equal(ahead.render(camera, settings, (70, 60)),
+                                          direct.render(camera, settings, (70, 60)),
+                                          err_msg=f"{case} {view}")
+
+
+def test_prepare_reads_a_lazy_volume_once_into_one_array(ctx, tmp_path, monkeypatch):
+    import tracemalloc
+
+    from glmip import lazy
+    from glmip.renderer import MipRenderer
+
+    # Blocks of 16 MiB are small beside a level worth reading in the background; here the
+    # volume is 1.3 MB, so its blocks are made as small beside it.
+    monkeypatch.setattr(lazy, "READ_BLOCK_BYTES", 256 << 10)
+    data = np.random.default_rng(3).integers(0, 4000, (96, 88, 80), dtype=np.uint16)
+    volume = _lazy_volume(tmp_path / "v.zarr", data, "uint16")
+    reads = []
+    real = volume.data.source.__getitem__
+    volume.data.source = type("Counted", (), {  # the zarr array, its reads counted
+        "shape": volume.data.source.shape, "dtype": volume.data.source.dtype,
+        "chunks": volume.data.source.chunks,
+        "__getitem__": lambda self, key: reads.append(key) or real(key)})()
+    heard: list[tuple[int, int]] = []
+    renderer = MipRenderer(ctx)
+    tracemalloc.start()
+    try:
+        prepared = renderer.prepare(volume, lambda done, total: heard.append((done, total)))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    whole = prepared.voxels[0].base if prepared.voxels[0].base is not None else prepared.voxels[0]
+    assert whole.nbytes == data.nbytes and whole.flags.f_contiguous
+    np.testing.assert_array_equal(prepared.voxels[0], data)
+    # One copy of the volume, plus a few blocks in flight (zarr's chunk buffers), never two.
+    assert peak < data.nbytes + 4 * (256 << 10) < 2 * data.nbytes, (peak, data.nbytes)
+    # Every chunk read once (blocks are whole chunks along j and k), none twice.
+    assert len(reads) < 20 and sum(
+        np.prod([s.indices(n)[1] - s.indices(n)[0] for s, n in zip(key, data.shape)])
+        for key in reads) == data.size
+    done = [d for d, _ in heard]
+    assert done == sorted(done) and heard[-1][0] == heard[-1][1] == 2 * data.nbytes
+    renderer.upload(prepared)
+    renderer.release()
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first(done, total):
+        raise Stop
+
+    reads.clear()
+    with pytest.raises(Stop):  # the progress report stops the work, after one block
+        MipRenderer(ctx).prepare(volume, stop_after_first)
+    assert len(reads) == 1
