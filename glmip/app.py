@@ -24,8 +24,10 @@ window and call :meth:`MipViewer.step` for each frame.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -315,9 +317,47 @@ class _LayerWindows:
         return action
 
 
+class _LoadCancelled(Exception):
+    """Raised in the worker thread to stop a level's preparation nobody waits for."""
+
+
+class _LevelLoad:
+    """A pyramid level being prepared in a worker thread (:meth:`MipRenderer.prepare`: read,
+    cell statistics; no GL): its future, how far it is, and the flag that stops it between
+    two blocks read."""
+
+    def __init__(self, level: int, volume: Volume) -> None:
+        self.level, self.volume = level, volume
+        self.started = time.perf_counter()
+        self.fraction = 0.0
+        self.stop = threading.Event()
+        self.future: concurrent.futures.Future | None = None
+
+    def progress(self, done: int, total: int) -> None:
+        """The worker's progress report (bytes read and scanned); stops it once asked to."""
+        if self.stop.is_set():
+            raise _LoadCancelled
+        self.fraction = done / max(total, 1)
+
+    def cancel(self) -> None:
+        self.stop.set()
+        if self.future is not None:
+            self.future.cancel()
+
+
 class _PyramidLevels:
     """A multiscale volume shown coarsest level first, refined level by level while the
-    camera rests (:class:`glmip.levels.LevelPolicy`). Part of :class:`MipViewer`."""
+    camera rests (:class:`glmip.levels.LevelPolicy`). Part of :class:`MipViewer`.
+
+    A level held whole is prepared in a worker thread (read once into memory, its cell
+    statistics computed: :meth:`MipRenderer.prepare`) while the window keeps drawing the
+    current level and taking input; the status line shows how far it is. When it is ready (and
+    no drag is held), its textures are made here, on the GL thread, and it is shown. A streamed
+    level (larger than ``--memory``) needs no preparation: it is switched to at once."""
+
+    levels: LevelPolicy | None
+    _loading: _LevelLoad | None
+    _executor: concurrent.futures.ThreadPoolExecutor | None
 
     def _level_volume(self, level: int | None) -> Volume:
         """Pyramid ``level`` of the input, read lazily with the viewer's reader options
@@ -332,6 +372,7 @@ class _PyramidLevels:
         refined level by level, :meth:`_refine`), else ``volume`` itself. An automatic window
         is fixed at the coarsest level's range (a max pyramid keeps the maximum), so the
         picture does not change brightness as it refines and no level is read just for it."""
+        self._stop_loading()
         self.levels = None
         if not (self.options.input_path or volume.name):
             return volume
@@ -346,34 +387,81 @@ class _PyramidLevels:
         return coarse
 
     def _refine(self, now: float) -> None:
-        """Load, upload and show the next finer pyramid level when the camera has rested
-        (one level a call; :class:`~glmip.levels.LevelPolicy` decides)."""
+        """Start loading the next finer pyramid level when the camera has rested, show it when
+        it is ready (one level at a time; :class:`~glmip.levels.LevelPolicy` decides)."""
         lv = self.levels
         if lv is None:
             return
         lv.motion(max(lv.last_motion, self.policy.last_motion, self._wheel_time))
+        if self._loading is not None:
+            self._finish_loading()
+            return
         level = lv.next_level(now, busy=self._drag is not None)
         if level is None:
             return
-        self.say(f"loading pyramid level {level} of {lv.coarsest}...", echo=False)
+        volume = self._level_volume(level)
+        if self.renderer.streams(volume):
+            self._switch_to_streamed(level, volume)
+            return
+        load = _LevelLoad(level, volume)
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="glmip-level")
+        load.future = self._executor.submit(self.renderer.prepare, volume, load.progress)
+        self._loading = load
+        lv.start(level)
+
+    def _finish_loading(self) -> None:
+        """Show the level prepared in the background once it is ready and no drag is held:
+        its textures are made here (the GL work; the reading was done)."""
+        load, lv = self._loading, self.levels
+        assert load is not None and load.future is not None and lv is not None
+        lv.progress = load.fraction
+        if not load.future.done() or self._drag is not None:
+            return
+        self._loading = None
+        try:
+            prepared = load.future.result()
+        except Exception as exc:  # e.g. a read error: keep showing the current level
+            lv.failed()
+            self.say(f"pyramid level {load.level} not loaded: {_first_line(exc)}", seconds=10)
+            return
+        self.renderer.upload(prepared)
+        self._show_level(load.level, load.volume, load.started)
+
+    def _switch_to_streamed(self, level: int, volume: Volume) -> None:
+        """Show a level larger than the memory budget: streamed, its bricks read every frame,
+        so nothing to prepare. Drag frames keep drawing the finest level held whole, which
+        stays uploaded in its own renderer."""
+        assert self.levels is not None
+        self.say(f"loading pyramid level {level} of {self.levels.coarsest}...", echo=False)
         self.show_now()
         t0 = time.perf_counter()
-        volume = self._level_volume(level)
-        budget = self.renderer.memory_budget
-        streams = budget is not None and getattr(volume.data, "nbytes", 0) > budget
-        if streams and not self.renderer.streaming and self._preview is None:
-            # A streamed level reads its bricks for every frame: drag frames keep drawing the
-            # finest level held whole, which stays uploaded in its own renderer.
+        if not self.renderer.streaming and self._preview is None:
             self._preview = (self.renderer, self.volume)
-            self.renderer = MipRenderer(self.ctx, memory_budget=budget)
+            self.renderer = MipRenderer(self.ctx, memory_budget=self.renderer.memory_budget)
             if self.shader_watcher is not None:
                 self.shader_watcher.watcher.renderer = self.renderer
         self.renderer.upload(volume)
+        self._show_level(level, volume, t0)
+
+    def _show_level(self, level: int, volume: Volume, started: float) -> None:
+        """``volume`` (pyramid ``level``, uploaded) is now the one shown."""
+        assert self.levels is not None
         self.volume = volume
-        lv.loaded(level)
-        self.level_seconds.append((level, time.perf_counter() - t0))
-        self.say(lv.status(float(min(volume.spacing))), seconds=2, echo=False)
+        self.levels.loaded(level)
+        self.level_seconds.append((level, time.perf_counter() - started))
+        self.say(self.levels.status(float(min(volume.spacing))), seconds=2, echo=False)
         self._dirty = True
+
+    def _stop_loading(self) -> None:
+        """Give up the level loading in the background, if any: its worker stops at the next
+        block it reads; its result is never used."""
+        load, self._loading = self._loading, None
+        if load is not None:
+            load.cancel()
+            if self.levels is not None:
+                self.levels.cancelled()
 
     def _export_source(self) -> tuple[Volume, MipRenderer, bool]:
         if self.levels is None or self.levels.done:
@@ -489,6 +577,8 @@ class MipViewer(_Frames, _PyramidLevels, _LayerWindows, _ViewerOutputs, WindowCo
         self.renderer = MipRenderer(ctx, memory_budget=self.options.memory or default_memory())
         self.level_seconds: list[tuple[int, float]] = []  # (level, seconds to load and upload)
         self._preview: tuple[MipRenderer, Volume] | None = None  # drag frames of a streamed level
+        self._loading = None  # a level being prepared in the background
+        self._executor = None  # its worker thread, made for the first one
         self.volume = self._start_levels(volume)
         self.renderer.upload(self.volume)
         self.actions = self._action_table()
@@ -840,11 +930,15 @@ class MipViewer(_Frames, _PyramidLevels, _LayerWindows, _ViewerOutputs, WindowCo
 
     def on_close(self) -> None:
         self.wnd.is_closing = True
+        self._stop_loading()
 
     def release(self) -> None:
         if self._released:
             return
         self._released = True
+        self._stop_loading()
+        if self._executor is not None:  # its worker stops at the next block it reads
+            self._executor.shutdown(wait=False, cancel_futures=True)
         for obj in (self._image_fbo, self._image_tex, self._overlay):
             if obj is not None:
                 obj.release()

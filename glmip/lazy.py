@@ -11,11 +11,13 @@ Pure: numpy only.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["LazyArray", "is_lazy_source", "native_dtype"]
+__all__ = ["LazyArray", "is_lazy_source", "native_dtype", "read_whole", "READ_BLOCK_BYTES"]
+
+READ_BLOCK_BYTES = 16 << 20  # read_whole reads about this much at a time
 
 
 def native_dtype(dtype: np.dtype) -> np.dtype:
@@ -110,6 +112,18 @@ class LazyArray:
             node.largest_read = max(node.largest_read, n)
             node = getattr(node, "_parent", None)
 
+    def chunk_shape(self) -> tuple[int, int, int] | None:
+        """The source's chunk edge along i, j, k (a zarr or h5py ``chunks``, a dask
+        ``chunksize``), or None when it does not say."""
+        sizes = getattr(self.source, "chunksize", None) or getattr(self.source, "chunks", None)
+        try:
+            sizes = tuple(int(c) for c in sizes)  # type: ignore[union-attr]
+        except (TypeError, ValueError):  # None, or dask's tuple of tuples
+            return None
+        if len(sizes) != len(self.source.shape) or min(sizes) < 1:
+            return None
+        return tuple(sizes[a] for a in self.axes)  # type: ignore[return-value]
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         """Read this window (and only it) from the source."""
         where: list[Any] = [slice(None)] * len(self.source.shape)
@@ -131,3 +145,33 @@ class LazyArray:
     def __repr__(self) -> str:
         return (f"LazyArray({type(self.source).__name__}, shape={self.shape}, "
                 f"dtype={self.dtype})")
+
+
+def read_whole(data: LazyArray, progress: Callable[[int], None] | None = None,
+               block_bytes: int | None = None) -> np.ndarray:
+    """All of ``data`` as one numpy array, i fastest (Fortran order: as a 3-D texture holds it),
+    read block by block straight into it: the only full copy made. Blocks are whole source
+    chunks along j and k where the source says how it is chunked, so no chunk is read twice.
+
+    ``progress(bytes)`` is called after each block with the bytes read so far; an exception it
+    raises stops the reading there (a reader that is no longer wanted). ``block_bytes``: about
+    how much to read at a time (default :data:`READ_BLOCK_BYTES`)."""
+    block_bytes = int(block_bytes or READ_BLOCK_BYTES)
+    nx, ny, nz = data.shape
+    out = np.empty((nx, ny, nz), data.dtype, order="F")
+    _, cj, ck = data.chunk_shape() or (1, 1, 1)
+    cj, ck = min(cj, ny), min(ck, nz)
+    column = nx * data.itemsize  # bytes of one (j, k) line of voxels
+    if column * ny * ck <= block_bytes:  # whole (i, j) planes, chunk layers at a time
+        dj, dk = ny, ck * max(1, block_bytes // (column * ny * ck))
+    else:
+        dj, dk = cj * max(1, block_bytes // (column * cj * ck)), ck
+    done = 0
+    for k0 in range(0, nz, dk):
+        for j0 in range(0, ny, dj):
+            block = out[:, j0:j0 + dj, k0:k0 + dk]
+            block[...] = np.asarray(data[:, j0:j0 + dj, k0:k0 + dk])
+            done += block.nbytes
+            if progress is not None:
+                progress(done)
+    return out

@@ -10,12 +10,13 @@ module stays free of GL: it must not load moderngl, directly or through another 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from .camera import Frame
 from .settings import MODES, RenderSettings, resolve_sample_distance, resolve_window
+from .lazy import LazyArray, read_whole
 from .volume import Volume, VolumeError
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "footprint", "brick_rect", "union_rect", "pass_order", "plan_bricks", "plan_passes",
     "plan_volume", "projection_uniforms",
     "shader_switches", "speedups", "texture_order", "tiles", "mask_in_grid", "labels_at",
+    "PreparedVolume", "Progress", "prepare_volume",
     "PALETTE", "read_label_table", "label_colours", "overlay_labels", "window_range",
 ]
 
@@ -110,14 +112,17 @@ def auto_cell_size(shape: tuple[int, ...]) -> int:
     return int(2 ** np.clip(np.round(np.log2(max(shape) / 32.0)), 2, 5))
 
 
-def cell_statistics(volume: Volume, cell: int) -> np.ndarray:
+def cell_statistics(volume: Volume, cell: int,
+                    progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Per-cell (max, min) real value, shape (nx, ny, nz, 2) float32.
 
     Cell ``c`` holds the samples whose index coordinate lies in ``c*cell .. (c+1)*cell`` on
     every axis. A trilinear sample there reads voxels ``c*cell .. (c+1)*cell``; the statistics
     also take the voxel before and the one after that, so a sample that float rounding puts a
     hair outside its cell is still covered. All-NaN cells get (-inf, +inf): nothing to find
-    there. Works slab by slab so it never makes a full-size temporary.
+    there. Works slab by slab so it never makes a full-size temporary; ``progress(k)``, if
+    given, hears after each slab how many of the k planes are done (an exception it raises
+    stops the work there).
     """
     data = volume.data
     n = np.array(data.shape)
@@ -132,6 +137,8 @@ def cell_statistics(volume: Volume, cell: int) -> np.ndarray:
             plane = f.reduce(slab, axis=2)
             plane = _window_reduce(_window_reduce(plane, f, cell, 0), f, cell, 1)
             out[:, :, bz] = plane
+        if progress is not None:
+            progress(min((bz + 1) * cell, int(n[2])))
     if floating:
         empty = np.isnan(hi)
         hi[empty], lo[empty] = -np.inf, np.inf
@@ -295,6 +302,75 @@ def plan_volume(volume: Volume, cell_size: int | None, max_axis: int, max_bytes:
         bricks.append(BrickPlan(part, start, own_lo, own_hi,
                                 texture_shape if len(plan) > 1 else None, stats))
     return gpu, axes, cell, bricks
+
+
+Progress = Callable[[int, int], None]  # (done, total): how far a long piece of work is
+
+
+@dataclass
+class PreparedVolume:
+    """A volume made ready to go on the GPU, without GL (:func:`prepare_volume`): what
+    ``MipRenderer.upload`` would compute, with the voxels in memory.
+
+    ``volume`` is the volume as given (a lazily read one stays lazy there, and in the bricks'
+    plans: the renderer keeps no reference to the voxels in memory once they are uploaded);
+    ``gpu``, ``axes``, ``cell_size`` and ``bricks`` are :func:`plan_volume`'s, with each brick's
+    statistics; ``voxels`` holds each brick's voxels as numpy arrays (views of one array read
+    once), None for a streamed volume, whose bricks are read when drawn. ``limits`` are the
+    (cell size asked for, texture edge, texture bytes) it was planned for."""
+
+    volume: Volume
+    gpu: Volume
+    axes: tuple[int, int, int]
+    cell_size: int
+    bricks: list[BrickPlan]
+    voxels: list[np.ndarray] | None
+    limits: tuple[int | None, int, int]
+
+    @property
+    def streaming(self) -> bool:
+        return self.voxels is None
+
+
+def prepare_volume(volume: Volume, cell_size: int | None, max_axis: int, max_bytes: int, *,
+                   streaming: bool = False, progress: Progress | None = None
+                   ) -> PreparedVolume:
+    """Plan ``volume``'s bricks (:func:`plan_volume`), read its voxels into memory (a lazily
+    read volume: once, block by block, :func:`glmip.lazy.read_whole`) and compute each brick's
+    cell statistics from them. ``streaming``: plan only (the bricks are read when drawn).
+
+    ``progress(done, total)`` hears the bytes handled so far: read, then scanned for the
+    statistics (a lazily read volume counts its bytes twice). An exception it raises stops the
+    work between two blocks or slabs and comes out of here."""
+    gpu, axes, cell, plans = plan_volume(volume, cell_size, max_axis, max_bytes, with_stats=False)
+    limits = (cell_size, max_axis, max_bytes)
+    if streaming:
+        return PreparedVolume(volume, gpu, axes, cell, plans, None, limits)
+    data = gpu.data
+    lazy = isinstance(data, LazyArray)
+    scanned = sum(int(np.prod(p.volume.shape)) for p in plans) * data.itemsize
+    total = (data.nbytes if lazy else 0) + scanned
+    report = progress or (lambda done, total: None)
+    # Read lazily held voxels i-fastest (Fortran order): texture_order then keeps the axes the
+    # plan has (a LazyArray goes up in its own order), so the plan's boxes index it directly.
+    whole = read_whole(data, lambda done: report(done, total)) if lazy else data
+    done = data.nbytes if lazy else 0
+
+    def planes_done(base: int, plane: int) -> Callable[[int], None]:
+        return lambda k: report(base + k * plane, total)
+
+    voxels = []
+    for plan in plans:
+        lo = plan.start
+        hi = lo + np.array(plan.volume.shape)
+        part = whole[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+        plan.stats = cell_statistics(
+            Volume(part, plan.volume.affine, plan.volume.slope, plan.volume.inter), cell,
+            planes_done(done, part.shape[0] * part.shape[1] * part.itemsize))
+        done += part.nbytes
+        voxels.append(part)
+    report(total, total)
+    return PreparedVolume(volume, gpu, axes, cell, plans, voxels, limits)
 
 
 def crop_box(crop: Sequence[int] | None, axes: Sequence[int]

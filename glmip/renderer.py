@@ -173,30 +173,70 @@ class MipRenderer:
         self.release()
 
     # --- upload ---------------------------------------------------------------------------
-    def upload(self, volume: Volume) -> None:
-        """Put ``volume`` on the GPU in its own dtype (replacing any earlier one), in bricks
-        when it exceeds the texture limits."""
-        if volume.data.dtype not in TEXTURE_FORMATS:
-            raise VolumeError(f"no texture format for dtype {volume.data.dtype}")
-        self.unload()
-        self._format = TEXTURE_FORMATS[volume.data.dtype]
-        _, _, factor, bias = self._format
-        self.streaming = (self.memory_budget is not None and isinstance(volume.data, LazyArray)
-                          and volume.data.nbytes > self.memory_budget)
+    def streams(self, volume: Volume) -> bool:
+        """True when ``volume`` would be streamed: read lazily and larger than the memory
+        budget (its bricks are then read, uploaded and released on every frame)."""
+        return (self.memory_budget is not None and isinstance(volume.data, LazyArray)
+                and volume.data.nbytes > self.memory_budget)
+
+    def _brick_limits(self, streaming: bool) -> tuple[int | None, int, int]:
+        """(cell size asked for, texture edge, texture bytes) to plan bricks with."""
         max_bytes = self.max_texture_bytes
-        if self.streaming:
+        if streaming:
             # A brick, its cells and the slab being converted fit the budget; bricks of at most
             # STREAM_BRICK_BYTES let the empty ones of a sparse volume go unread.
             max_bytes = min(max_bytes, STREAM_BRICK_BYTES,
-                            max(int(self.memory_budget) // 3, 1 << 20))
-        # Statistics first (in the plan): their temporaries come and go before any texture.
-        self._gpu_volume, self._axes, self.cell_size, plans = raycast.plan_volume(
-            volume, self._fixed_cell_size, self.max_texture_size, max_bytes,
-            with_stats=not self.streaming)
-        for plan in plans:
+                            max(int(self.memory_budget) // 3, 1 << 20))  # type: ignore[arg-type]
+        return self._fixed_cell_size, self.max_texture_size, max_bytes
+
+    def prepare(self, volume: Volume, progress: raycast.Progress | None = None
+                ) -> raycast.PreparedVolume:
+        """The part of :meth:`upload` that needs no GL, done ahead (in any thread: it makes no
+        GL call and changes nothing here): the bricks' plan, the voxels read into memory once,
+        the cells' statistics (:func:`glmip.raycast.prepare_volume`). ``upload`` of the result
+        then only makes the textures. A streamed volume (:meth:`streams`) is only planned.
+        ``progress(done, total)``: bytes read and scanned so far; an exception it raises stops
+        the work between two blocks and comes out of here."""
+        if volume.data.dtype not in TEXTURE_FORMATS:
+            raise VolumeError(f"no texture format for dtype {volume.data.dtype}")
+        streaming = self.streams(volume)
+        cell, max_axis, max_bytes = self._brick_limits(streaming)
+        return raycast.prepare_volume(volume, cell, max_axis, max_bytes, streaming=streaming,
+                                      progress=progress)
+
+    def upload(self, volume: Volume | raycast.PreparedVolume) -> None:
+        """Put ``volume`` on the GPU in its own dtype (replacing any earlier one), in bricks
+        when it exceeds the texture limits. Given what :meth:`prepare` made, only the GL work
+        is left (the same textures, the same pictures); given a volume, a lazily read one is
+        read slab by slab as it goes up, never whole."""
+        prepared = volume if isinstance(volume, raycast.PreparedVolume) else None
+        volume = prepared.volume if prepared is not None else volume
+        if volume.data.dtype not in TEXTURE_FORMATS:
+            raise VolumeError(f"no texture format for dtype {volume.data.dtype}")
+        if prepared is not None and prepared.limits != self._brick_limits(prepared.streaming):
+            raise VolumeError("a volume prepared for other texture limits")
+        self.unload()
+        self._format = TEXTURE_FORMATS[volume.data.dtype]
+        _, _, factor, bias = self._format
+        if prepared is None:
+            self.streaming = self.streams(volume)
+            cell, max_axis, max_bytes = self._brick_limits(self.streaming)
+            # Statistics first (in the plan): their temporaries come and go before any texture.
+            gpu, self._axes, self.cell_size, plans = raycast.plan_volume(
+                volume, cell, max_axis, max_bytes, with_stats=not self.streaming)
+            voxels: list[np.ndarray | None] = [None] * len(plans)
+        else:
+            self.streaming = prepared.streaming
+            gpu, self._axes, self.cell_size = prepared.gpu, prepared.axes, prepared.cell_size
+            plans = prepared.bricks
+            voxels = list(prepared.voxels or [None] * len(plans))
+        self._gpu_volume = gpu
+        for plan, data in zip(plans, voxels):
             brick = Brick(plan.volume, plan.start, plan.own_lo, plan.own_hi, plan.texture_shape,
                           plan.stats)
-            if not self.streaming:
+            if data is not None:  # prepared: the voxels are in memory
+                self._make_textures(brick, data)
+            elif not self.streaming:
                 self._load(brick)
             self.bricks.append(brick)
         self._speedup_cache = {}
@@ -207,13 +247,19 @@ class MipRenderer:
 
     def _load(self, brick: Brick) -> None:
         """Upload a brick's voxels and its cells' statistics (read now when streaming)."""
-        gl_dtype, xor, _, _ = self._format
         data = brick.volume.data
         if brick.stats is None:  # streamed: read the brick once, for both
             self.bricks_read += 1
             part = Volume(np.asarray(data), brick.volume.affine, brick.volume.slope,
                           brick.volume.inter, brick.volume.name)
             data, brick.stats = part.data, raycast.cell_statistics(part, self.cell_size)
+        self._make_textures(brick, data)
+
+    def _make_textures(self, brick: Brick, data: np.ndarray | LazyArray) -> None:
+        """The brick's textures: its voxels (``data``, in memory or read slab by slab) and its
+        cells' statistics."""
+        gl_dtype, xor, _, _ = self._format
+        assert brick.stats is not None
         brick.texture = self._upload_texture(data, brick.texture_size, gl_dtype, xor)
         brick.cells = self.ctx.texture3d(brick.stats.shape[:3], 2, np.ascontiguousarray(
             brick.stats.transpose(2, 1, 0, 3)), dtype="f4")
