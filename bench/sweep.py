@@ -87,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
             ours = glmip_peer.Renderer(data, affine, size, size, stages, window=window)
             plain = plain_peer.Renderer(data, affine, size, size, stages, window=window)
             settings = ours._settings
-            off = lambda v: ours.r.render(  # noqa: E731
-                ours._camera(v), settings(v).copy(skip_empty=False, early_exit=False), ours.size)
+
+            def off(v, ours=ours):  # glmip with both speed-ups off
+                return ours.r.render(ours._camera(v), ours._settings(v).copy(
+                    skip_empty=False, early_exit=False), ours.size)
             for view, direction in DIRECTIONS.items():
                 views = [make_view(data.shape, affine, direction, 3.0 * k, size, size)
                          for k in range(args.frames + 1)]
