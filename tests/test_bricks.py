@@ -146,3 +146,20 @@ def test_lmip_climbs_and_mida_accumulate_across_brick_faces(ctx, volume):
                 np.testing.assert_array_equal(a, many.render(cam, s, (60, 50)))
                 if s.mode == "lmip":
                     assert (a != mip).mean() > 0.03
+
+
+@pytest.mark.parametrize("mode", ["mip", "minip", "depth"])
+def test_bricked_fast_paths_equal_the_plain_loop(ctx, volume, mode):
+    """The bricked paths (power-of-two textures sampled through the whole volume's
+    coordinates, passes drawn only around their brick) with skipping and early exit give the
+    single texture's plain-loop picture to the pixel."""
+    plain = RenderSettings(mode=mode, skip_empty=False, early_exit=False, window=900, level=500)
+    fast = plain.copy(skip_empty=True, early_exit=True)
+    with MipRenderer(ctx) as one, MipRenderer(ctx, max_texture_bytes=6_000) as many:
+        one.upload(volume)
+        many.upload(volume)
+        assert len(many.bricks) > 8
+        for cam in (Camera.standard("left"), Camera.from_direction([0.3, -1, 0.6]),
+                    Camera(projection="perspective")):
+            np.testing.assert_array_equal(many.render(cam, fast, (70, 60)),
+                                          one.render(cam, plain, (70, 60)))
