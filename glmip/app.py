@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import queue
 import sys
 import threading
 import time
@@ -39,6 +40,7 @@ import numpy as np
 from moderngl_window import WindowConfig
 
 from . import interaction as ia
+from . import raycast
 from .camera import Camera
 from .context import exact_software_sampling
 from .errors import UsageError
@@ -63,6 +65,10 @@ MOUSE_BUTTONS = {1: "left", 2: "right", 3: "middle"}  # moderngl-window's number
 # a user shader whose full frame takes longer than SHADER_FRAME_SECONDS is set aside.
 SHADER_PROBE_SECONDS = 10.0
 SHADER_FRAME_SECONDS = 3.0
+# A pyramid level held whole goes up slab by slab: the reader thread runs at most this many
+# slabs ahead of the upload, and the window's thread spends about this long a turn writing them.
+SLABS_AHEAD = 2
+WRITE_SECONDS = 0.05
 
 
 @dataclass
@@ -318,42 +324,83 @@ class _LayerWindows:
 
 
 class _LoadCancelled(Exception):
-    """Raised in the worker thread to stop a level's preparation nobody waits for."""
+    """Raised in the worker thread to stop reading a level nobody waits for."""
 
 
 class _LevelLoad:
-    """A pyramid level being prepared in a worker thread (:meth:`MipRenderer.prepare`: read,
-    cell statistics; no GL): its future, how far it is, and the flag that stops it between
-    two blocks read."""
+    """A pyramid level going up slab by slab. A worker thread reads it (:meth:`read`: whole
+    chunks at a time, each slab's share of the cell statistics computed as it comes,
+    :func:`glmip.raycast.read_slabs`) into a queue of at most :data:`SLABS_AHEAD` slabs; the
+    window's thread writes what has arrived into the textures of a second renderer, not shown
+    yet, for at most :data:`WRITE_SECONDS` a turn (:meth:`write`), dropping each slab once
+    written. So a level held whole never sits in memory beside its texture: a few slabs do."""
 
-    def __init__(self, level: int, volume: Volume) -> None:
-        self.level, self.volume = level, volume
+    def __init__(self, level: int, volume: Volume, renderer: MipRenderer,
+                 plan: raycast.VolumePlan) -> None:
+        self.level, self.volume, self.renderer, self.plan = level, volume, renderer, plan
         self.started = time.perf_counter()
-        self.fraction = 0.0
+        self.total = max(int(plan.gpu.data.nbytes), 1)
+        self.written = 0  # bytes of slabs written into the textures so far
+        self.slabs: queue.Queue = queue.Queue(maxsize=SLABS_AHEAD)
         self.stop = threading.Event()
         self.future: concurrent.futures.Future | None = None
 
-    def progress(self, done: int, total: int) -> None:
-        """The worker's progress report (bytes read and scanned); stops it once asked to."""
-        if self.stop.is_set():
-            raise _LoadCancelled
-        self.fraction = done / max(total, 1)
+    @property
+    def fraction(self) -> float:
+        return self.written / self.total
+
+    def read(self) -> None:
+        """The worker's part: read the slabs and queue them (waiting while the queue is full);
+        stops between two slabs once asked to."""
+        for slab in raycast.read_slabs(self.plan):
+            while True:
+                if self.stop.is_set():
+                    raise _LoadCancelled
+                try:
+                    self.slabs.put(slab, timeout=0.05)
+                    break
+                except queue.Full:
+                    pass
+            del slab
+
+    def write(self, seconds: float) -> None:
+        """The window thread's part: write queued slabs into the new textures for about
+        ``seconds`` (at least one slab, if any is there)."""
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            try:
+                slab = self.slabs.get_nowait()
+            except queue.Empty:
+                return
+            self.renderer.write_slab(slab)
+            self.written += slab.data.nbytes
+            del slab
+
+    def ready(self) -> bool:
+        """Every slab read and written (or the reading failed)."""
+        return self.future is not None and self.future.done() and self.slabs.empty()
 
     def cancel(self) -> None:
+        """Stop the reading and drop what it queued (the renderer is the caller's to release)."""
         self.stop.set()
         if self.future is not None:
             self.future.cancel()
+        while True:
+            try:
+                self.slabs.get_nowait()
+            except queue.Empty:
+                break
 
 
 class _PyramidLevels:
     """A multiscale volume shown coarsest level first, refined level by level while the
     camera rests (:class:`glmip.levels.LevelPolicy`). Part of :class:`MipViewer`.
 
-    A level held whole is prepared in a worker thread (read once into memory, its cell
-    statistics computed: :meth:`MipRenderer.prepare`) while the window keeps drawing the
-    current level and taking input; the status line shows how far it is. When it is ready (and
-    no drag is held), its textures are made here, on the GL thread, and it is shown. A streamed
-    level (larger than ``--memory``) needs no preparation: it is switched to at once."""
+    A level held whole goes up slab by slab into a second renderer while the window keeps
+    drawing the current level and taking input (:class:`_LevelLoad`); the status line shows how
+    far it is. When all of it is written (and no drag is held), the renderers swap and it is
+    shown. A streamed level (larger than ``--memory``) is switched to at once: its bricks are
+    read when drawn."""
 
     levels: LevelPolicy | None
     _loading: _LevelLoad | None
@@ -387,8 +434,9 @@ class _PyramidLevels:
         return coarse
 
     def _refine(self, now: float) -> None:
-        """Start loading the next finer pyramid level when the camera has rested, show it when
-        it is ready (one level at a time; :class:`~glmip.levels.LevelPolicy` decides)."""
+        """Start loading the next finer pyramid level when the camera has rested, write a few
+        of its slabs each turn, show it when it is all there (one level at a time;
+        :class:`~glmip.levels.LevelPolicy` decides)."""
         lv = self.levels
         if lv is None:
             return
@@ -403,31 +451,53 @@ class _PyramidLevels:
         if self.renderer.streams(volume):
             self._switch_to_streamed(level, volume)
             return
-        load = _LevelLoad(level, volume)
-        if self._executor is None:
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="glmip-level")
-        load.future = self._executor.submit(self.renderer.prepare, volume, load.progress)
-        self._loading = load
-        lv.start(level)
+        renderer = MipRenderer(self.ctx, memory_budget=self.renderer.memory_budget)
+        try:
+            plan = renderer.plan_upload(volume)
+            load = _LevelLoad(level, volume, renderer, plan)
+            if self._executor is None:
+                self._executor = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="glmip-level")
+            load.future = self._executor.submit(load.read)  # reads while the textures are made
+            self._loading = load
+            lv.start(level)
+            renderer.begin_upload(plan)  # empty textures (llvmpipe zero-fills them in RAM)
+        except Exception as exc:  # e.g. no memory for the texture: stay on the current level
+            if self._loading is not None:
+                self._stop_loading()  # (and releases the renderer)
+            else:
+                renderer.release()
+            lv.failed()
+            self.say(f"pyramid level {level} not loaded: {_first_line(exc)}", seconds=10)
 
     def _finish_loading(self) -> None:
-        """Show the level prepared in the background once it is ready and no drag is held:
-        its textures are made here (the GL work; the reading was done)."""
+        """Write the slabs read so far into the level's textures (a bounded time a turn); once
+        all are written and no drag is held, swap renderers and show the level."""
         load, lv = self._loading, self.levels
         assert load is not None and load.future is not None and lv is not None
+        load.write(WRITE_SECONDS)
         lv.progress = load.fraction
-        if not load.future.done() or self._drag is not None:
+        if not load.ready() or self._drag is not None:
             return
         self._loading = None
-        try:
-            prepared = load.future.result()
-        except Exception as exc:  # e.g. a read error: keep showing the current level
+        exc = load.future.exception()
+        if exc is not None:  # e.g. a read error: keep showing the current level
+            load.renderer.release()
             lv.failed()
             self.say(f"pyramid level {load.level} not loaded: {_first_line(exc)}", seconds=10)
             return
-        self.renderer.upload(prepared)
+        load.renderer.finish_upload()
+        self._use_renderer(load.renderer)
         self._show_level(load.level, load.volume, load.started)
+
+    def _use_renderer(self, renderer: MipRenderer) -> None:
+        """Draw with ``renderer`` from now on; the one before is released unless it is kept
+        for drag frames (``_preview``)."""
+        old, self.renderer = self.renderer, renderer
+        if self.shader_watcher is not None:
+            self.shader_watcher.watcher.renderer = renderer
+        if self._preview is None or old is not self._preview[0]:
+            old.release()
 
     def _switch_to_streamed(self, level: int, volume: Volume) -> None:
         """Show a level larger than the memory budget: streamed, its bricks read every frame,
@@ -456,10 +526,11 @@ class _PyramidLevels:
 
     def _stop_loading(self) -> None:
         """Give up the level loading in the background, if any: its worker stops at the next
-        block it reads; its result is never used."""
+        slab it reads; the textures written so far are released."""
         load, self._loading = self._loading, None
         if load is not None:
             load.cancel()
+            load.renderer.release()
             if self.levels is not None:
                 self.levels.cancelled()
 
@@ -577,8 +648,8 @@ class MipViewer(_Frames, _PyramidLevels, _LayerWindows, _ViewerOutputs, WindowCo
         self.renderer = MipRenderer(ctx, memory_budget=self.options.memory or default_memory())
         self.level_seconds: list[tuple[int, float]] = []  # (level, seconds to load and upload)
         self._preview: tuple[MipRenderer, Volume] | None = None  # drag frames of a streamed level
-        self._loading = None  # a level being prepared in the background
-        self._executor = None  # its worker thread, made for the first one
+        self._loading = None  # a level going up in the background
+        self._executor = None  # its reader thread, made for the first one
         self.volume = self._start_levels(volume)
         self.renderer.upload(self.volume)
         self.actions = self._action_table()
@@ -937,7 +1008,7 @@ class MipViewer(_Frames, _PyramidLevels, _LayerWindows, _ViewerOutputs, WindowCo
             return
         self._released = True
         self._stop_loading()
-        if self._executor is not None:  # its worker stops at the next block it reads
+        if self._executor is not None:  # its worker stops at the next slab it reads
             self._executor.shutdown(wait=False, cancel_futures=True)
         for obj in (self._image_fbo, self._image_tex, self._overlay):
             if obj is not None:
