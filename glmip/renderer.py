@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import moderngl
 import numpy as np
@@ -174,6 +174,12 @@ class MipRenderer:
         self.release()
 
     # --- upload ---------------------------------------------------------------------------
+    # Called at the start of every projection pass (one per brick) when set: an exception it
+    # raises stops the picture there and comes out of render/draw/project (a full-resolution
+    # frame drawn in a worker thread that nobody waits for any more: glmip/app.py). It may count
+    # the passes too. (Declared here, with the upload, to keep the drawing code as it is.)
+    cancel: Callable[[], None] | None = None
+
     def streams(self, volume: Volume) -> bool:
         """True when ``volume`` would be streamed: read lazily and larger than the memory
         budget (its bricks are then read, uploaded and released on every frame)."""
@@ -413,6 +419,8 @@ class MipRenderer:
         scissored = outline is not None and len(passes) > 1
         previous_rect: tuple[int, int, int, int] | None = None
         for index, uniforms in passes:
+            if self.cancel is not None:
+                self.cancel()
             brick = self.bricks[index]
             if brick.texture is None:  # streamed: read and upload it for this pass
                 bound = brick.volume.data.upper_bound() if skip_below is not None else None

@@ -129,6 +129,19 @@ def refine_to(viewer, level, seconds=30.0):
         time.sleep(0.002)
 
 
+def wait_full_frame(viewer, seconds=30.0):
+    """Turn the viewer's loop until the full-resolution picture of a streamed level, drawn in
+    the background, is shown (True)."""
+    deadline = time.perf_counter() + seconds
+    while True:
+        job = viewer._full_frame
+        if job is not None and job.shown and job.image is not None:
+            return True
+        assert time.perf_counter() < deadline, f"no full-resolution picture within {seconds} s"
+        viewer.step()
+        time.sleep(0.005)
+
+
 def test_opens_on_the_coarsest_and_refines_to_level_0(pyramid, tmp_path):
     d = open_pyramid(pyramid, tmp_path)
     v = d.viewer
@@ -219,14 +232,15 @@ def test_a_streamed_level_drags_with_the_finest_level_held_whole(pyramid, tmp_pa
     refine_to(v, 0)
     assert v.renderer.streaming
     assert v._preview is not None and v._preview[1].meta["level"] == 1
-    full = d.image[..., 0]
+    full = wait_full_frame(v) and d.image[..., 0]
     assert close(full, rendered(glmip.load(pyramid), v))
     v.policy.settle = 10.0
     d.drag((120, 90), (160, 100), release=False)  # coarse frames from level 1, held whole
     assert v.last_reduction >= 2 and v.volume.meta["level"] == 0
     v.on_mouse_release_event(160, 100, 1)
-    v.step()  # released: a full frame of level 0, streamed
+    v.step()  # released: a full frame of level 0, streamed in the background
     assert v.last_reduction == 1
+    wait_full_frame(v)
     assert close(d.image[..., 0], rendered(glmip.load(pyramid), v))
     v.release()
 
@@ -499,4 +513,129 @@ def test_a_level_that_cannot_be_read_leaves_the_current_one(pyramid, tmp_path, m
     d.drag((120, 90), (160, 100))  # the window goes on with level 1
     assert v.frames_drawn > frames and v.volume.meta["level"] == 1
     assert "refining" not in v.status_text() and "loading" not in v.status_text()
+    v.release()
+
+
+# --- a streamed level's full-resolution frames, drawn in a worker thread -------------------
+def _slow_bricks(monkeypatch, pause: float) -> list[str]:
+    """Make every streamed brick take ``pause`` seconds more to load; returns the names of the
+    threads that loaded one, in order."""
+    from glmip.renderer import MipRenderer
+
+    real = MipRenderer._load
+    loads: list[str] = []
+
+    def slow(self, brick):
+        if self.streaming:
+            loads.append(threading.current_thread().name)
+            time.sleep(pause)
+        return real(self, brick)
+
+    monkeypatch.setattr(MipRenderer, "_load", slow)
+    return loads
+
+
+def _turn(viewer) -> float:
+    t = time.perf_counter()
+    viewer.step()
+    return time.perf_counter() - t
+
+
+def test_streamed_full_frames_are_drawn_in_the_background(pyramid, tmp_path, monkeypatch):
+    from glmip import renderer as renderer_module
+
+    wnd = headless()
+    opts = ViewerOptions(input_path=str(pyramid), screenshot_dir=str(tmp_path),
+                         echo=lambda line: None, memory=500_000)  # level 0 (1.1 MB) streams
+    v = MipViewer(wnd.ctx, wnd, volume=glmip.load(pyramid), camera=Camera.standard("anterior"),
+                  settings=RenderSettings(), options=opts)
+    d = Driver(v, [])
+    monkeypatch.setattr(renderer_module, "STREAM_BRICK_BYTES", 600_000)  # 4 bricks...
+    loads = _slow_bricks(monkeypatch, 0.4)  # ... each 0.4 s slower
+    refine_to(v, 0)  # the turn that shows level 0 asks the worker for its picture...
+    bricks = len(v.renderer.bricks)
+    assert v.renderer.streaming and bricks >= 4
+    job = v._full_frame
+    assert job is not None and not job.done.is_set() and v.frames_drawn > 0
+    level1 = rendered(glmip.load(pyramid, pyramid_level=1), v)
+    assert close(d.image[..., 0], level1)  # ... and meanwhile shows level 1, held whole
+    assert v.levels.drawn is False  # (not a picture of level 0 yet)
+    turns = []
+    deadline = time.perf_counter() + 10
+    while job.passes < 2:  # the worker is on its second brick
+        assert time.perf_counter() < deadline
+        turns.append(_turn(v))
+        time.sleep(0.01)
+    assert f"full resolution: {100 // bricks} % of bricks" in v.status_text()
+    # The window goes on drawing and taking input: a drag turns the camera (coarse frames of
+    # level 1), which cancels the picture under way at its next brick.
+    frames, camera = v.frames_drawn, v.camera.copy()
+    t = time.perf_counter()
+    d.drag((120, 90), (160, 100))
+    turns.append((time.perf_counter() - t) / 6)
+    assert v.frames_drawn >= frames + 5 and not np.allclose(v.camera.view_dir, camera.view_dir)
+    assert job.cancelled.is_set() and v._full_frame is not job
+    assert job.done.wait(1.0) and job.image is None  # stopped before its next pass
+    assert job.passes < bricks
+    assert max(turns) < 0.3, turns  # no turn waits for a brick
+    # Still again: the new view's picture, from the worker, equals renderer.render exactly.
+    wait_full_frame(v)
+    assert v.levels.drawn and v.last_reduction == 1
+    assert set(loads) == {"glmip-full-frame"}  # the window's thread read no brick of level 0
+    np.testing.assert_array_equal(d.image[..., 0], v.renderer.render(v.camera, v.settings, SIZE))
+    assert "full resolution:" not in v.status_text()
+    # A key that changes the picture: a new one in the background; closing the window then
+    # ends the loop at once (the worker stops at its next brick and releases its context).
+    d.key("m")
+    job = v._full_frame
+    assert job is not None and job.settings.mode != "mip" and not job.done.is_set()
+    while job.passes < 1:
+        time.sleep(0.01)
+    t = time.perf_counter()
+    v.quit()
+    v.run()
+    assert time.perf_counter() - t < 1.0
+    assert job.cancelled.is_set() and job.done.wait(1.0) and job.image is None
+    v._frame_worker.thread.join(2.0)
+    assert not v._frame_worker.thread.is_alive()
+
+
+def test_streamed_frames_on_the_window_thread_when_asked(pyramid, tmp_path):
+    """background_frames False: the full frame of a streamed level is drawn at once, as before."""
+    wnd = headless()
+    opts = ViewerOptions(input_path=str(pyramid), screenshot_dir=str(tmp_path),
+                         echo=lambda line: None, memory=500_000)
+    v = MipViewer(wnd.ctx, wnd, volume=glmip.load(pyramid), camera=Camera.standard("anterior"),
+                  settings=RenderSettings(), options=opts)
+    v.background_frames = False
+    d = Driver(v, [])
+    refine_to(v, 0)
+    v.step()
+    assert v._full_frame is None and v._frame_worker is None and v.levels.drawn
+    np.testing.assert_array_equal(d.image[..., 0], v.renderer.render(v.camera, v.settings, SIZE))
+    v.release()
+
+
+def test_streamed_frames_fall_back_to_the_window_thread_without_a_second_context(
+        pyramid, tmp_path, monkeypatch):
+    from glmip import app
+    from glmip.errors import ContextError
+
+    def no_context():
+        raise ContextError("cannot create a headless OpenGL 3.3 context: none here")
+
+    monkeypatch.setattr(app, "create_headless_context", no_context)
+    wnd = headless()
+    opts = ViewerOptions(input_path=str(pyramid), screenshot_dir=str(tmp_path),
+                         echo=lambda line: None, memory=500_000)
+    v = MipViewer(wnd.ctx, wnd, volume=glmip.load(pyramid), camera=Camera.standard("anterior"),
+                  settings=RenderSettings(), options=opts)
+    d = Driver(v, [])
+    refine_to(v, 0)
+    deadline = time.perf_counter() + 10
+    while v.background_frames or not v.levels.drawn:
+        assert time.perf_counter() < deadline
+        v.step()
+        time.sleep(0.005)
+    np.testing.assert_array_equal(d.image[..., 0], v.renderer.render(v.camera, v.settings, SIZE))
     v.release()
