@@ -10,7 +10,10 @@ Where things are:
   :mod:`glmip.interaction`; the keys' action table is :meth:`MipViewer._action_table`;
 * the overlay (help, status line, orientation letters, scale bar) is rasterised by
   :mod:`glmip.overlay`; here it is only uploaded and blended;
-* pictures come from the one renderer (:class:`~glmip.renderer.MipRenderer`).
+* pictures come from the renderer (:class:`~glmip.renderer.MipRenderer`) of the volume shown;
+  a pyramid level goes up slab by slab into a second one, swapped in when complete, and a
+  streamed level's full-resolution frames are drawn by a worker thread with its own GL context
+  while the finest level held whole stands in (:class:`_LevelLoad`, :class:`_FrameWorker`).
 
 While the mouse drags, frames are coarse (fewer rays, longer step:
 :class:`~glmip.interaction.QualityPolicy`); ``settle`` seconds after the last motion a
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import queue
 import sys
 import threading
 import time
@@ -39,9 +43,10 @@ import numpy as np
 from moderngl_window import WindowConfig
 
 from . import interaction as ia
+from . import raycast
 from .camera import Camera
-from .context import exact_software_sampling
-from .errors import UsageError
+from .context import create_headless_context, exact_software_sampling
+from .errors import ContextError, UsageError
 from .io import load
 from .levels import LevelPolicy
 from .options import default_memory
@@ -63,6 +68,10 @@ MOUSE_BUTTONS = {1: "left", 2: "right", 3: "middle"}  # moderngl-window's number
 # a user shader whose full frame takes longer than SHADER_FRAME_SECONDS is set aside.
 SHADER_PROBE_SECONDS = 10.0
 SHADER_FRAME_SECONDS = 3.0
+# A pyramid level held whole goes up slab by slab: the reader thread runs at most this many
+# slabs ahead of the upload, and the window's thread spends about this long a turn writing them.
+SLABS_AHEAD = 2
+WRITE_SECONDS = 0.05
 
 
 @dataclass
@@ -318,42 +327,83 @@ class _LayerWindows:
 
 
 class _LoadCancelled(Exception):
-    """Raised in the worker thread to stop a level's preparation nobody waits for."""
+    """Raised in the worker thread to stop reading a level nobody waits for."""
 
 
 class _LevelLoad:
-    """A pyramid level being prepared in a worker thread (:meth:`MipRenderer.prepare`: read,
-    cell statistics; no GL): its future, how far it is, and the flag that stops it between
-    two blocks read."""
+    """A pyramid level going up slab by slab. A worker thread reads it (:meth:`read`: whole
+    chunks at a time, each slab's share of the cell statistics computed as it comes,
+    :func:`glmip.raycast.read_slabs`) into a queue of at most :data:`SLABS_AHEAD` slabs; the
+    window's thread writes what has arrived into the textures of a second renderer, not shown
+    yet, for at most :data:`WRITE_SECONDS` a turn (:meth:`write`), dropping each slab once
+    written. So a level held whole never sits in memory beside its texture: a few slabs do."""
 
-    def __init__(self, level: int, volume: Volume) -> None:
-        self.level, self.volume = level, volume
+    def __init__(self, level: int, volume: Volume, renderer: MipRenderer,
+                 plan: raycast.VolumePlan) -> None:
+        self.level, self.volume, self.renderer, self.plan = level, volume, renderer, plan
         self.started = time.perf_counter()
-        self.fraction = 0.0
+        self.total = max(int(plan.gpu.data.nbytes), 1)
+        self.written = 0  # bytes of slabs written into the textures so far
+        self.slabs: queue.Queue = queue.Queue(maxsize=SLABS_AHEAD)
         self.stop = threading.Event()
         self.future: concurrent.futures.Future | None = None
 
-    def progress(self, done: int, total: int) -> None:
-        """The worker's progress report (bytes read and scanned); stops it once asked to."""
-        if self.stop.is_set():
-            raise _LoadCancelled
-        self.fraction = done / max(total, 1)
+    @property
+    def fraction(self) -> float:
+        return self.written / self.total
+
+    def read(self) -> None:
+        """The worker's part: read the slabs and queue them (waiting while the queue is full);
+        stops between two slabs once asked to."""
+        for slab in raycast.read_slabs(self.plan):
+            while True:
+                if self.stop.is_set():
+                    raise _LoadCancelled
+                try:
+                    self.slabs.put(slab, timeout=0.05)
+                    break
+                except queue.Full:
+                    pass
+            del slab
+
+    def write(self, seconds: float) -> None:
+        """The window thread's part: write queued slabs into the new textures for about
+        ``seconds`` (at least one slab, if any is there)."""
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            try:
+                slab = self.slabs.get_nowait()
+            except queue.Empty:
+                return
+            self.renderer.write_slab(slab)
+            self.written += slab.data.nbytes
+            del slab
+
+    def ready(self) -> bool:
+        """Every slab read and written (or the reading failed)."""
+        return self.future is not None and self.future.done() and self.slabs.empty()
 
     def cancel(self) -> None:
+        """Stop the reading and drop what it queued (the renderer is the caller's to release)."""
         self.stop.set()
         if self.future is not None:
             self.future.cancel()
+        while True:
+            try:
+                self.slabs.get_nowait()
+            except queue.Empty:
+                break
 
 
 class _PyramidLevels:
     """A multiscale volume shown coarsest level first, refined level by level while the
     camera rests (:class:`glmip.levels.LevelPolicy`). Part of :class:`MipViewer`.
 
-    A level held whole is prepared in a worker thread (read once into memory, its cell
-    statistics computed: :meth:`MipRenderer.prepare`) while the window keeps drawing the
-    current level and taking input; the status line shows how far it is. When it is ready (and
-    no drag is held), its textures are made here, on the GL thread, and it is shown. A streamed
-    level (larger than ``--memory``) needs no preparation: it is switched to at once."""
+    A level held whole goes up slab by slab into a second renderer while the window keeps
+    drawing the current level and taking input (:class:`_LevelLoad`); the status line shows how
+    far it is. When all of it is written (and no drag is held), the renderers swap and it is
+    shown. A streamed level (larger than ``--memory``) is switched to at once: its bricks are
+    read when drawn (full-resolution frames in the background: :class:`_FrameWorker`)."""
 
     levels: LevelPolicy | None
     _loading: _LevelLoad | None
@@ -387,8 +437,9 @@ class _PyramidLevels:
         return coarse
 
     def _refine(self, now: float) -> None:
-        """Start loading the next finer pyramid level when the camera has rested, show it when
-        it is ready (one level at a time; :class:`~glmip.levels.LevelPolicy` decides)."""
+        """Start loading the next finer pyramid level when the camera has rested, write a few
+        of its slabs each turn, show it when it is all there (one level at a time;
+        :class:`~glmip.levels.LevelPolicy` decides)."""
         lv = self.levels
         if lv is None:
             return
@@ -403,31 +454,53 @@ class _PyramidLevels:
         if self.renderer.streams(volume):
             self._switch_to_streamed(level, volume)
             return
-        load = _LevelLoad(level, volume)
-        if self._executor is None:
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="glmip-level")
-        load.future = self._executor.submit(self.renderer.prepare, volume, load.progress)
-        self._loading = load
-        lv.start(level)
+        renderer = MipRenderer(self.ctx, memory_budget=self.renderer.memory_budget)
+        try:
+            plan = renderer.plan_upload(volume)
+            load = _LevelLoad(level, volume, renderer, plan)
+            if self._executor is None:
+                self._executor = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="glmip-level")
+            load.future = self._executor.submit(load.read)  # reads while the textures are made
+            self._loading = load
+            lv.start(level)
+            renderer.begin_upload(plan)  # empty textures (llvmpipe zero-fills them in RAM)
+        except Exception as exc:  # e.g. no memory for the texture: stay on the current level
+            if self._loading is not None:
+                self._stop_loading()  # (and releases the renderer)
+            else:
+                renderer.release()
+            lv.failed()
+            self.say(f"pyramid level {level} not loaded: {_first_line(exc)}", seconds=10)
 
     def _finish_loading(self) -> None:
-        """Show the level prepared in the background once it is ready and no drag is held:
-        its textures are made here (the GL work; the reading was done)."""
+        """Write the slabs read so far into the level's textures (a bounded time a turn); once
+        all are written and no drag is held, swap renderers and show the level."""
         load, lv = self._loading, self.levels
         assert load is not None and load.future is not None and lv is not None
+        load.write(WRITE_SECONDS)
         lv.progress = load.fraction
-        if not load.future.done() or self._drag is not None:
+        if not load.ready() or self._drag is not None:
             return
         self._loading = None
-        try:
-            prepared = load.future.result()
-        except Exception as exc:  # e.g. a read error: keep showing the current level
+        exc = load.future.exception()
+        if exc is not None:  # e.g. a read error: keep showing the current level
+            load.renderer.release()
             lv.failed()
             self.say(f"pyramid level {load.level} not loaded: {_first_line(exc)}", seconds=10)
             return
-        self.renderer.upload(prepared)
+        load.renderer.finish_upload()
+        self._use_renderer(load.renderer)
         self._show_level(load.level, load.volume, load.started)
+
+    def _use_renderer(self, renderer: MipRenderer) -> None:
+        """Draw with ``renderer`` from now on; the one before is released unless it is kept
+        for drag frames (``_preview``)."""
+        old, self.renderer = self.renderer, renderer
+        if self.shader_watcher is not None:
+            self.shader_watcher.watcher.renderer = renderer
+        if self._preview is None or old is not self._preview[0]:
+            old.release()
 
     def _switch_to_streamed(self, level: int, volume: Volume) -> None:
         """Show a level larger than the memory budget: streamed, its bricks read every frame,
@@ -456,10 +529,11 @@ class _PyramidLevels:
 
     def _stop_loading(self) -> None:
         """Give up the level loading in the background, if any: its worker stops at the next
-        block it reads; its result is never used."""
+        slab it reads; the textures written so far are released."""
         load, self._loading = self._loading, None
         if load is not None:
             load.cancel()
+            load.renderer.release()
             if self.levels is not None:
                 self.levels.cancelled()
 
@@ -472,10 +546,109 @@ class _PyramidLevels:
         return volume, renderer, True
 
 
+class _FrameCancelled(Exception):
+    """Raised in the frame worker, between two brick passes, to drop a picture nobody wants."""
+
+
+class _FullFrame:
+    """A full-resolution picture of a streamed level, drawn by the :class:`_FrameWorker`: what
+    it is of (volume, camera, settings, size), how far it is, the picture once done."""
+
+    def __init__(self, volume: Volume, camera: Camera, settings: RenderSettings,
+                 size: tuple[int, int], key: tuple) -> None:
+        self.volume, self.camera, self.settings, self.size = volume, camera.copy(), settings, size
+        self.key = key
+        self.cancelled = threading.Event()
+        self.done = threading.Event()
+        self.passes = 0  # brick passes begun
+        self.total = 1  # brick passes in all (set by the worker)
+        self.image: np.ndarray | None = None
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+        self.shown = False
+
+    def check(self) -> None:
+        """The renderer's ``cancel`` hook, called before each brick pass in the worker."""
+        if self.cancelled.is_set():
+            raise _FrameCancelled
+        self.passes += 1
+
+    @property
+    def fraction(self) -> float:
+        """Share of the brick passes finished."""
+        return min(max(self.passes - 1, 0) / max(self.total, 1), 1.0)
+
+
+class _FrameWorker:
+    """A thread with its own headless GL context and its own streaming renderer, drawing the
+    full-resolution pictures of a streamed level (:meth:`MipRenderer.render`, its bricks read
+    pass by pass) while the window's thread goes on drawing and taking input. A moderngl
+    context is used only by the thread that made it current: everything GL happens in
+    :meth:`_run`. One picture at a time; a cancelled one stops at its next brick pass."""
+
+    def __init__(self, renderer_options: dict[str, Any]) -> None:
+        self.options = renderer_options
+        self.jobs: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="glmip-full-frame", daemon=True)
+        self.thread.start()
+
+    def submit(self, job: _FullFrame) -> None:
+        self.jobs.put(job)
+
+    def close(self, wait: float) -> None:
+        """Stop after the picture under way (its caller cancels it first); wait at most
+        ``wait`` seconds for that (the thread then releases its context by itself)."""
+        self.jobs.put(None)
+        self.thread.join(wait)
+
+    def _run(self) -> None:
+        ctx: moderngl.Context | None = None
+        renderer: MipRenderer | None = None
+        try:
+            while True:
+                job = self.jobs.get()
+                if job is None:
+                    return
+                t0 = time.perf_counter()
+                try:
+                    if job.cancelled.is_set():
+                        continue
+                    if ctx is None:
+                        ctx = create_headless_context()  # current in this thread only
+                        renderer = MipRenderer(ctx, **self.options)
+                    assert renderer is not None
+                    if renderer.volume is not job.volume:
+                        renderer.upload(job.volume)  # streamed: only planned
+                    cols, rows = job.size
+                    tiles = len(raycast.tiles(cols, rows, renderer.tile_size))
+                    labelled = 2 if job.settings.labels is not None else 1  # + exact projection
+                    job.total = len(renderer.bricks) * tiles * labelled
+                    renderer.cancel = job.check
+                    job.image = renderer.render(job.camera, job.settings, job.size)
+                except _FrameCancelled:
+                    pass
+                except Exception as exc:  # reported by the window's thread
+                    job.error = exc
+                finally:
+                    if renderer is not None:
+                        renderer.cancel = None
+                    job.seconds = time.perf_counter() - t0
+                    job.done.set()
+        finally:
+            if renderer is not None:
+                renderer.release()
+            if ctx is not None:
+                ctx.release()
+
+
 class _Frames:
     """Drawing the offscreen picture: coarse while interacting, full quality when still, the
-    whole picture (labels, fused layers) from ``renderer.render``. Part of
-    :class:`MipViewer`."""
+    whole picture (labels, fused layers) from ``renderer.render``. A streamed level's
+    full-resolution pictures are drawn in the background (:class:`_FrameWorker`) while the
+    finest level held whole stands in. Part of :class:`MipViewer`."""
+
+    _full_frame: _FullFrame | None
+    _frame_worker: _FrameWorker | None
 
     @staticmethod
     def full_picture(settings: RenderSettings) -> bool:
@@ -488,24 +661,38 @@ class _Frames:
         longer step, :class:`~glmip.interaction.QualityPolicy`), else full quality. With
         labels or fused layers the full-quality frame is the whole picture
         (:meth:`_draw_full_picture`); coarse frames while the camera moves show the base
-        volume only, and a window/level drag draws whole pictures (it is what it changes)."""
+        volume only, and a window/level drag draws whole pictures (it is what it changes).
+        A streamed level's full-quality frame is drawn in the background
+        (:meth:`_draw_in_background`)."""
         _, fbo = self._ensure_image()
         cols, rows = self.buffer_size
         coarse = self._interacting(now)
         full = self.full_picture(self.settings)
         if full and coarse and self._drag is not None and self._drag.mode == "window":
             coarse = False
+        self._drop_stale_frame()
+        if self.renderer.streaming and not coarse and self.background_frames:
+            self._draw_in_background(now)
+            return
         if full and not coarse:
             self._draw_full_picture(now)
             return
         renderer, volume = self._preview if coarse and self._preview else (self.renderer,
                                                                            self.volume)
+        self._draw_with(renderer, volume, now, coarse, accumulate)
+
+    def _draw_with(self, renderer: MipRenderer, volume: Volume, now: float, coarse: bool,
+                   accumulate: bool = False, stand_in: bool = False) -> None:
+        """One frame of ``volume`` from ``renderer``, coarse or not (``stand_in``: drawn while a
+        picture of the level shown is made elsewhere)."""
+        _, fbo = self._ensure_image()
+        cols, rows = self.buffer_size
         settings, reduction, factor = self.policy.frame_settings(volume, self.settings,
                                                                  cols * rows, coarse)
         t0 = time.perf_counter()
         seed = self.renderer.accumulated if accumulate else 0
         renderer.draw(self.camera, settings, fbo, (cols, rows), reduction=reduction,
-                           seed=seed, accumulate=accumulate and not coarse)
+                      seed=seed, accumulate=accumulate and not coarse)
         self.ctx.finish()
         seconds = time.perf_counter() - t0
         if settings.shader is not None and seconds > SHADER_FRAME_SECONDS:
@@ -513,15 +700,20 @@ class _Frames:
             self.say(f"shader too slow ({seconds:.1f} s a frame): showing the built-in "
                      "projection; save the shader file to try it again", seconds=10)
         self.policy.measured(seconds, cols * rows, reduction, factor)
-        self._drawn(now, seconds, coarse, reduction)
+        self._drawn(now, seconds, coarse, reduction, level_picture=not stand_in)
 
     def _draw_full_picture(self, now: float) -> None:
         """The still frame as ``glmip render`` draws it (labels, fused layers composited),
-        uploaded into the offscreen image (rows flipped: GL's first row is the bottom)."""
+        uploaded into the offscreen image."""
+        t0 = time.perf_counter()
+        image = self.renderer.render(self.camera, self.settings, self.buffer_size)
+        self._show_picture(image, now, time.perf_counter() - t0)
+
+    def _show_picture(self, image: np.ndarray, now: float, seconds: float) -> None:
+        """Put a picture made by ``renderer.render`` (uint8, rows top-first, grey or colour) in
+        the offscreen image (rows flipped: GL's first row is the bottom)."""
         tex, _ = self._ensure_image()
         cols, rows = self.buffer_size
-        t0 = time.perf_counter()
-        image = self.renderer.render(self.camera, self.settings, (cols, rows))
         if image.ndim == 2:
             image = np.repeat(image[..., None], 3, axis=2)
         rgba = np.empty((rows, cols, 4), np.uint8)
@@ -529,10 +721,85 @@ class _Frames:
         rgba[..., 3] = 255
         tex.write(rgba.tobytes())
         self.ctx.finish()
-        self._drawn(now, time.perf_counter() - t0, False, 1)
+        self._drawn(now, seconds, False, 1)
 
-    def _drawn(self, now: float, seconds: float, coarse: bool, reduction: int) -> None:
-        """Book-keeping after a frame: timing, status line, pyramid levels."""
+    # --- a streamed level's full-resolution frames, in the background -----------------------
+    def _view_key(self) -> tuple:
+        """What a picture is of: the volume, the camera, the settings (a change makes a new
+        settings object), the size. A picture drawn for another key is not shown."""
+        c = self.camera
+        center = None if c.center is None else tuple(np.asarray(c.center, float))
+        return (id(self.volume), tuple(c.view_dir), tuple(c.up), center, c.fit, c.projection,
+                c.zoom, id(self.settings), self.buffer_size)
+
+    def _draw_in_background(self, now: float) -> None:
+        """A streamed level's still frame: asked of the frame worker (unless it is drawing or
+        has drawn this very view), and meanwhile drawn from the finest level held whole
+        (``_preview``), or the picture shown so far is left (no such level)."""
+        key = self._view_key()
+        job = self._full_frame
+        if job is not None and job.key == key and job.image is not None:
+            self._show_picture(job.image, now, job.seconds)  # e.g. after the help was toggled
+            return
+        if job is None or job.key != key or job.error is not None:
+            self._cancel_full_frame()
+            job = self._full_frame = _FullFrame(self.volume, self.camera, self.settings,
+                                                self.buffer_size, key)
+            if self._frame_worker is None:
+                r = self.renderer
+                self._frame_worker = _FrameWorker(dict(
+                    memory_budget=r.memory_budget, max_texture_size=r.max_texture_size,
+                    tile_size=r.tile_size, max_texture_bytes=r.max_texture_bytes))
+            self._frame_worker.submit(job)
+        if self._preview is not None:
+            self._draw_with(*self._preview, now, False, stand_in=True)
+        else:
+            self.policy.last_coarse = False
+            self._dirty = False
+
+    def _poll_full_frame(self, now: float) -> bool:
+        """Show the background picture once it is done, if the view is still the one it is
+        of; True when it was shown."""
+        job = self._full_frame
+        if job is None or job.shown or not job.done.is_set():
+            return False
+        if job.key != self._view_key():
+            self._cancel_full_frame()
+            return False
+        job.shown = True
+        if isinstance(job.error, ContextError):  # no second context: draw them here instead
+            self.background_frames = False
+            self._dirty = True
+            return False
+        if job.error is not None:
+            self.say(f"full resolution not drawn: {_first_line(job.error)}", seconds=10)
+            return False
+        if job.image is None:  # cancelled
+            return False
+        self._show_picture(job.image, now, job.seconds)
+        return True
+
+    def _drop_stale_frame(self) -> None:
+        """Cancel the background picture if the view changed since it was asked for."""
+        if self._full_frame is not None and self._full_frame.key != self._view_key():
+            self._cancel_full_frame()
+
+    def _cancel_full_frame(self) -> None:
+        job, self._full_frame = self._full_frame, None
+        if job is not None:
+            job.cancelled.set()
+
+    def full_frame_status(self) -> str:
+        """The status line's words about a background picture under way, or ''."""
+        job = self._full_frame
+        if job is None or job.done.is_set():
+            return ""
+        return f"full resolution: {int(100 * job.fraction)} % of bricks"
+
+    def _drawn(self, now: float, seconds: float, coarse: bool, reduction: int,
+               level_picture: bool = True) -> None:
+        """Book-keeping after a frame: timing, status line, pyramid levels (``level_picture``
+        False: a stand-in, not a picture of the level shown)."""
         self.policy.last_coarse = coarse
         self.last_frame_seconds = seconds
         # While dragging, refresh the status line's frame time only twice a second, so the
@@ -541,7 +808,7 @@ class _Frames:
             self.shown_frame_seconds, self._shown_at = seconds, now
         self.last_reduction = reduction if coarse else 1
         self.frames_drawn += 1
-        if self.levels is not None and not coarse:
+        if self.levels is not None and not coarse and level_picture:
             self.levels.frame_drawn()
         self._dirty = False
 
@@ -577,8 +844,13 @@ class MipViewer(_Frames, _PyramidLevels, _LayerWindows, _ViewerOutputs, WindowCo
         self.renderer = MipRenderer(ctx, memory_budget=self.options.memory or default_memory())
         self.level_seconds: list[tuple[int, float]] = []  # (level, seconds to load and upload)
         self._preview: tuple[MipRenderer, Volume] | None = None  # drag frames of a streamed level
-        self._loading = None  # a level being prepared in the background
-        self._executor = None  # its worker thread, made for the first one
+        self._loading = None  # a level going up in the background
+        self._executor = None  # its reader thread, made for the first one
+        # A streamed level's full-resolution frames are drawn by a worker thread with its own
+        # GL context (False: on the window's thread, which then waits for them).
+        self.background_frames = True
+        self._full_frame = None  # the picture it is drawing, or drew last
+        self._frame_worker = None  # made for the first one
         self.volume = self._start_levels(volume)
         self.renderer.upload(self.volume)
         self.actions = self._action_table()
@@ -692,6 +964,8 @@ class MipViewer(_Frames, _PyramidLevels, _LayerWindows, _ViewerOutputs, WindowCo
         if self._dirty or self.policy.needs_full_redraw(now):
             self._draw_image(now)
             return True
+        if self._poll_full_frame(now):
+            return True
         if self._wants_jitter_frame(now):
             self._draw_image(now, accumulate=True)
             return True
@@ -750,7 +1024,8 @@ class MipViewer(_Frames, _PyramidLevels, _LayerWindows, _ViewerOutputs, WindowCo
             text += "   " + self.levels.status(voxel)
         elif len(self.volume.meta.get("levels") or ()) > 1:  # a level the user chose
             text += f"   level {self.volume.meta.get('level', 0)} ({voxel:.3g} mm voxels)"
-        return text
+        background = self.full_frame_status()
+        return f"{text}   {background}" if background else text
 
     def overlay_state(self, now: float) -> OverlayState:
         """What the overlay shows now (see :mod:`glmip.overlay`)."""
@@ -931,14 +1206,18 @@ class MipViewer(_Frames, _PyramidLevels, _LayerWindows, _ViewerOutputs, WindowCo
     def on_close(self) -> None:
         self.wnd.is_closing = True
         self._stop_loading()
+        self._cancel_full_frame()
 
     def release(self) -> None:
         if self._released:
             return
         self._released = True
         self._stop_loading()
-        if self._executor is not None:  # its worker stops at the next block it reads
+        if self._executor is not None:  # its worker stops at the next slab it reads
             self._executor.shutdown(wait=False, cancel_futures=True)
+        self._cancel_full_frame()
+        if self._frame_worker is not None:  # it stops at its next brick pass
+            self._frame_worker.close(wait=0.3)
         for obj in (self._image_fbo, self._image_tex, self._overlay):
             if obj is not None:
                 obj.release()

@@ -11,13 +11,13 @@ Pure: numpy only.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-__all__ = ["LazyArray", "is_lazy_source", "native_dtype", "read_whole", "READ_BLOCK_BYTES"]
+__all__ = ["LazyArray", "is_lazy_source", "native_dtype", "slab_boxes", "READ_BLOCK_BYTES"]
 
-READ_BLOCK_BYTES = 16 << 20  # read_whole reads about this much at a time
+READ_BLOCK_BYTES = 16 << 20  # slab_boxes: about this much read at a time
 
 
 def native_dtype(dtype: np.dtype) -> np.dtype:
@@ -147,31 +147,22 @@ class LazyArray:
                 f"dtype={self.dtype})")
 
 
-def read_whole(data: LazyArray, progress: Callable[[int], None] | None = None,
-               block_bytes: int | None = None) -> np.ndarray:
-    """All of ``data`` as one numpy array, i fastest (Fortran order: as a 3-D texture holds it),
-    read block by block straight into it: the only full copy made. Blocks are whole source
-    chunks along j and k where the source says how it is chunked, so no chunk is read twice.
-
-    ``progress(bytes)`` is called after each block with the bytes read so far; an exception it
-    raises stops the reading there (a reader that is no longer wanted). ``block_bytes``: about
-    how much to read at a time (default :data:`READ_BLOCK_BYTES`)."""
+def slab_boxes(data: LazyArray | np.ndarray, block_bytes: int | None = None
+               ) -> list[tuple[int, int, int, int]]:
+    """How to read ``data`` in slabs of about ``block_bytes`` (default :data:`READ_BLOCK_BYTES`):
+    (j0, j1, k0, k1) of each, every i, k slowest then j. Slabs are whole source chunks along j
+    and k where the source says how it is chunked (:meth:`LazyArray.chunk_shape`), so no chunk
+    is read twice: whole (i, j) planes, chunk layers at a time, when a chunk layer fits the size;
+    else one chunk layer thick and whole chunk rows wide."""
     block_bytes = int(block_bytes or READ_BLOCK_BYTES)
     nx, ny, nz = data.shape
-    out = np.empty((nx, ny, nz), data.dtype, order="F")
-    _, cj, ck = data.chunk_shape() or (1, 1, 1)
+    chunks = data.chunk_shape() if isinstance(data, LazyArray) else None
+    _, cj, ck = chunks or (1, 1, 1)
     cj, ck = min(cj, ny), min(ck, nz)
     column = nx * data.itemsize  # bytes of one (j, k) line of voxels
-    if column * ny * ck <= block_bytes:  # whole (i, j) planes, chunk layers at a time
+    if column * ny * ck <= block_bytes:
         dj, dk = ny, ck * max(1, block_bytes // (column * ny * ck))
     else:
         dj, dk = cj * max(1, block_bytes // (column * cj * ck)), ck
-    done = 0
-    for k0 in range(0, nz, dk):
-        for j0 in range(0, ny, dj):
-            block = out[:, j0:j0 + dj, k0:k0 + dk]
-            block[...] = np.asarray(data[:, j0:j0 + dj, k0:k0 + dk])
-            done += block.nbytes
-            if progress is not None:
-                progress(done)
-    return out
+    return [(j0, min(j0 + dj, ny), k0, min(k0 + dk, nz))
+            for k0 in range(0, nz, dk) for j0 in range(0, ny, dj)]

@@ -10,13 +10,13 @@ module stays free of GL: it must not load moderngl, directly or through another 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from .camera import Frame
 from .settings import MODES, RenderSettings, resolve_sample_distance, resolve_window
-from .lazy import LazyArray, read_whole
+from .lazy import slab_boxes
 from .volume import Volume, VolumeError
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
     "footprint", "brick_rect", "union_rect", "pass_order", "plan_bricks", "plan_passes",
     "plan_volume", "projection_uniforms",
     "shader_switches", "speedups", "texture_order", "tiles", "mask_in_grid", "labels_at",
-    "PreparedVolume", "Progress", "prepare_volume",
+    "CellStatistics", "Slab", "VolumePlan", "read_slabs", "slab_part",
     "PALETTE", "read_label_table", "label_colours", "overlay_labels", "window_range",
 ]
 
@@ -112,6 +112,84 @@ def auto_cell_size(shape: tuple[int, ...]) -> int:
     return int(2 ** np.clip(np.round(np.log2(max(shape) / 32.0)), 2, 5))
 
 
+class CellStatistics:
+    """Cell statistics (:func:`cell_statistics`) of a volume of ``shape``, gathered from its
+    voxels handed over in any order, block by block (:meth:`add`: every i, any range of j
+    and k, each voxel once). Along k a cell needs its planes and three more (the one before,
+    the two after): a layer of cells is finished, and its partial maxima and minima (a plane
+    each) dropped, as soon as all its planes are in. Max and min do not depend on the order,
+    so the result equals :func:`cell_statistics` to the bit."""
+
+    def __init__(self, shape: Sequence[int], dtype: np.dtype, cell: int) -> None:
+        self.shape = tuple(int(n) for n in shape)
+        self.cell = int(cell)
+        self.dtype = np.dtype(dtype)
+        nb = [-(-n // self.cell) for n in self.shape]
+        self._hi = np.empty(nb, np.float64)
+        self._lo = np.empty(nb, np.float64)
+        self._floating = self.dtype.kind == "f"
+        self._f = (np.fmax, np.fmin) if self._floating else (np.maximum, np.minimum)
+        if self._floating:  # NaN: fmax / fmin take the other side
+            self._identity: tuple = (np.nan, np.nan)
+        elif self.dtype.kind == "b":
+            self._identity = (False, True)
+        else:
+            info = np.iinfo(self.dtype)
+            self._identity = (info.min, info.max)
+        self._open: dict[int, list] = {}  # layer -> [max plane, min plane, (j, k) lines in]
+        self._left = nb[2]
+
+    def _window(self, bz: int) -> tuple[int, int]:
+        """Planes [k0, k1) the layer of cells ``bz`` reads."""
+        return max(bz * self.cell - 1, 0), min((bz + 1) * self.cell + 2, self.shape[2])
+
+    def add(self, j0: int, k0: int, block: np.ndarray) -> None:
+        """Voxels [:, j0:j0+nj, k0:k0+nk] = ``block`` (all of i)."""
+        nx, nj, nk = block.shape
+        if nx != self.shape[0]:
+            raise ValueError("a block of cell statistics spans every i")
+        cell, k1 = self.cell, k0 + nk
+        first = max(0, (k0 - cell - 2) // cell + 1)
+        last = min(self._hi.shape[2] - 1, -(-(k1 + 1) // cell) - 1)
+        for bz in range(first, last + 1):
+            w0, w1 = self._window(bz)
+            lo, hi = max(w0, k0), min(w1, k1)
+            if lo >= hi:
+                continue
+            layer = self._open.get(bz)
+            if layer is None:
+                layer = self._open[bz] = [
+                    np.full(self.shape[:2], self._identity[0], self.dtype),
+                    np.full(self.shape[:2], self._identity[1], self.dtype), 0]
+            part = block[:, :, lo - k0 : hi - k0]
+            for plane, f in zip(layer[:2], self._f):
+                view = plane[:, j0 : j0 + nj]
+                f(view, f.reduce(part, axis=2), out=view)
+            layer[2] += nj * (hi - lo)
+            if layer[2] == self.shape[1] * (w1 - w0):
+                for out, plane, f in zip((self._hi, self._lo), layer[:2], self._f):
+                    out[:, :, bz] = _window_reduce(_window_reduce(plane, f, cell, 0), f, cell, 1)
+                del self._open[bz]
+                self._left -= 1
+
+    @property
+    def complete(self) -> bool:
+        return self._left == 0
+
+    def result(self, slope: float = 1.0, inter: float = 0.0) -> np.ndarray:
+        """(nx, ny, nz, 2) float32 (max, min) real values (``stored * slope + inter``)."""
+        if not self.complete:
+            raise ValueError("cell statistics asked for before every voxel was added")
+        hi, lo = self._hi.copy(), self._lo.copy()
+        if self._floating:
+            empty = np.isnan(hi)
+            hi[empty], lo[empty] = -np.inf, np.inf
+        hi, lo = hi * slope + inter, lo * slope + inter
+        if slope < 0:
+            hi, lo = lo, hi
+        return np.stack([hi, lo], axis=-1).astype(np.float32)
+
+
 def cell_statistics(volume: Volume, cell: int,
                     progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Per-cell (max, min) real value, shape (nx, ny, nz, 2) float32.
@@ -120,32 +198,18 @@ def cell_statistics(volume: Volume, cell: int,
     every axis. A trilinear sample there reads voxels ``c*cell .. (c+1)*cell``; the statistics
     also take the voxel before and the one after that, so a sample that float rounding puts a
     hair outside its cell is still covered. All-NaN cells get (-inf, +inf): nothing to find
-    there. Works slab by slab so it never makes a full-size temporary; ``progress(k)``, if
-    given, hears after each slab how many of the k planes are done (an exception it raises
-    stops the work there).
+    there. Works slab by slab (``cell`` planes, :class:`CellStatistics`) so it never makes a
+    full-size temporary; ``progress(k)``, if given, hears after each slab how many of the k
+    planes are done (an exception it raises stops the work there).
     """
     data = volume.data
-    n = np.array(data.shape)
-    nb = -(-n // cell)
-    hi = np.empty(tuple(nb), np.float64)
-    lo = np.empty(tuple(nb), np.float64)
-    floating = data.dtype.kind == "f"
-    fmax, fmin = (np.fmax, np.fmin) if floating else (np.maximum, np.minimum)
-    for bz in range(nb[2]):
-        slab = np.asarray(data[:, :, max(bz * cell - 1, 0) : (bz + 1) * cell + 2])
-        for out, f in ((hi, fmax), (lo, fmin)):
-            plane = f.reduce(slab, axis=2)
-            plane = _window_reduce(_window_reduce(plane, f, cell, 0), f, cell, 1)
-            out[:, :, bz] = plane
+    nz = int(data.shape[2])
+    stats = CellStatistics(data.shape, data.dtype, cell)
+    for k0 in range(0, nz, cell):
+        stats.add(0, k0, np.asarray(data[:, :, k0 : k0 + cell]))
         if progress is not None:
-            progress(min((bz + 1) * cell, int(n[2])))
-    if floating:
-        empty = np.isnan(hi)
-        hi[empty], lo[empty] = -np.inf, np.inf
-    hi, lo = volume.real(hi), volume.real(lo)
-    if volume.slope < 0:
-        hi, lo = lo, hi
-    return np.stack([hi, lo], axis=-1).astype(np.float32)
+            progress(min(k0 + cell, nz))
+    return stats.result(volume.slope, volume.inter)
 
 
 def window_range(volume: Volume, settings: RenderSettings) -> tuple[float, float]:
@@ -304,73 +368,69 @@ def plan_volume(volume: Volume, cell_size: int | None, max_axis: int, max_bytes:
     return gpu, axes, cell, bricks
 
 
-Progress = Callable[[int, int], None]  # (done, total): how far a long piece of work is
-
-
 @dataclass
-class PreparedVolume:
-    """A volume made ready to go on the GPU, without GL (:func:`prepare_volume`): what
-    ``MipRenderer.upload`` would compute, with the voxels in memory.
+class VolumePlan:
+    """A volume planned for the GPU without GL (``MipRenderer.plan_upload``): what
+    ``MipRenderer.upload`` computes first, the voxels not read yet.
 
-    ``volume`` is the volume as given (a lazily read one stays lazy there, and in the bricks'
-    plans: the renderer keeps no reference to the voxels in memory once they are uploaded);
-    ``gpu``, ``axes``, ``cell_size`` and ``bricks`` are :func:`plan_volume`'s, with each brick's
-    statistics; ``voxels`` holds each brick's voxels as numpy arrays (views of one array read
-    once), None for a streamed volume, whose bricks are read when drawn. ``limits`` are the
-    (cell size asked for, texture edge, texture bytes) it was planned for."""
+    ``volume`` is the volume as given (a lazily read one stays lazy); ``gpu``, ``axes``,
+    ``cell_size`` and ``bricks`` are :func:`plan_volume`'s, without statistics: for a volume
+    held whole :func:`read_slabs` computes them as it reads the voxels, a streamed one's are
+    computed when its bricks are read to be drawn. ``limits`` are the (cell size asked for,
+    texture edge, texture bytes) it was planned for."""
 
     volume: Volume
     gpu: Volume
     axes: tuple[int, int, int]
     cell_size: int
     bricks: list[BrickPlan]
-    voxels: list[np.ndarray] | None
     limits: tuple[int | None, int, int]
-
-    @property
-    def streaming(self) -> bool:
-        return self.voxels is None
+    streaming: bool = False
 
 
-def prepare_volume(volume: Volume, cell_size: int | None, max_axis: int, max_bytes: int, *,
-                   streaming: bool = False, progress: Progress | None = None
-                   ) -> PreparedVolume:
-    """Plan ``volume``'s bricks (:func:`plan_volume`), read its voxels into memory (a lazily
-    read volume: once, block by block, :func:`glmip.lazy.read_whole`) and compute each brick's
-    cell statistics from them. ``streaming``: plan only (the bricks are read when drawn).
+@dataclass
+class Slab:
+    """Voxels of a planned volume read together: ``data`` is the voxels from ``start`` on, in
+    the uploaded volume's (texture) axes; every i, whole source chunks along j and k."""
 
-    ``progress(done, total)`` hears the bytes handled so far: read, then scanned for the
-    statistics (a lazily read volume counts its bytes twice). An exception it raises stops the
-    work between two blocks or slabs and comes out of here."""
-    gpu, axes, cell, plans = plan_volume(volume, cell_size, max_axis, max_bytes, with_stats=False)
-    limits = (cell_size, max_axis, max_bytes)
-    if streaming:
-        return PreparedVolume(volume, gpu, axes, cell, plans, None, limits)
-    data = gpu.data
-    lazy = isinstance(data, LazyArray)
-    scanned = sum(int(np.prod(p.volume.shape)) for p in plans) * data.itemsize
-    total = (data.nbytes if lazy else 0) + scanned
-    report = progress or (lambda done, total: None)
-    # Read lazily held voxels i-fastest (Fortran order): texture_order then keeps the axes the
-    # plan has (a LazyArray goes up in its own order), so the plan's boxes index it directly.
-    whole = read_whole(data, lambda done: report(done, total)) if lazy else data
-    done = data.nbytes if lazy else 0
+    start: tuple[int, int, int]
+    data: np.ndarray
 
-    def planes_done(base: int, plane: int) -> Callable[[int], None]:
-        return lambda k: report(base + k * plane, total)
 
-    voxels = []
-    for plan in plans:
-        lo = plan.start
-        hi = lo + np.array(plan.volume.shape)
-        part = whole[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
-        plan.stats = cell_statistics(
-            Volume(part, plan.volume.affine, plan.volume.slope, plan.volume.inter), cell,
-            planes_done(done, part.shape[0] * part.shape[1] * part.itemsize))
-        done += part.nbytes
-        voxels.append(part)
-    report(total, total)
-    return PreparedVolume(volume, gpu, axes, cell, plans, voxels, limits)
+def read_slabs(plan: VolumePlan, block_bytes: int | None = None) -> Iterator[Slab]:
+    """The voxels of ``plan``'s volume, read once, a slab of about ``block_bytes`` at a time
+    (:func:`glmip.lazy.slab_boxes`; a volume in memory: views, nothing copied). Each slab's share
+    of every brick's cell statistics is computed before it is handed over; once the last slab
+    is, each brick of the plan has its ``stats``. No GL: a worker thread reads while another
+    uploads (``MipRenderer.write_slab``); the caller keeps a slab as long as it needs it."""
+    if plan.streaming:
+        raise VolumeError("a streamed volume is read brick by brick when drawn")
+    data = plan.gpu.data
+    accumulators = [CellStatistics(b.volume.shape, data.dtype, plan.cell_size)
+                    for b in plan.bricks]
+    for j0, j1, k0, k1 in slab_boxes(data, block_bytes):
+        block = np.asarray(data[:, j0:j1, k0:k1])
+        for brick, stats in zip(plan.bricks, accumulators):
+            part = slab_part(block, (0, j0, k0), brick)
+            if part is not None:
+                stats.add(int(part[0][1]), int(part[0][2]), part[1])
+        yield Slab((0, j0, k0), block)
+        del block, part  # the caller may have dropped the slab: hold nothing while reading on
+    for brick, stats in zip(plan.bricks, accumulators):
+        brick.stats = stats.result(plan.gpu.slope, plan.gpu.inter)
+
+
+def slab_part(block: np.ndarray, start: Sequence[int], brick: BrickPlan
+              ) -> tuple[tuple[int, int, int], np.ndarray] | None:
+    """(where in the brick, voxels) of the part of ``block`` (the voxels from ``start`` on)
+    that brick ``brick`` holds, overlap included; None if none."""
+    lo = np.maximum(np.asarray(start), brick.start)
+    hi = np.minimum(np.asarray(start) + block.shape, brick.start + np.array(brick.volume.shape))
+    if (hi <= lo).any():
+        return None
+    a, b = lo - np.asarray(start), hi - np.asarray(start)
+    at = tuple(int(v) for v in lo - brick.start)
+    return at, block[a[0]:b[0], a[1]:b[1], a[2]:b[2]]  # type: ignore[return-value]
 
 
 def crop_box(crop: Sequence[int] | None, axes: Sequence[int]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Sequence
 
 import moderngl
 import numpy as np
@@ -173,6 +174,12 @@ class MipRenderer:
         self.release()
 
     # --- upload ---------------------------------------------------------------------------
+    # Called at the start of every projection pass (one per brick) when set: an exception it
+    # raises stops the picture there and comes out of render/draw/project (a full-resolution
+    # frame drawn in a worker thread that nobody waits for any more: glmip/app.py). It may count
+    # the passes too. (Declared here, with the upload, to keep the drawing code as it is.)
+    cancel: Callable[[], None] | None = None
+
     def streams(self, volume: Volume) -> bool:
         """True when ``volume`` would be streamed: read lazily and larger than the memory
         budget (its bricks are then read, uploaded and released on every frame)."""
@@ -189,56 +196,95 @@ class MipRenderer:
                             max(int(self.memory_budget) // 3, 1 << 20))  # type: ignore[arg-type]
         return self._fixed_cell_size, self.max_texture_size, max_bytes
 
-    def prepare(self, volume: Volume, progress: raycast.Progress | None = None
-                ) -> raycast.PreparedVolume:
-        """The part of :meth:`upload` that needs no GL, done ahead (in any thread: it makes no
-        GL call and changes nothing here): the bricks' plan, the voxels read into memory once,
-        the cells' statistics (:func:`glmip.raycast.prepare_volume`). ``upload`` of the result
-        then only makes the textures. A streamed volume (:meth:`streams`) is only planned.
-        ``progress(done, total)``: bytes read and scanned so far; an exception it raises stops
-        the work between two blocks and comes out of here."""
+    def plan_upload(self, volume: Volume) -> raycast.VolumePlan:
+        """The plan of :meth:`upload` (bricks, axes, cell size), without reading a voxel and
+        without GL: callable from any thread. A volume held whole then goes up slab by slab:
+        :meth:`begin_upload` here, :func:`glmip.raycast.read_slabs` (anywhere) giving the slabs
+        and the cells' statistics, :meth:`write_slab` for each, :meth:`finish_upload`; a
+        streamed volume (:meth:`streams`) is read when drawn, :meth:`upload` it."""
         if volume.data.dtype not in TEXTURE_FORMATS:
             raise VolumeError(f"no texture format for dtype {volume.data.dtype}")
         streaming = self.streams(volume)
-        cell, max_axis, max_bytes = self._brick_limits(streaming)
-        return raycast.prepare_volume(volume, cell, max_axis, max_bytes, streaming=streaming,
-                                      progress=progress)
+        limits = self._brick_limits(streaming)
+        gpu, axes, cell, plans = raycast.plan_volume(volume, *limits, with_stats=False)
+        return raycast.VolumePlan(volume, gpu, axes, cell, plans, limits, streaming)
 
-    def upload(self, volume: Volume | raycast.PreparedVolume) -> None:
+    def begin_upload(self, plan: raycast.VolumePlan) -> None:
+        """Start putting a planned volume (:meth:`plan_upload`) on the GPU slab by slab: the
+        volume shown so far is dropped and each brick's texture made, empty (a driver that
+        keeps textures in RAM, as llvmpipe does, fills it with zeros now). Nothing can be drawn
+        until :meth:`finish_upload`."""
+        if plan.streaming:
+            raise VolumeError("a streamed volume is read brick by brick when drawn: upload it")
+        if plan.limits != self._brick_limits(False):
+            raise VolumeError("a volume planned for other texture limits")
+        self.unload()
+        self._format = TEXTURE_FORMATS[plan.gpu.data.dtype]
+        self.streaming = False
+        for p in plan.bricks:
+            brick = Brick(p.volume, p.start, p.own_lo, p.own_hi, p.texture_shape)
+            brick.texture = self._new_texture(brick.texture_size, self._format[0])
+            self.bricks.append(brick)
+        self._pending = (plan, self.bricks)
+
+    def write_slab(self, slab: raycast.Slab) -> None:
+        """Write a slab of the volume being uploaded (:func:`glmip.raycast.read_slabs`) into
+        every brick's texture that holds part of it; the slab may be dropped afterwards."""
+        plan, bricks = self._pending_upload()
+        for brick in bricks:
+            part = raycast.slab_part(slab.data, slab.start, brick)
+            if part is not None:
+                self._write_block(brick.texture, part[1], part[0], brick.volume.shape,
+                                  brick.texture_size)
+
+    def finish_upload(self) -> None:
+        """Every slab written: make the cells' textures from the statistics
+        :func:`~glmip.raycast.read_slabs` computed; the volume is drawn from now on, exactly as
+        after :meth:`upload`."""
+        plan, bricks = self._pending_upload()
+        if any(p.stats is None for p in plan.bricks):
+            raise VolumeError("finish_upload before every slab was read")
+        for brick, p in zip(bricks, plan.bricks):
+            brick.stats = p.stats
+            self._make_cells(brick)
+        self._pending = self._scratch = None
+        self._show(plan.volume, plan.gpu, plan.axes, plan.cell_size)
+
+    def _pending_upload(self) -> tuple[raycast.VolumePlan, list[Brick]]:
+        pending = getattr(self, "_pending", None)
+        if pending is None or pending[1] is not self.bricks:  # none begun, or unloaded since
+            raise RuntimeError("no upload begun (begin_upload)")
+        return pending
+
+    def upload(self, volume: Volume) -> None:
         """Put ``volume`` on the GPU in its own dtype (replacing any earlier one), in bricks
-        when it exceeds the texture limits. Given what :meth:`prepare` made, only the GL work
-        is left (the same textures, the same pictures); given a volume, a lazily read one is
-        read slab by slab as it goes up, never whole."""
-        prepared = volume if isinstance(volume, raycast.PreparedVolume) else None
-        volume = prepared.volume if prepared is not None else volume
+        when it exceeds the texture limits; a lazily read one is read slab by slab as it goes
+        up, never whole (a streamed one, :meth:`streams`, only planned)."""
         if volume.data.dtype not in TEXTURE_FORMATS:
             raise VolumeError(f"no texture format for dtype {volume.data.dtype}")
-        if prepared is not None and prepared.limits != self._brick_limits(prepared.streaming):
-            raise VolumeError("a volume prepared for other texture limits")
         self.unload()
+        self._pending = None
         self._format = TEXTURE_FORMATS[volume.data.dtype]
-        _, _, factor, bias = self._format
-        if prepared is None:
-            self.streaming = self.streams(volume)
-            cell, max_axis, max_bytes = self._brick_limits(self.streaming)
-            # Statistics first (in the plan): their temporaries come and go before any texture.
-            gpu, self._axes, self.cell_size, plans = raycast.plan_volume(
-                volume, cell, max_axis, max_bytes, with_stats=not self.streaming)
-            voxels: list[np.ndarray | None] = [None] * len(plans)
-        else:
-            self.streaming = prepared.streaming
-            gpu, self._axes, self.cell_size = prepared.gpu, prepared.axes, prepared.cell_size
-            plans = prepared.bricks
-            voxels = list(prepared.voxels or [None] * len(plans))
-        self._gpu_volume = gpu
-        for plan, data in zip(plans, voxels):
+        self.streaming = self.streams(volume)
+        cell, max_axis, max_bytes = self._brick_limits(self.streaming)
+        # Statistics first (in the plan): their temporaries come and go before any texture.
+        gpu, axes, cell_size, plans = raycast.plan_volume(
+            volume, cell, max_axis, max_bytes, with_stats=not self.streaming)
+        self._gpu_volume = gpu  # (the cell size and axes are needed by a brick's statistics)
+        self._axes, self.cell_size = axes, cell_size
+        for plan in plans:
             brick = Brick(plan.volume, plan.start, plan.own_lo, plan.own_hi, plan.texture_shape,
                           plan.stats)
-            if data is not None:  # prepared: the voxels are in memory
-                self._make_textures(brick, data)
-            elif not self.streaming:
+            if not self.streaming:
                 self._load(brick)
             self.bricks.append(brick)
+        self._show(volume, gpu, axes, cell_size)
+
+    def _show(self, volume: Volume, gpu: Volume, axes: tuple[int, int, int],
+              cell_size: int) -> None:
+        """The bricks made: ``volume`` is the one drawn (as ``gpu``, in texture ``axes``)."""
+        _, _, factor, bias = self._format
+        self._gpu_volume, self._axes, self.cell_size = gpu, axes, cell_size
         self._speedup_cache = {}
         # value = texel * factor * slope + (inter - bias * slope)
         self._value_scale = factor * volume.slope
@@ -258,43 +304,63 @@ class MipRenderer:
     def _make_textures(self, brick: Brick, data: np.ndarray | LazyArray) -> None:
         """The brick's textures: its voxels (``data``, in memory or read slab by slab) and its
         cells' statistics."""
-        gl_dtype, xor, _, _ = self._format
+        brick.texture = self._upload_texture(data, brick.texture_size, self._format[0])
+        self._make_cells(brick)
+
+    def _make_cells(self, brick: Brick) -> None:
+        """The texture of the brick's cells' (max, min) statistics."""
         assert brick.stats is not None
-        brick.texture = self._upload_texture(data, brick.texture_size, gl_dtype, xor)
         brick.cells = self.ctx.texture3d(brick.stats.shape[:3], 2, np.ascontiguousarray(
             brick.stats.transpose(2, 1, 0, 3)), dtype="f4")
         brick.cells.filter = (moderngl.NEAREST, moderngl.NEAREST)
 
-    def _upload_texture(self, data: np.ndarray, size: tuple[int, ...], gl_dtype: str,
-                        xor: int | None) -> moderngl.Texture3D:
-        """A texture of ``size`` voxels holding ``data`` at its origin. Where it is larger, one
-        more layer repeats the data's last one: samples in the last half voxel then read what
-        clamping to the edge would give."""
+    def _new_texture(self, size: tuple[int, ...], gl_dtype: str) -> moderngl.Texture3D:
         tex = self.ctx.texture3d(size, 1, dtype=gl_dtype)
         tex.repeat_x = tex.repeat_y = tex.repeat_z = False
-        nx, ny, nz = data.shape
-        pad = [int(n < s) for n, s in zip(data.shape, size)]
-        step = max(1, UPLOAD_CHUNK_BYTES // (nx * ny * data.itemsize))
-        buf: np.ndarray | None = None  # one reused slab buffer: no allocation per slab
-        slabs = [(k0, k0, min(k0 + step, nz)) for k0 in range(0, nz, step)]
-        if pad[2]:
-            slabs.append((nz, nz - 1, nz))  # the repeated layer above the last
-        for at, k0, k1 in slabs:
-            # (k, j, i) order is x-fastest: a view, not a copy, for Fortran-ordered data.
-            # np.asarray reads a lazily held volume (glmip/lazy.py) one slab at a time.
-            block = np.asarray(data[:, :, k0:k1]).transpose(2, 1, 0)
-            if pad[0] or pad[1]:
-                block = np.pad(block, ((0, 0), (0, pad[1]), (0, pad[0])), mode="edge")
-            if xor is not None or not block.flags.c_contiguous:
-                if buf is None or buf.shape != block.shape:
-                    buf = np.empty(block.shape, np.dtype(f"u{data.itemsize}") if xor else data.dtype)
-                if xor is not None:
-                    np.bitwise_xor(block.view(buf.dtype), xor, out=buf)
-                else:
-                    np.copyto(buf, block)
-                block = buf
-            tex.write(block, viewport=(0, 0, at, block.shape[2], block.shape[1], block.shape[0]))
         return tex
+
+    def _upload_texture(self, data: np.ndarray | LazyArray, size: tuple[int, ...],
+                        gl_dtype: str) -> moderngl.Texture3D:
+        """A texture of ``size`` voxels holding ``data`` at its origin, written (and a lazily
+        held volume read) a slab of about UPLOAD_CHUNK_BYTES at a time (:meth:`_write_block`)."""
+        tex = self._new_texture(size, gl_dtype)
+        nx, ny, nz = data.shape
+        step = max(1, UPLOAD_CHUNK_BYTES // (nx * ny * data.itemsize))
+        for k0 in range(0, nz, step):
+            # np.asarray reads a lazily held volume (glmip/lazy.py) one slab at a time.
+            self._write_block(tex, np.asarray(data[:, :, k0:k0 + step]), (0, 0, k0), data.shape,
+                              size)
+        self._scratch = None
+        return tex
+
+    def _write_block(self, tex: moderngl.Texture3D, block: np.ndarray, at: Sequence[int],
+                     shape: Sequence[int], size: Sequence[int]) -> None:
+        """Write ``block`` (i, j, k) at voxel ``at`` of a texture of ``size`` holding a volume
+        of ``shape`` at its origin. Where the texture is larger, one more layer repeats the
+        volume's last one: samples in the last half voxel then read what clamping to the edge
+        would give; a block that ends on the last layer writes the repeated one too."""
+        _, xor, _, _ = self._format
+        # (k, j, i) order is x-fastest: a view, not a copy, for Fortran-ordered data.
+        block = block.transpose(2, 1, 0)
+        pad = [int(at[a] + block.shape[2 - a] == shape[a] < size[a]) for a in range(3)]
+        if any(pad):
+            block = np.pad(block, ((0, pad[2]), (0, pad[1]), (0, pad[0])), mode="edge")
+        if xor is not None:  # to offset binary, in a buffer reused from block to block
+            buf = self._buffer(block.shape, np.dtype(f"u{block.itemsize}"))
+            np.bitwise_xor(block.view(buf.dtype), xor, out=buf)
+            block = buf
+        elif not block.flags.c_contiguous:
+            buf = self._buffer(block.shape, block.dtype)
+            np.copyto(buf, block)
+            block = buf
+        tex.write(block, viewport=(*at, block.shape[2], block.shape[1], block.shape[0]))
+
+    def _buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """A scratch array of ``shape`` (one kept, not one allocated per block)."""
+        buf = getattr(self, "_scratch", None)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._scratch = np.empty(shape, dtype)
+        return buf
 
     # --- rendering ------------------------------------------------------------------------
     def speedups(self, settings: RenderSettings) -> tuple[bool, bool]:
@@ -353,6 +419,8 @@ class MipRenderer:
         scissored = outline is not None and len(passes) > 1
         previous_rect: tuple[int, int, int, int] | None = None
         for index, uniforms in passes:
+            if self.cancel is not None:
+                self.cancel()
             brick = self.bricks[index]
             if brick.texture is None:  # streamed: read and upload it for this pass
                 bound = brick.volume.data.upper_bound() if skip_below is not None else None

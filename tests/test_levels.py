@@ -129,6 +129,19 @@ def refine_to(viewer, level, seconds=30.0):
         time.sleep(0.002)
 
 
+def wait_full_frame(viewer, seconds=30.0):
+    """Turn the viewer's loop until the full-resolution picture of a streamed level, drawn in
+    the background, is shown (True)."""
+    deadline = time.perf_counter() + seconds
+    while True:
+        job = viewer._full_frame
+        if job is not None and job.shown and job.image is not None:
+            return True
+        assert time.perf_counter() < deadline, f"no full-resolution picture within {seconds} s"
+        viewer.step()
+        time.sleep(0.005)
+
+
 def test_opens_on_the_coarsest_and_refines_to_level_0(pyramid, tmp_path):
     d = open_pyramid(pyramid, tmp_path)
     v = d.viewer
@@ -219,19 +232,20 @@ def test_a_streamed_level_drags_with_the_finest_level_held_whole(pyramid, tmp_pa
     refine_to(v, 0)
     assert v.renderer.streaming
     assert v._preview is not None and v._preview[1].meta["level"] == 1
-    full = d.image[..., 0]
+    full = wait_full_frame(v) and d.image[..., 0]
     assert close(full, rendered(glmip.load(pyramid), v))
     v.policy.settle = 10.0
     d.drag((120, 90), (160, 100), release=False)  # coarse frames from level 1, held whole
     assert v.last_reduction >= 2 and v.volume.meta["level"] == 0
     v.on_mouse_release_event(160, 100, 1)
-    v.step()  # released: a full frame of level 0, streamed
+    v.step()  # released: a full frame of level 0, streamed in the background
     assert v.last_reduction == 1
+    wait_full_frame(v)
     assert close(d.image[..., 0], rendered(glmip.load(pyramid), v))
     v.release()
 
 
-# --- a level prepared in a worker thread (MipRenderer.prepare), uploaded on the GL thread ---
+# --- a level read in a worker thread slab by slab, its slabs written on the GL thread -------
 def _lazy_volume(path, data, dtype):
     zarr = pytest.importorskip("zarr", reason="zarr (the test extra) is not installed")
     z = zarr.open_array(str(path), mode="w", shape=data.shape, chunks=(16, 24, 20),
@@ -242,12 +256,17 @@ def _lazy_volume(path, data, dtype):
 
 
 @pytest.mark.parametrize("case", ["numpy", "int16", "float-nan", "lazy", "lazy-bricks",
-                                  "streamed"])
-def test_prepare_then_upload_draws_what_upload_draws(ctx, tmp_path, case):
+                                  "numpy-bricks", "streamed"])
+def test_slab_upload_draws_what_upload_draws(ctx, tmp_path, case):
+    """plan_upload, begin_upload, read_slabs (in another thread: no GL), write_slab,
+    finish_upload: the same textures, statistics and pictures as upload(volume)."""
+    import queue
     from concurrent.futures import ThreadPoolExecutor
 
     from glmip.lazy import LazyArray
+    from glmip.raycast import read_slabs
     from glmip.renderer import MipRenderer
+    from glmip.volume import VolumeError
 
     rng = np.random.default_rng(7)
     data = (rng.random((45, 52, 38)) * 900).astype(np.uint16)
@@ -264,79 +283,112 @@ def test_prepare_then_upload_draws_what_upload_draws(ctx, tmp_path, case):
         assert isinstance(volume.data, LazyArray)
         limits = {"lazy-bricks": {"max_texture_bytes": 40_000},
                   "streamed": {"memory_budget": 60_000}}.get(case, {})
+    elif case == "numpy-bricks":  # C-ordered: goes up with its axes reversed, split on all three
+        volume = Volume(data.astype(np.int16), np.diag([1.0, 0.9, 1.1, 1.0]))
+        limits = {"max_texture_size": 16}
     else:
         volume = Volume(data, np.diag([1.0, 0.9, 1.1, 1.0]))
-    with MipRenderer(ctx, **limits) as direct, MipRenderer(ctx, **limits) as ahead:
+    with MipRenderer(ctx, **limits) as direct, MipRenderer(ctx, **limits) as slabs:
         direct.upload(volume)
-        with ThreadPoolExecutor(1) as pool:  # no GL call: another thread has no context
-            prepared = pool.submit(ahead.prepare, volume).result()
-        assert prepared.streaming == (case == "streamed") == direct.streaming
-        ahead.upload(prepared)
-        assert ahead.volume is volume and ahead.streaming == direct.streaming
-        assert len(ahead.bricks) == len(direct.bricks) > (1 if "bricks" in case else 0)
-        for a, b in zip(ahead.bricks, direct.bricks):
-            if not direct.streaming:
-                np.testing.assert_array_equal(a.stats, b.stats)
-            # The renderer keeps the lazily read volume, not the voxels read into memory.
+        plan = slabs.plan_upload(volume)
+        assert plan.streaming == (case == "streamed") == direct.streaming
+        if plan.streaming:
+            with pytest.raises(VolumeError, match="streamed"):
+                slabs.begin_upload(plan)
+            return
+        slabs.begin_upload(plan)
+        with pytest.raises(RuntimeError, match="upload"):
+            slabs.render(Camera.standard("anterior"), RenderSettings(), (10, 10))
+        handed: queue.Queue = queue.Queue(maxsize=2)
+
+        def reader():  # no GL call: this thread has no context
+            for slab in read_slabs(plan, block_bytes=6000):
+                handed.put(slab)
+            handed.put(None)
+
+        count = 0
+        with ThreadPoolExecutor(1) as pool:
+            done = pool.submit(reader)
+            while (slab := handed.get(timeout=10)) is not None:
+                slabs.write_slab(slab)
+                count += 1
+            done.result()
+        slabs.finish_upload()
+        assert count > 5 and slabs.volume is volume and not slabs.streaming
+        assert len(slabs.bricks) == len(direct.bricks) > (1 if "bricks" in case else 0)
+        for a, b in zip(slabs.bricks, direct.bricks):
+            np.testing.assert_array_equal(a.stats, b.stats)
+            assert a.texture.size == b.texture.size  # padding layers included:
+            assert a.texture.read() == b.texture.read()
+            # The renderer keeps the lazily read volume, not the slabs read.
             assert type(a.volume.data) is type(b.volume.data)
         for view, settings in (("anterior", RenderSettings()),
                                ("left", RenderSettings(mode="minip", window=800, level=500)),
                                ("superior", RenderSettings(mode="mean", skip_empty=True))):
             camera = Camera.standard(view)
-            np.testing.assert_array_equal(ahead.render(camera, settings, (70, 60)),
+            np.testing.assert_array_equal(slabs.render(camera, settings, (70, 60)),
                                           direct.render(camera, settings, (70, 60)),
                                           err_msg=f"{case} {view}")
 
 
-def test_prepare_reads_a_lazy_volume_once_into_one_array(ctx, tmp_path, monkeypatch):
+def test_cell_statistics_gathered_in_any_blocks_equal_the_whole(rng):
+    from glmip.raycast import CellStatistics, cell_statistics
+
+    for dtype, cell in ((np.uint16, 4), (np.int8, 8), (np.float32, 4), (np.float32, 5)):
+        data = (rng.random((23, 19, 29)) * 200 - (50 if dtype != np.uint16 else 0)).astype(dtype)
+        if dtype == np.float32:
+            data[:6, :7, :9] = np.nan
+        want = cell_statistics(Volume(data, np.eye(4), slope=-2.0, inter=3.0), cell)
+        stats = CellStatistics(data.shape, data.dtype, cell)
+        boxes = [(j0, min(j0 + 6, 19), k0, min(k0 + 3, 29))
+                 for k0 in range(0, 29, 3) for j0 in range(0, 19, 6)]
+        for i in rng.permutation(len(boxes)):  # any order
+            j0, j1, k0, k1 = boxes[i]
+            assert not stats.complete
+            stats.add(j0, k0, data[:, j0:j1, k0:k1])
+        assert stats.complete
+        np.testing.assert_array_equal(stats.result(-2.0, 3.0), want)
+
+
+def test_read_slabs_reads_each_chunk_once_and_holds_a_slab_at_a_time(ctx, tmp_path):
     import tracemalloc
 
-    from glmip import lazy
+    from glmip.raycast import cell_statistics, read_slabs
     from glmip.renderer import MipRenderer
 
-    # Blocks of 16 MiB are small beside a level worth reading in the background; here the
-    # volume is 1.3 MB, so its blocks are made as small beside it.
-    monkeypatch.setattr(lazy, "READ_BLOCK_BYTES", 256 << 10)
-    data = np.random.default_rng(3).integers(0, 4000, (96, 88, 80), dtype=np.uint16)
-    volume = _lazy_volume(tmp_path / "v.zarr", data, "uint16")
+    data = np.random.default_rng(3).integers(0, 4000, (96, 88, 160), dtype=np.uint16)
+    volume = _lazy_volume(tmp_path / "v.zarr", data, "uint16")  # chunks 16 x 24 x 20
     reads = []
     real = volume.data.source.__getitem__
     volume.data.source = type("Counted", (), {  # the zarr array, its reads counted
         "shape": volume.data.source.shape, "dtype": volume.data.source.dtype,
         "chunks": volume.data.source.chunks,
         "__getitem__": lambda self, key: reads.append(key) or real(key)})()
-    heard: list[tuple[int, int]] = []
-    renderer = MipRenderer(ctx)
+    plan = MipRenderer(ctx, cell_size=8).plan_upload(volume)
+    assert not reads  # planning reads nothing
+    got = np.zeros_like(data)
+    slab_bytes = 96 * 24 * 20 * 2 * 2  # two chunk rows of one chunk layer: 184 kB
     tracemalloc.start()
     try:
-        prepared = renderer.prepare(volume, lambda done, total: heard.append((done, total)))
+        for slab in read_slabs(plan, block_bytes=slab_bytes):
+            i0, j0, k0 = slab.start
+            ni, nj, nk = slab.data.shape
+            assert ni == 96 and j0 % 24 == 0 and k0 % 20 == 0 and slab.data.nbytes <= slab_bytes
+            got[i0:i0 + ni, j0:j0 + nj, k0:k0 + nk] = slab.data
+            del slab
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    whole = prepared.voxels[0].base if prepared.voxels[0].base is not None else prepared.voxels[0]
-    assert whole.nbytes == data.nbytes and whole.flags.f_contiguous
-    np.testing.assert_array_equal(prepared.voxels[0], data)
-    # One copy of the volume, plus a few blocks in flight (zarr's chunk buffers), never two.
-    assert peak < data.nbytes + 4 * (256 << 10) < 2 * data.nbytes, (peak, data.nbytes)
-    # Every chunk read once (blocks are whole chunks along j and k), none twice.
-    assert len(reads) < 20 and sum(
-        np.prod([s.indices(n)[1] - s.indices(n)[0] for s, n in zip(key, data.shape)])
-        for key in reads) == data.size
-    done = [d for d, _ in heard]
-    assert done == sorted(done) and heard[-1][0] == heard[-1][1] == 2 * data.nbytes
-    renderer.upload(prepared)
-    renderer.release()
-
-    class Stop(Exception):
-        pass
-
-    def stop_after_first(done, total):
-        raise Stop
-
-    reads.clear()
-    with pytest.raises(Stop):  # the progress report stops the work, after one block
-        MipRenderer(ctx).prepare(volume, stop_after_first)
-    assert len(reads) == 1
+    np.testing.assert_array_equal(got, data)
+    # Never the whole volume: a slab being read (zarr's buffers: about 2.6 slabs at most), the
+    # cells' statistics and their layers not finished yet (a plane each).
+    assert peak < 6 * slab_bytes < data.nbytes / 2, (peak, data.nbytes)
+    # Every chunk read once (slabs are whole chunks along j and k), none twice.
+    assert sum(np.prod([s.indices(n)[1] - s.indices(n)[0]
+                        for s, n in zip(key, data.shape)]) for key in reads) == data.size
+    assert len(reads) == 8 * 2  # k chunk layers x slabs a layer (2 chunk rows each)
+    want = cell_statistics(Volume(data, volume.affine, slope=1.5, inter=-20.0), plan.cell_size)
+    np.testing.assert_array_equal(plan.bricks[0].stats, want)
 
 
 def _slow_reads(monkeypatch, gate: threading.Semaphore | None, pause: float, deadline: float):
@@ -346,38 +398,49 @@ def _slow_reads(monkeypatch, gate: threading.Semaphore | None, pause: float, dea
     from glmip import lazy
 
     real = lazy.LazyArray.__array__
+    reads: list[tuple] = []
 
     def slow(self, *args, **kwargs):
         if gate is not None:
             gate.acquire(timeout=max(deadline - time.perf_counter(), 0.0))
         time.sleep(pause)
+        reads.append(self.start)
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(lazy.LazyArray, "__array__", slow)
     monkeypatch.setattr(lazy.LazyArray, "chunk_shape", lambda self: None, raising=False)
     monkeypatch.setattr(lazy, "READ_BLOCK_BYTES", 96 * 80 * 2, raising=False)
+    return reads
 
 
 def test_a_level_loads_while_the_window_keeps_drawing_and_taking_input(pyramid, tmp_path,
                                                                        monkeypatch):
+    from glmip import app
+
     d = open_pyramid(pyramid, tmp_path)
     v = d.viewer
     refine_to(v, 1)  # and drawn: level 0 may load at the next turn
     gate = threading.Semaphore(0)
-    _slow_reads(monkeypatch, gate, 0.0, time.perf_counter() + 4.0)
+    reads = _slow_reads(monkeypatch, gate, 0.0, time.perf_counter() + 4.0)
     try:
         t = time.perf_counter()
         v.step()  # level 0 starts loading in the background...
         turns = [time.perf_counter() - t]
         assert turns[0] < 1.0 and v.volume.meta["level"] == 1  # (the reading waits for permits)
         assert v.levels.loading == 0
-        gate.release(10)  # ... 10 of its 72 planes arrive
+        load = v._loading
+        assert load.renderer is not v.renderer and load.renderer.volume is None  # not shown
+        gate.release(20)  # 20 of its 72 planes may be read, but the window's thread takes none:
+        time.sleep(0.5)
+        # the reader stays a few slabs ahead (queued, and one in its hands), holding no more.
+        assert len(reads) == app.SLABS_AHEAD + 1 and load.written == 0
         deadline = time.perf_counter() + 10
-        while v.levels.progress < 10 / 144 - 1e-9:  # read, then scanned: 2 x 72 planes
+        while v.levels.progress < 20 / 72 - 1e-9:  # ... then the loop writes them, 20 planes
             assert time.perf_counter() < deadline
             v.step()
             time.sleep(0.01)
-        assert "level 1 of 2 (1.6 mm voxels) — loading level 0: 6 %" in v.status_text()
+        assert load.slabs.qsize() == 0 and len(reads) == 20
+        assert "level 1 of 2 (1.6 mm voxels) — loading level 0: 27 %" in v.status_text()
         # Meanwhile the window draws frames of level 1 and takes input: a drag turns the
         # camera, a key changes the picture.
         frames = v.frames_drawn
@@ -393,8 +456,10 @@ def test_a_level_loads_while_the_window_keeps_drawing_and_taking_input(pyramid, 
         assert max(turns) < 1.0, turns  # no turn of the loop waits for the reading
     finally:
         gate.release(1000)
+    shown_before = v.renderer
     refine_to(v, 0)
     assert v.levels.done and [lvl for lvl, _ in v.level_seconds] == [1, 0]
+    assert v.renderer is load.renderer and not shown_before.bricks  # swapped, the old released
     # The picture equals the one of the level uploaded the synchronous way (exactly).
     later = time.perf_counter() + 100  # well after the drag: a full-quality frame
     v._draw_image(later)
@@ -448,4 +513,129 @@ def test_a_level_that_cannot_be_read_leaves_the_current_one(pyramid, tmp_path, m
     d.drag((120, 90), (160, 100))  # the window goes on with level 1
     assert v.frames_drawn > frames and v.volume.meta["level"] == 1
     assert "refining" not in v.status_text() and "loading" not in v.status_text()
+    v.release()
+
+
+# --- a streamed level's full-resolution frames, drawn in a worker thread -------------------
+def _slow_bricks(monkeypatch, pause: float) -> list[str]:
+    """Make every streamed brick take ``pause`` seconds more to load; returns the names of the
+    threads that loaded one, in order."""
+    from glmip.renderer import MipRenderer
+
+    real = MipRenderer._load
+    loads: list[str] = []
+
+    def slow(self, brick):
+        if self.streaming:
+            loads.append(threading.current_thread().name)
+            time.sleep(pause)
+        return real(self, brick)
+
+    monkeypatch.setattr(MipRenderer, "_load", slow)
+    return loads
+
+
+def _turn(viewer) -> float:
+    t = time.perf_counter()
+    viewer.step()
+    return time.perf_counter() - t
+
+
+def test_streamed_full_frames_are_drawn_in_the_background(pyramid, tmp_path, monkeypatch):
+    from glmip import renderer as renderer_module
+
+    wnd = headless()
+    opts = ViewerOptions(input_path=str(pyramid), screenshot_dir=str(tmp_path),
+                         echo=lambda line: None, memory=500_000)  # level 0 (1.1 MB) streams
+    v = MipViewer(wnd.ctx, wnd, volume=glmip.load(pyramid), camera=Camera.standard("anterior"),
+                  settings=RenderSettings(), options=opts)
+    d = Driver(v, [])
+    monkeypatch.setattr(renderer_module, "STREAM_BRICK_BYTES", 600_000)  # 4 bricks...
+    loads = _slow_bricks(monkeypatch, 0.4)  # ... each 0.4 s slower
+    refine_to(v, 0)  # the turn that shows level 0 asks the worker for its picture...
+    bricks = len(v.renderer.bricks)
+    assert v.renderer.streaming and bricks >= 4
+    job = v._full_frame
+    assert job is not None and not job.done.is_set() and v.frames_drawn > 0
+    level1 = rendered(glmip.load(pyramid, pyramid_level=1), v)
+    assert close(d.image[..., 0], level1)  # ... and meanwhile shows level 1, held whole
+    assert v.levels.drawn is False  # (not a picture of level 0 yet)
+    turns = []
+    deadline = time.perf_counter() + 10
+    while job.passes < 2:  # the worker is on its second brick
+        assert time.perf_counter() < deadline
+        turns.append(_turn(v))
+        time.sleep(0.01)
+    assert f"full resolution: {100 // bricks} % of bricks" in v.status_text()
+    # The window goes on drawing and taking input: a drag turns the camera (coarse frames of
+    # level 1), which cancels the picture under way at its next brick.
+    frames, camera = v.frames_drawn, v.camera.copy()
+    t = time.perf_counter()
+    d.drag((120, 90), (160, 100))
+    turns.append((time.perf_counter() - t) / 6)
+    assert v.frames_drawn >= frames + 5 and not np.allclose(v.camera.view_dir, camera.view_dir)
+    assert job.cancelled.is_set() and v._full_frame is not job
+    assert job.done.wait(1.0) and job.image is None  # stopped before its next pass
+    assert job.passes < bricks
+    assert max(turns) < 0.3, turns  # no turn waits for a brick
+    # Still again: the new view's picture, from the worker, equals renderer.render exactly.
+    wait_full_frame(v)
+    assert v.levels.drawn and v.last_reduction == 1
+    assert set(loads) == {"glmip-full-frame"}  # the window's thread read no brick of level 0
+    np.testing.assert_array_equal(d.image[..., 0], v.renderer.render(v.camera, v.settings, SIZE))
+    assert "full resolution:" not in v.status_text()
+    # A key that changes the picture: a new one in the background; closing the window then
+    # ends the loop at once (the worker stops at its next brick and releases its context).
+    d.key("m")
+    job = v._full_frame
+    assert job is not None and job.settings.mode != "mip" and not job.done.is_set()
+    while job.passes < 1:
+        time.sleep(0.01)
+    t = time.perf_counter()
+    v.quit()
+    v.run()
+    assert time.perf_counter() - t < 1.0
+    assert job.cancelled.is_set() and job.done.wait(1.0) and job.image is None
+    v._frame_worker.thread.join(2.0)
+    assert not v._frame_worker.thread.is_alive()
+
+
+def test_streamed_frames_on_the_window_thread_when_asked(pyramid, tmp_path):
+    """background_frames False: the full frame of a streamed level is drawn at once, as before."""
+    wnd = headless()
+    opts = ViewerOptions(input_path=str(pyramid), screenshot_dir=str(tmp_path),
+                         echo=lambda line: None, memory=500_000)
+    v = MipViewer(wnd.ctx, wnd, volume=glmip.load(pyramid), camera=Camera.standard("anterior"),
+                  settings=RenderSettings(), options=opts)
+    v.background_frames = False
+    d = Driver(v, [])
+    refine_to(v, 0)
+    v.step()
+    assert v._full_frame is None and v._frame_worker is None and v.levels.drawn
+    np.testing.assert_array_equal(d.image[..., 0], v.renderer.render(v.camera, v.settings, SIZE))
+    v.release()
+
+
+def test_streamed_frames_fall_back_to_the_window_thread_without_a_second_context(
+        pyramid, tmp_path, monkeypatch):
+    from glmip import app
+    from glmip.errors import ContextError
+
+    def no_context():
+        raise ContextError("cannot create a headless OpenGL 3.3 context: none here")
+
+    monkeypatch.setattr(app, "create_headless_context", no_context)
+    wnd = headless()
+    opts = ViewerOptions(input_path=str(pyramid), screenshot_dir=str(tmp_path),
+                         echo=lambda line: None, memory=500_000)
+    v = MipViewer(wnd.ctx, wnd, volume=glmip.load(pyramid), camera=Camera.standard("anterior"),
+                  settings=RenderSettings(), options=opts)
+    d = Driver(v, [])
+    refine_to(v, 0)
+    deadline = time.perf_counter() + 10
+    while v.background_frames or not v.levels.drawn:
+        assert time.perf_counter() < deadline
+        v.step()
+        time.sleep(0.005)
+    np.testing.assert_array_equal(d.image[..., 0], v.renderer.render(v.camera, v.settings, SIZE))
     v.release()
