@@ -128,6 +128,13 @@ class MipRenderer:
         self._accum: np.ndarray | None = None
         self._speedup_cache: dict[tuple, tuple[bool, bool]] = {}
         self.accumulated = 0  # jittered frames in the running mean
+        # Called at the start of every projection pass (one per brick) when set: an exception
+        # it raises stops the picture there and comes out of render/draw/project (a
+        # full-resolution frame drawn in a worker thread nobody waits for any more:
+        # glmip/app.py). It may count the passes too.
+        self.cancel: Callable[[], None] | None = None
+        self._pending: tuple | None = None  # an upload begun slab by slab (begin_upload)
+        self._scratch: np.ndarray | None = None  # a reused buffer for converting blocks
         # The mask, segmentations and fused layers' renderers (glmip/companions.py).
         self.companions = Companions(ctx, lambda: MipRenderer(
             ctx, cell_size=cell_size, max_texture_size=self.max_texture_size,
@@ -174,12 +181,6 @@ class MipRenderer:
         self.release()
 
     # --- upload ---------------------------------------------------------------------------
-    # Called at the start of every projection pass (one per brick) when set: an exception it
-    # raises stops the picture there and comes out of render/draw/project (a full-resolution
-    # frame drawn in a worker thread that nobody waits for any more: glmip/app.py). It may count
-    # the passes too. (Declared here, with the upload, to keep the drawing code as it is.)
-    cancel: Callable[[], None] | None = None
-
     def streams(self, volume: Volume) -> bool:
         """True when ``volume`` would be streamed: read lazily and larger than the memory
         budget (its bricks are then read, uploaded and released on every frame)."""
@@ -251,7 +252,7 @@ class MipRenderer:
         self._show(plan.volume, plan.gpu, plan.axes, plan.cell_size)
 
     def _pending_upload(self) -> tuple[raycast.VolumePlan, list[Brick]]:
-        pending = getattr(self, "_pending", None)
+        pending = self._pending
         if pending is None or pending[1] is not self.bricks:  # none begun, or unloaded since
             raise RuntimeError("no upload begun (begin_upload)")
         return pending
@@ -357,7 +358,7 @@ class MipRenderer:
 
     def _buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """A scratch array of ``shape`` (one kept, not one allocated per block)."""
-        buf = getattr(self, "_scratch", None)
+        buf = self._scratch
         if buf is None or buf.shape != shape or buf.dtype != dtype:
             buf = self._scratch = np.empty(shape, dtype)
         return buf
