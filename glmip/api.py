@@ -19,7 +19,7 @@ from . import volume as volume_module
 from .camera import Camera
 from .adapters import as_volume
 from .io import load
-from .options import names, parse_size
+from .options import names, parse_bytes, parse_size
 from .pngio import encode_png, save_png
 from .recipe import Recipe, camera_from_options, settings_from_options
 from .settings import RenderSettings
@@ -82,16 +82,26 @@ def _volume(volume: Any) -> Volume:
     return as_volume(volume)
 
 
+def _renderer(volume: Volume, memory: int | str | None) -> Any:
+    """The pipeline's renderer for ``volume``; ``memory`` (bytes, or a size such as "1G", as
+    ``--memory`` takes it): a lazily read volume larger than this is streamed brick by brick
+    (default: half of this machine's RAM)."""
+    budget = parse_bytes(memory) if isinstance(memory, str) else memory
+    return pipeline.renderer_for(volume, memory=budget)
+
+
 def render(volume: Any, *, size: int | Sequence[int] = 512,
            camera: Camera | None = None, settings: RenderSettings | None = None,
-           seed: int = 0, **options: Any) -> np.ndarray:
+           seed: int = 0, memory: int | str | None = None, **options: Any) -> np.ndarray:
     """Render a MIP; returns uint8 ``(rows, cols)`` grey or ``(rows, cols, 3)`` colour.
 
     ``volume`` is a :class:`Volume`, a path, or any in-memory image :func:`as_volume` takes
     (numpy, nibabel, SimpleITK, ITK, VTK, dask, zarr, xarray). Options are the command line's: ``view``,
     ``view_dir``, ``up``, ``fit``, ``projection``, ``window``, ``level``, ``sample_distance``,
     ``background``, ``mode``, ``slab``, ``crop``, ``colormap``... or a ready ``camera=`` and
-    ``settings=``. ``size`` is N or (cols, rows).
+    ``settings=``. ``size`` is N or (cols, rows). ``memory`` ("1G", or bytes): a lazily read
+    volume (OME-Zarr, zarr, dask) larger than this is streamed brick by brick, never held whole
+    (default: half of this machine's RAM).
 
     Examples
     --------
@@ -100,7 +110,7 @@ def render(volume: Any, *, size: int | Sequence[int] = 512,
     vol = _volume(volume)
     cam, st = _split(dict(options), camera, settings)
     st = _channels(volume, vol, st)
-    image = pipeline.renderer_for(vol).render(cam, st, parse_size(size), seed=seed)
+    image = _renderer(vol, memory).render(cam, st, parse_size(size), seed=seed)
     return image.view(Image)
 
 
@@ -116,19 +126,23 @@ def _channels(given: Any, vol: Volume, settings: RenderSettings) -> RenderSettin
 
 def project(volume: Any, *, size: int | Sequence[int] = 512,
             camera: Camera | None = None, settings: RenderSettings | None = None,
-            **options: Any) -> "Projection":
-    """Quantitative projection: real values (NaN where rays miss) and where the maximum is."""
+            memory: int | str | None = None, **options: Any) -> "Projection":
+    """Quantitative projection: real values (NaN where rays miss) and where the maximum is
+    (``memory`` as for :func:`render`)."""
     vol = _volume(volume)
     cam, st = _split(dict(options), camera, settings)
-    return pipeline.renderer_for(vol).project(cam, st, parse_size(size))
+    return _renderer(vol, memory).project(cam, st, parse_size(size))
 
 
 def turntable_frames(volume: Volume, camera: Camera, settings: RenderSettings,
                      size: tuple[int, int], frames: int = 36, axis: Any = None,
                      start: float = 0.0, end: float = 360.0, back_and_forth: bool = False,
-                     *, renderer: Any = None) -> Iterator[np.ndarray]:
-    """A turntable's frames, one at a time (as ``glmip.render`` returns them)."""
+                     *, renderer: Any = None, memory: int | str | None = None
+                     ) -> Iterator[np.ndarray]:
+    """A turntable's frames, one at a time (as ``glmip.render`` returns them; ``memory`` as
+    for :func:`render`)."""
     volume = as_volume(volume)
+    renderer = renderer if renderer is not None or memory is None else _renderer(volume, memory)
     recipe = _turntable_recipe(volume, camera, settings, size, frames=frames, axis=axis,
                                start=start, end=end, back_and_forth=back_and_forth)
     return pipeline.turntable_frames(recipe, volume=volume, renderer=renderer)
@@ -148,10 +162,14 @@ def record_turntable(volume: Volume, camera: Camera, settings: RenderSettings,
                      **movie: Any) -> Path:
     """Render a turntable and write it (``.gif``, ``.mp4`` or a directory of PNG frames);
     ``path`` None writes ``glmip-turntable-N.gif`` in the current directory. Keywords:
-    ``frames``, ``axis``, ``start``, ``end``, ``back_and_forth``, ``fps``, ``progress``."""
+    ``frames``, ``axis``, ``start``, ``end``, ``back_and_forth``, ``fps``, ``progress``,
+    ``memory`` (as for :func:`render`)."""
     volume = as_volume(volume)
     progress = movie.pop("progress", False)
     renderer = movie.pop("renderer", None)
+    memory = movie.pop("memory", None)
+    if renderer is None and memory is not None:
+        renderer = _renderer(volume, memory)
     recipe = _turntable_recipe(volume, camera, settings, size, **movie)
     return pipeline.write_turntable(recipe, path, volume=volume, renderer=renderer,
                                     progress=progress)

@@ -88,3 +88,17 @@ def test_empty_bricks_of_a_max_pyramid_are_never_read(ctx, tmp_path, monkeypatch
                 got = r.render(glmip.make_camera(view), settings, (64, 64))
                 assert np.array_equal(got, want), (view, background)
                 assert (len(loads) < len(r.bricks)) == skips, (view, len(loads))
+
+
+def test_api_memory_option_streams(store):
+    """glmip.render(..., memory=) streams a lazily read volume larger than the budget: the same
+    picture as in memory, and no read larger than the budget."""
+    path, data = store
+    vol = glmip.load(path, spacing=(0.5, 0.6, 0.8))
+    got = glmip.render(vol, view="left", size=48, memory="1M")
+    assert vol.data.largest_read * data.itemsize <= 1 << 20
+    np.testing.assert_array_equal(got, glmip.render(glmip.Volume(data, vol.affine), view="left",
+                                                    size=48))
+    frames = list(glmip.turntable_frames(vol, glmip.make_camera("left"), glmip.make_settings(),
+                                         (32, 32), frames=2, memory=1 << 20))
+    assert len(frames) == 2 and vol.data.largest_read * data.itemsize <= 1 << 20
