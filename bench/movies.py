@@ -50,7 +50,6 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -61,6 +60,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import run as bench_run
 from bench import volumes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -659,32 +659,9 @@ def fmt_batch(b: dict) -> str:
 
 # --- machine and main -------------------------------------------------------------------------
 def machine() -> dict:
-    info = {"python": platform.python_version(), "cpus": os.cpu_count(),
-            "load_before": os.getloadavg()[0]}
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name:"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    from importlib import metadata
-
-    found = []
-    for dist in ("numpy", "scipy", "Pillow", "nibabel", "moderngl"):
-        try:
-            found.append(f"{dist} {metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            pass
-    info["packages"] = ", ".join(found)
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                              capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "glmip", "shaders"], cwd=ROOT,
-                               capture_output=True, text=True).stdout.strip()
-        info["glmip"] = (head or "?") + (" + uncommitted changes" if dirty else "")
-    except OSError:
-        info["glmip"] = "?"
-    return info
+    """bench.run's header facts, with this benchmark's packages (the GL renderer comes from the
+    glmip runs themselves)."""
+    return bench_run.machine(("numpy", "scipy", "Pillow", "nibabel", "moderngl"), probe_gl=False)
 
 
 def main(argv: list[str] | None = None) -> int:

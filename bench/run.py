@@ -408,7 +408,12 @@ def fmt_scale(rows: list) -> str:
 
 
 # --- machine ------------------------------------------------------------------------------------
-def machine() -> dict:
+PEER_PACKAGES = ("moderngl", "vtk", "vispy", "PyOpenGL", "pygfx", "wgpu")
+
+
+def machine(packages: tuple[str, ...] = PEER_PACKAGES, probe_gl: bool = True) -> dict:
+    """The run's header facts: CPU, OpenGL renderer (``probe_gl``: asked of a fresh process),
+    the versions of ``packages``, glmip's commit (and whether glmip/ or shaders/ differ)."""
     info = {"python": platform.python_version(), "cpus": os.cpu_count(),
             "load_before": os.getloadavg()[0]}
     try:
@@ -418,14 +423,16 @@ def machine() -> dict:
                 info["cpu"] = line.split(":", 1)[1].strip()
     except OSError:
         pass
-    probe = ("from glmip.context import headless_context as h; c = h(); "
-             "print(c.info['GL_RENDERER'] + ' | ' + c.info['GL_VERSION'])")
-    proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
-    info["gl"] = proc.stdout.strip() or proc.stderr.strip()[-200:]
+    if probe_gl:
+        probe = ("from glmip.context import headless_context as h; c = h(); "
+                 "print(c.info['GL_RENDERER'] + ' | ' + c.info['GL_VERSION'])")
+        proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                              text=True)
+        info["gl"] = proc.stdout.strip() or proc.stderr.strip()[-200:]
     from importlib import metadata
 
     found = []
-    for dist in ("moderngl", "vtk", "vispy", "PyOpenGL", "pygfx", "wgpu"):
+    for dist in packages:
         try:
             found.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
