@@ -24,8 +24,8 @@ __all__ = [
     "MODE_IDS", "COLOUR_MODES", "MODE_SPEEDUPS", "STATE_MODES", "BrickPlan",
     "Projection", "accumulate", "auto_cell_size", "box_corners", "brick_uniforms",
     "brick_volume", "cell_statistics", "convex_hull", "crop_box", "display_uniforms",
-    "footprint", "brick_rect", "union_rect", "pass_order", "plan_bricks", "plan_passes",
-    "plan_volume", "projection_uniforms",
+    "footprint", "outline_rect", "brick_rect", "union_rect", "pass_order", "plan_bricks", "plan_passes",
+    "plan_volume", "projection_uniforms", "HINT_UNIT", "takes_hint", "hint_pays", "hint_uniforms",
     "shader_switches", "speedups", "texture_order", "tiles", "mask_in_grid", "labels_at",
     "CellStatistics", "Slab", "VolumePlan", "read_slabs", "slab_part",
     "PALETTE", "read_label_table", "label_colours", "overlay_labels", "window_range",
@@ -218,6 +218,23 @@ def window_range(volume: Volume, settings: RenderSettings) -> tuple[float, float
     return level - window / 2, level + window / 2
 
 
+def _window_shares(stats: Sequence[np.ndarray], window: tuple[float, float], mode: str
+                   ) -> tuple[float, float]:
+    """(dark, bright): the shares of cells whose top (maximum; for MinIP the minimum,
+    mirrored) stays within the window's darkest tenth, and reaches its top."""
+    lo, hi = window
+    width = hi - lo
+    if mode == "minip":
+        lo, hi = -hi, -lo
+        tops = [-s[..., 1] for s in stats]
+    else:
+        tops = [s[..., 0] for s in stats]
+    total = sum(t.size for t in tops)
+    dark = sum(int(np.count_nonzero(t <= lo + width * 0.1)) for t in tops) / total
+    bright = sum(int(np.count_nonzero(t >= hi)) for t in tops) / total
+    return dark, bright
+
+
 def speedups(stats: Sequence[np.ndarray], window: tuple[float, float], mode: str,
              skip_empty: bool | None = None, early_exit: bool | None = None) -> tuple[bool, bool]:
     """(skip_empty, early_exit): the caller's explicit choices, else where they pay.
@@ -231,18 +248,20 @@ def speedups(stats: Sequence[np.ndarray], window: tuple[float, float], mode: str
     """
     if skip_empty is not None and early_exit is not None:
         return skip_empty, early_exit
-    lo, hi = window
-    width = hi - lo
-    if mode == "minip":
-        lo, hi = -hi, -lo
-        tops = [-s[..., 1] for s in stats]
-    else:
-        tops = [s[..., 0] for s in stats]
-    total = sum(t.size for t in tops)
-    dark = sum(int(np.count_nonzero(t <= lo + width * 0.1)) for t in tops) / total
-    bright = sum(int(np.count_nonzero(t >= hi)) for t in tops) / total
+    dark, bright = _window_shares(stats, window, mode)
     return (dark >= 0.25 if skip_empty is None else skip_empty,
             bright > 0 if early_exit is None else early_exit)
+
+
+def hint_pays(stats: Sequence[np.ndarray], window: tuple[float, float], mode: str,
+              speedup: tuple[bool, bool]) -> bool:
+    """Whether a MIP picture takes the previous frame's hint (shaders/mip.glsl) with these
+    speed-ups: a first sample at the previous maximum ends a ray that reaches the window's
+    top (early exit) and lets it pass cells over (skipping). It costs a fetch or two a ray,
+    so it is taken with the early exit, when skipping is on too or a tenth of the cells
+    reach the window's top (measured: bench/ab.py, docs/performance.md)."""
+    skip_empty, early_exit = speedup
+    return early_exit and (skip_empty or _window_shares(stats, window, mode)[1] >= 0.1)
 
 
 # --- bricks and boxes ---------------------------------------------------------------------
@@ -494,6 +513,16 @@ def footprint(frame: Frame, corners: np.ndarray, tile: tuple[int, int, int, int]
     return hull / np.array([w, h]) * 2.0 - 1.0
 
 
+def outline_rect(outline: np.ndarray, tile: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """(x, y, w, h) in the tile's pixels of the rectangle around an outline in the tile's
+    normalised device coordinates (:func:`footprint`), clipped to the tile."""
+    w, h = tile[2], tile[3]
+    px = (outline + 1.0) / 2.0 * np.array([w, h])
+    left, bottom = np.clip(np.floor(px.min(axis=0)), 0, [w, h]).astype(int)
+    right, top = np.clip(np.ceil(px.max(axis=0)), 0, [w, h]).astype(int)
+    return int(left), int(bottom), int(right - left), int(top - bottom)
+
+
 def brick_rect(frame: Frame, gpu: Volume, brick: BrickPlan, tile: tuple[int, int, int, int],
                margin: int = 3) -> tuple[int, int, int, int] | None:
     """(x, y, w, h) in the tile's pixels of the rectangle around a brick's box (one voxel larger,
@@ -599,6 +628,27 @@ def projection_uniforms(volume: Volume, frame: Frame, settings: RenderSettings,
         "u_state_previous": 5,
         "u_last_pass": True,
     }
+
+
+HINT_UNIT = 6  # texture unit of the previous frame's result (u_hint)
+
+
+def takes_hint(settings: RenderSettings, common: dict, bricks: int) -> bool:
+    """Whether a projection (its :func:`projection_uniforms` ``common``) takes the previous
+    frame's hint (shaders/mip.glsl): a MIP picture (grey levels, not raw values, whose
+    position is kept exactly) of orthographic rays through one texture, by glmip's shader."""
+    return (settings.mode == "mip" and settings.shader is None and bricks == 1
+            and bool(common["u_grey_out"]) and common["u_skip_mode"] != 1
+            and not settings.refine and not common["u_perspective"])
+
+
+def hint_uniforms(previous: Frame) -> dict:
+    """The previous frame's rays, for the hint: where its pixels' rays were."""
+    return {"u_hint": HINT_UNIT,
+            "u_hint_center": tuple(previous.center),
+            "u_hint_right": tuple(previous.right * previous.pixel_size),
+            "u_hint_up": tuple(previous.up * previous.pixel_size),
+            "u_hint_dir": tuple(previous.view_dir)}
 
 
 def shader_switches(common: dict, settings: RenderSettings) -> dict[str, object]:

@@ -126,7 +126,11 @@ class MipRenderer:
         self._value_scale, self._value_offset = 1.0, 0.0  # texel -> real value
         self.gl = GLResources(ctx, self._mip_shader)  # programs, targets, colour tables
         self._accum: np.ndarray | None = None
-        self._speedup_cache: dict[tuple, tuple[bool, bool]] = {}
+        self._speedup_cache: dict[tuple, tuple[bool, bool, bool]] = {}
+        # The last MIP picture's rays (tile, result texture, frame): the next frame of the same
+        # tile takes each ray's first sample where this one found its maximum (the hint in
+        # shaders/mip.glsl), so cells below it are passed over from the start.
+        self._previous_rays: tuple | None = None
         self.accumulated = 0  # jittered frames in the running mean
         # Called at the start of every projection pass (one per brick) when set: an exception
         # it raises stops the picture there and comes out of render/draw/project (a
@@ -164,6 +168,7 @@ class MipRenderer:
         self.bricks = []
         self.volume = self._gpu_volume = None
         self._accum = None
+        self._previous_rays = None
         self.companions.release()
 
     def release(self) -> None:
@@ -171,6 +176,7 @@ class MipRenderer:
         for brick in self.bricks:
             brick.release()
         self.bricks = []
+        self._previous_rays = None
         self.companions.release()
         self.gl.release()
 
@@ -367,15 +373,22 @@ class MipRenderer:
     def speedups(self, settings: RenderSettings) -> tuple[bool, bool]:
         """(skip_empty, early_exit) for these settings: as asked, or where they pay
         (:func:`glmip.raycast.speedups`); remembered for the last window, mode and choices."""
+        return self._choices(settings)[:2]
+
+    def _choices(self, settings: RenderSettings) -> tuple[bool, bool, bool]:
+        """(skip_empty, early_exit, whether a MIP picture takes the previous frame's hint:
+        :func:`glmip.raycast.hint_pays`), remembered for the last window, mode and choices."""
         assert self.volume is not None
         window = raycast.window_range(self.volume, settings)
         key = (window, settings.mode, settings.skip_empty, settings.early_exit)
         if self.streaming:  # no statistics before the bricks are read: both (they are exact)
-            return (settings.skip_empty is not False, settings.early_exit is not False)
+            return (settings.skip_empty is not False, settings.early_exit is not False, False)
         if key not in self._speedup_cache:
             stats = [b.stats for b in self.bricks]
-            self._speedup_cache = {key: raycast.speedups(stats, window, settings.mode,
-                                                         settings.skip_empty, settings.early_exit)}
+            chosen = raycast.speedups(stats, window, settings.mode, settings.skip_empty,
+                                      settings.early_exit)
+            self._speedup_cache = {key: (*chosen, raycast.hint_pays(stats, window,
+                                                                    settings.mode, chosen))}
         return self._speedup_cache[key]
 
     def _with_labels(self, camera: Camera, settings: RenderSettings, size: tuple[int, int],
@@ -407,7 +420,17 @@ class MipRenderer:
             speedup=self.speedups(settings), exact_values=exact_values, seed=seed,
             masked=masked)
         switches = raycast.shader_switches(common, settings)
-        targets, states = self._pass_targets(settings, common, switches, tile)
+        hinted = (raycast.takes_hint(settings, common, len(self.bricks))
+                  and self._choices(settings)[2])
+        previous = self._previous_rays if hinted else None
+        if previous is not None and previous[0] == tile:
+            switches["GLMIP_HINT"] = "true"
+            common.update(raycast.hint_uniforms(previous[2]))
+            previous[1].use(raycast.HINT_UNIT)
+        else:
+            previous = None
+        targets, states = self._pass_targets(settings, common, switches, tile,
+                                             avoid=previous[1] if previous else None)
         outline = self._outline(frame, settings, tile, targets, switches)
         passes = raycast.plan_passes(self.bricks, self._gpu_volume, self._axes, frame, settings)
         skip_below = self._unread_skip_level(settings, exact_values, outline is not None)
@@ -455,13 +478,17 @@ class MipRenderer:
         if not drawn:  # everything cropped away (or skipped unread): all background
             targets[0][1].use()
             targets[0][1].clear(0.0, 0.0, 0.0, 0.0)
-        return targets[max(drawn - 1, 0) % len(targets)][0]
+        result = targets[max(drawn - 1, 0) % len(targets)][0]
+        self._previous_rays = (tile, result, frame) if hinted else None
+        return result
 
     def _pass_targets(self, settings: RenderSettings, common: dict, switches: dict,
-                      tile: tuple[int, int, int, int]) -> tuple[list, list]:
+                      tile: tuple[int, int, int, int], avoid: moderngl.Texture | None = None
+                      ) -> tuple[list, list]:
         """(targets, state textures) the passes alternate between. Several bricks: two
         targets; mida's pictures and lmip carry their ray's state from pass to pass in a
-        second colour attachment of each."""
+        second colour attachment of each. One brick: one target, not ``avoid`` (the
+        previous frame's result, read by this one for its hint)."""
         w, h = tile[2], tile[3]
         bricked = len(self.bricks) > 1
         carries = (bricked and settings.shader is None and settings.mode in raycast.STATE_MODES
@@ -472,17 +499,18 @@ class MipRenderer:
             switches["GLMIP_STATE"] = "1"
             made = [self.gl.state_target(w, h, k) for k in ("state", "state2")]
             return [(tex, fbo) for tex, fbo, _ in made], [state for _, _, state in made]
-        return [self.gl.target(w, h, k) for k in ("value", "value2")[: min(len(self.bricks), 2)]], []
+        if len(self.bricks) == 1:
+            first = self.gl.target(w, h, "value")
+            return [first if first[0] is not avoid else self.gl.target(w, h, "value2")], []
+        return [self.gl.target(w, h, k) for k in ("value", "value2")], []
 
     def _outline(self, frame: Frame, settings: RenderSettings, tile: tuple[int, int, int, int],
                  targets: list, switches: dict) -> tuple[int, np.ndarray] | None:
         """(vertices, fan) of the (cropped) volume's outline on screen, the only pixels the
         built-in shader draws (targets cleared to "no hit" outside it); None for a user's
         shader, which runs on every pixel as it may paint misses too."""
-        assert self._gpu_volume is not None
         self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)
-        corners = raycast.box_corners(self._gpu_volume, self._axes, settings.crop)
-        outline = raycast.footprint(frame, corners, tile) if settings.shader is None else None
+        outline = self._footprint(frame, settings, tile)
         if outline is None:
             return None
         switches["GLMIP_FOOTPRINT"] = "1"
@@ -493,6 +521,16 @@ class MipRenderer:
             target.viewport = (0, 0, tile[2], tile[3])
             target.clear(0.0, 0.0, 0.0, 0.0)
         return len(outline), fan
+
+    def _footprint(self, frame: Frame, settings: RenderSettings,
+                   tile: tuple[int, int, int, int]) -> np.ndarray | None:
+        """The (cropped) volume's outline in the tile (:func:`glmip.raycast.footprint`), or
+        None: a user's shader runs on every pixel, as it may paint misses too."""
+        assert self._gpu_volume is not None
+        if settings.shader is not None:
+            return None
+        corners = raycast.box_corners(self._gpu_volume, self._axes, settings.crop)
+        return raycast.footprint(frame, corners, tile)
 
     def _bind_pass(self, settings: RenderSettings, index: int, masked: bool, drawn: int,
                    targets: list, states: list) -> None:
@@ -534,7 +572,10 @@ class MipRenderer:
         return (lo - self.volume.inter) / self.volume.slope  # type: ignore[union-attr]
 
     def _display(self, values: moderngl.Texture, settings: RenderSettings,
-                 fbo: moderngl.Framebuffer, viewport: tuple[int, int, int, int]) -> None:
+                 fbo: moderngl.Framebuffer, viewport: tuple[int, int, int, int],
+                 rays: tuple[int, int, int, int] | None = None) -> None:
+        """The display pass into ``fbo``; ``rays``, the rectangle (x, y, w, h) outside which
+        no ray met the volume: there the background is cleared, not drawn pixel by pixel."""
         assert self.volume is not None
         prog, vao = self.program(self._display_shader)
         _set_uniforms(prog, raycast.display_uniforms(self.volume, settings, viewport[2:],
@@ -543,7 +584,11 @@ class MipRenderer:
         self.gl.lut(settings.colormap).use(1)
         fbo.use()
         fbo.viewport = viewport
+        if rays is not None:
+            fbo.clear(*settings.background, 1.0)
+            fbo.scissor = rays
         vao.render(moderngl.TRIANGLES, vertices=3)
+        fbo.scissor = None
 
     def _check(self, size: tuple[int, int]) -> None:
         if self.volume is None:
@@ -589,7 +634,9 @@ class MipRenderer:
             values = self._project_tile(frame, settings, tile, exact_values=False, seed=seed)
             w, h = tile[2], tile[3]
             tex, fbo = self.gl.target(w, h, "colour")
-            self._display(values, settings, fbo, (0, 0, w, h))
+            outline = self._footprint(frame, settings, tile)
+            self._display(values, settings, fbo, (0, 0, w, h),
+                          None if outline is None else raycast.outline_rect(outline, tile))
             block = np.frombuffer(fbo.read(components=3, alignment=1), np.uint8).reshape(h, w, 3)
             _place(image, block, tile)
         grey = (settings.is_grey and (settings.mode == "mida" or not settings.opacity)

@@ -16,7 +16,9 @@
 // maps to a grey level no higher than the ray's current one cannot change the pixel and is
 // passed over (u_skip_mode 2). For quantitative output the comparison is on raw values instead
 // (u_skip_mode 1), which keeps the exact maximum and its position. A ray that has reached the
-// top of the window stops (u_early_exit).
+// top of the window stops (u_early_exit). A MIP picture may first take one sample of its own
+// where the previous frame's ray at this pixel found its maximum (GLMIP_HINT): any sample of
+// the ray is a lower bound of its maximum, so cells below it are passed over from the start.
 //
 // Output f_value: x = projected real value, y = distance along the ray (mm from the ray origin)
 // of the maximum (MIP/depth) or minimum (MinIP) (for mean: the number of finite samples),
@@ -65,6 +67,18 @@ uniform float u_gamma;         // display gamma: colour index floor(s^gamma * 25
 uniform vec2 u_opacity;        // mida's opacity ramp a + (b - a) * s
 uniform float u_mida_gamma;    // mida: -1 compositing .. 0 MIDA .. 1 MIP
 uniform float u_threshold;     // lmip: real value a local maximum must exceed
+
+// The hint (GLMIP_HINT; MIP pictures from one texture): the previous frame's result at this
+// pixel (value, distance of its maximum along its ray, hit, samples), and that frame's
+// orthographic rays (u_center, u_pixel_right, u_pixel_up, u_view_dir as it had them).
+#ifndef GLMIP_HINT
+#define GLMIP_HINT false
+#endif
+uniform sampler2D u_hint;
+uniform vec3 u_hint_center;
+uniform vec3 u_hint_right;
+uniform vec3 u_hint_up;
+uniform vec3 u_hint_dir;
 
 // Window-normalised value of a real value, 0..1 (not rounded to 8 bits).
 float normalised(float v) {
@@ -253,10 +267,27 @@ void main() {
     bool unseen_ok = GLMIP_FINITE && GLMIP_SKIP == 2;
     float g_best = grey(best);  // the ray's grey level so far (updated after each run)
     bool done = false;
+    if (GLMIP_HINT) {
+        // One sample where the previous frame's maximum was (the sample plane nearest that
+        // point): the previous frame is only a guess, so whatever it held, this is a sample of
+        // this ray and the picture is unchanged. Worth it only above the window's bottom.
+        vec4 before = texelFetch(u_hint, ivec2(gl_FragCoord.xy), 0);
+        vec2 pix = gl_FragCoord.xy + u_pixel_offset - 0.5 * u_image_size;
+        vec3 p = u_hint_center + pix.x * u_hint_right + pix.y * u_hint_up + before.y * u_hint_dir;
+        float kh = floor((dot(p, u_view_dir) - u_plane0) / u_sample_distance - phase + 0.5);
+        if (before.z > 0.5 && before.x > u_window.x && abs(kh) < 1e30) {
+            kh = clamp(kh, k_first, k_last);
+            float v = real_value(sample_tc(ray, kh));
+            taken += 1.0;
+            if (v > best) { best = v; best_k = kh; }
+            g_best = grey(best);
+            done = GLMIP_EARLY_EXIT && !isinf(best) && g_best >= 255.0;
+        }
+    }
     // Loops test at their end (do-while): llvmpipe runs a loop's body once more after its
     // last lane has left a loop that tests at its top, and here a body means a texture fetch.
     float k = k_first;
-    do {
+    if (!done) do {
         float k_end = min(k + run - 1.0, k_last);
         if (skipping) {
             // The walk is a loop without sampling code because llvmpipe runs a loop body

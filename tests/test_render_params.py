@@ -285,3 +285,85 @@ def test_viewer_scaled_and_averaged_frames_equal_the_plain_loop(renderer, ctx, r
     ctx.detect_framebuffer(0).use()  # never leave a released framebuffer bound
     fbo.release()
     target.release()
+
+
+def _ct_like(rng):
+    """Air around a noisy body, a bright bone deep behind a contrast tube: skipping and the
+    early exit pay in a CTA window, and most rays find their maximum far from the front."""
+    data = np.full((40, 44, 36), -1000, np.int16)
+    data[6:34, 6:38, 4:32] = 40
+    data[18:22, 8:36, 6:30] = 400
+    data[10:30, 8:14, 8:28] = 1500  # posterior: anterior rays meet it last
+    data[6:34, 6:38, 4:32] += rng.integers(-30, 30, (28, 32, 28)).astype(np.int16)
+    return Volume(data, np.diag([0.8, 0.7, 1.2, 1.0]))
+
+
+def test_previous_frame_hint_keeps_the_plain_picture_and_takes_fewer_samples(ctx, rng):
+    """MIP pictures of a turning camera first sample each ray where the previous frame's
+    maximum was (the hint, shaders/mip.glsl): every frame equals the plain loop's picture,
+    and the hinted frames take fewer samples than the same frames drawn without one."""
+    from glmip.renderer import MipRenderer
+
+    volume = _ct_like(rng)
+    hinted, fresh, plain = (MipRenderer(ctx) for _ in range(3))
+    for r in (hinted, fresh, plain):
+        r.upload(volume)
+    s = RenderSettings(window=700, level=200)
+    assert hinted.speedups(s) == (True, True) and hinted._choices(s)[2]
+    slow = RenderSettings(window=700, level=200, skip_empty=False, early_exit=False)
+    size = (64, 48)
+    with_hint = without = 0
+    for k in range(6):
+        cam = Camera.standard("anterior").rotated([0, 0, 1], 3 * k)
+        if k:
+            with_hint += int(hinted.project(cam, s, size, exact_values=False).samples.sum())
+            fresh.render(Camera.standard("superior"), RenderSettings(mode="mean"), size)
+            without += int(fresh.project(cam, s, size, exact_values=False).samples.sum())
+        picture = hinted.render(cam, s, size)
+        assert hinted._previous_rays is not None
+        np.testing.assert_array_equal(picture, plain.render(cam, slow, size))
+        # Exact values are never hinted: the maximum and its first position, as the plain loop.
+        exact, reference = hinted.project(cam, s, size), plain.project(cam, slow, size)
+        np.testing.assert_array_equal(exact.value, reference.value)
+        np.testing.assert_array_equal(exact.distance, reference.distance)
+        hinted.render(cam, s, size)  # the next frame's hint: this picture's rays
+    assert with_hint < 0.85 * without, (with_hint, without)
+    for r in (hinted, fresh, plain):
+        r.release()
+
+
+def test_any_previous_frame_gives_the_plain_picture(renderer, rng):
+    """The hint is only a guess: whatever the previous frame's result holds (noise, NaN,
+    infinities, huge distances), the picture is the plain loop's."""
+    renderer.upload(_ct_like(rng))
+    s = RenderSettings(window=700, level=200)
+    slow = RenderSettings(window=700, level=200, skip_empty=False, early_exit=False)
+    cam = Camera.from_direction([1, -2, 0.5])
+    expected = renderer.render(cam, slow, (64, 48))
+    for fill in ("noise", "nan", "inf", "huge"):
+        renderer.render(Camera.standard("left"), s, (64, 48))
+        tex = renderer._previous_rays[1]
+        junk = rng.normal(0, 1e3, (48, 64, 4)).astype(np.float32)
+        junk[..., 2] = 1.0  # "hit": the hint is taken
+        junk[..., 1] = {"noise": junk[..., 1], "nan": np.nan, "inf": np.inf, "huge": 3e38}[fill]
+        tex.write(junk.tobytes())
+        np.testing.assert_array_equal(renderer.render(cam, s, (64, 48)), expected, err_msg=fill)
+
+
+def test_display_pass_only_where_rays_meet_the_volume(vessel, monkeypatch):
+    """The display pass draws the rectangle around the volume's outline and clears the rest
+    to the background: the picture is the one drawn on every pixel."""
+    import glmip.raycast as raycast_module
+
+    cams = [Camera.from_direction([1, -2, 0.5]), Camera(projection="perspective"),
+            Camera.standard("left", zoom=0.5)]
+    settings = [RenderSettings(background=(0.2, 0.6, 1.0)),
+                RenderSettings(crop=(5, 30, 2, 20, 4, 25), background=(1.0, 0.5, 0.0),
+                               colormap="hot"),
+                RenderSettings(mode="depthcolour", background=(0.1, 0.1, 0.1))]
+    outlined = [vessel.render(c, s, (64, 48)) for c in cams for s in settings]
+    monkeypatch.setattr(raycast_module, "footprint", lambda *a, **k: None)
+    whole = [vessel.render(c, s, (64, 48)) for c in cams for s in settings]
+    for a, b in zip(outlined, whole):
+        np.testing.assert_array_equal(a, b)
+    assert sum(int((a == a[0, 0]).all(axis=-1).sum()) for a in outlined) > 1000  # background
