@@ -7,8 +7,9 @@ Meant for a machine with an NVIDIA (or other) GPU and its EGL driver, headless. 
    on 512³ and 1024³ uint16 vessels-in-noise at 1024² and 2048², frames per second, through
    ``bench.run`` (fresh process per peer and case, peers alternating);
 3. whether the choices tuned on llvmpipe still pay on this GPU: glmip's frame time with the
-   cell size 4, 8, 16, 32 and automatic, with skipping and early exit off, and without the
-   outline draw (the built-in shader run as a user shader, which covers every pixel).
+   cell size 4, 8, 16, 32 and automatic, with skipping and early exit off, without the
+   previous frame's hint, and without the outline draw (the built-in shader run as a user
+   shader, which covers every pixel).
 
 ``--quick`` runs tiny sizes (a check that the script works, e.g. on llvmpipe). A full run takes
 a few minutes on a GPU. Setup there: ``./setup.sh --bench`` (or pip install vtk vispy pygfx).
@@ -40,6 +41,7 @@ def ablation(volume: str, size: int, frames: int) -> list[tuple[str, float]]:
     import numpy as np
 
     import glmip
+    from glmip import raycast
     from glmip.context import headless_context
     from glmip.renderer import MipRenderer
     from glmip.resources import shader_path
@@ -54,11 +56,15 @@ def ablation(volume: str, size: int, frames: int) -> list[tuple[str, float]]:
         ("no early exit", {}, {"early_exit": False}),
         ("no skipping, no early exit (plain loop)", {}, {"skip_empty": False,
                                                          "early_exit": False}),
+        ("no previous-frame hint", {"hint": False}, {}),
         ("no outline draw (every pixel shaded)", {}, {"shader": str(shader_path("mip.glsl"))}),
     ]
     ctx = headless_context()
     out = []
+    chosen = raycast.hint_pays
     for label, renderer_kw, settings_kw in variants:
+        hint = renderer_kw.pop("hint", True)
+        raycast.hint_pays = chosen if hint else (lambda *a, **k: False)
         with MipRenderer(ctx, **renderer_kw) as r:
             r.upload(vol)
             settings = glmip.make_settings(sample_distance=step, **settings_kw)
@@ -70,6 +76,7 @@ def ablation(volume: str, size: int, frames: int) -> list[tuple[str, float]]:
                 ctx.finish()
                 times.append(time.perf_counter() - t)
             out.append((label, 1000 * statistics.median(times[1:])))
+    raycast.hint_pays = chosen
     return out
 
 
