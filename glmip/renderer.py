@@ -406,22 +406,24 @@ class MipRenderer:
         return image
 
     def _project_tile(self, frame: Frame, settings: RenderSettings, tile: tuple[int, int, int, int],
-                      *, exact_values: bool, seed: int) -> moderngl.Texture:
+                      *, exact_values: bool, seed: int, outline: np.ndarray | None
+                      ) -> moderngl.Texture:
         """Project one tile: one pass per brick (:func:`glmip.raycast.plan_passes`), passes
-        alternating between two targets, each reading the previous one's result."""
+        alternating between two targets, each reading the previous one's result. ``outline``:
+        the volume's outline in the tile (:meth:`_footprint`), the only pixels drawn; None:
+        every pixel."""
         if len(self.bricks) > 1 and self.writes_colour(settings.shader):
             raise VolumeError(f"{settings.shader}: a shader that writes colours (f_color) cannot "
                               f"render a volume split into {len(self.bricks)} bricks")
         assert self.volume is not None and self._gpu_volume is not None
         masked = self.companions.mask_textures(settings, self.volume, self._axes, self.bricks)
+        choices = self._choices(settings)  # skip_empty, early_exit, hint
         common = raycast.projection_uniforms(
             self.volume, frame, settings, tile, value_scale=self._value_scale,
             value_offset=self._value_offset, cell_size=self.cell_size,
-            speedup=self.speedups(settings), exact_values=exact_values, seed=seed,
-            masked=masked)
+            speedup=choices[:2], exact_values=exact_values, seed=seed, masked=masked)
         switches = raycast.shader_switches(common, settings)
-        hinted = (raycast.takes_hint(settings, common, len(self.bricks))
-                  and self._choices(settings)[2])
+        hinted = choices[2] and raycast.takes_hint(settings, common, len(self.bricks))
         previous = self._previous_rays if hinted else None
         if previous is not None and previous[0] == tile:
             switches["GLMIP_HINT"] = "true"
@@ -431,16 +433,16 @@ class MipRenderer:
             previous = None
         targets, states = self._pass_targets(settings, common, switches, tile,
                                              avoid=previous[1] if previous else None)
-        outline = self._outline(frame, settings, tile, targets, switches)
+        fan = self._outline(outline, tile, targets, switches)
         passes = raycast.plan_passes(self.bricks, self._gpu_volume, self._axes, frame, settings)
-        skip_below = self._unread_skip_level(settings, exact_values, outline is not None)
+        skip_below = self._unread_skip_level(settings, exact_values, fan is not None)
         last = passes[-1][0] if passes else None
         drawn = 0
         # A pass but the last draws only the rectangle around its brick and the previous
         # drawn pass's: elsewhere the target it writes already holds the result so far (it
         # was written two passes ago, and only the previous pass changed anything since).
         # The last pass draws everything: it finishes every pixel (colours, grey levels).
-        scissored = outline is not None and len(passes) > 1
+        scissored = fan is not None and len(passes) > 1
         previous_rect: tuple[int, int, int, int] | None = None
         for index, uniforms in passes:
             if self.cancel is not None:
@@ -464,9 +466,9 @@ class MipRenderer:
                 fbo.scissor = (None if index == last
                                else rect if drawn == 0 else raycast.union_rect(previous_rect, rect))
                 previous_rect = rect
-            if outline is not None and "u_footprint" in prog:
-                prog["u_footprint"].write(outline[1].tobytes())
-                vao.render(moderngl.TRIANGLE_FAN, vertices=outline[0])
+            if fan is not None and "u_footprint" in prog:
+                prog["u_footprint"].write(fan[1].tobytes())
+                vao.render(moderngl.TRIANGLE_FAN, vertices=fan[0])
             else:
                 vao.render(moderngl.TRIANGLES, vertices=3)
             fbo.scissor = None
@@ -504,13 +506,12 @@ class MipRenderer:
             return [first if first[0] is not avoid else self.gl.target(w, h, "value2")], []
         return [self.gl.target(w, h, k) for k in ("value", "value2")], []
 
-    def _outline(self, frame: Frame, settings: RenderSettings, tile: tuple[int, int, int, int],
+    def _outline(self, outline: np.ndarray | None, tile: tuple[int, int, int, int],
                  targets: list, switches: dict) -> tuple[int, np.ndarray] | None:
-        """(vertices, fan) of the (cropped) volume's outline on screen, the only pixels the
-        built-in shader draws (targets cleared to "no hit" outside it); None for a user's
-        shader, which runs on every pixel as it may paint misses too."""
+        """(vertices, fan) of the (cropped) volume's ``outline`` on screen (:meth:`_footprint`),
+        the only pixels the built-in shader draws (targets cleared to "no hit" outside it);
+        None without one (a user's shader runs on every pixel, as it may paint misses too)."""
         self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)
-        outline = self._footprint(frame, settings, tile)
         if outline is None:
             return None
         switches["GLMIP_FOOTPRINT"] = "1"
@@ -604,7 +605,8 @@ class MipRenderer:
         frame = camera.frame(self.volume, cols, rows)  # type: ignore[arg-type]
         out = np.empty((rows, cols, 4), np.float32)
         for tile in raycast.tiles(cols, rows, self.tile_size):
-            tex = self._project_tile(frame, settings, tile, exact_values=exact_values, seed=seed)
+            tex = self._project_tile(frame, settings, tile, exact_values=exact_values, seed=seed,
+                                     outline=self._footprint(frame, settings, tile))
             block = np.frombuffer(tex.read(), np.float32).reshape(tile[3], tile[2], 4)
             _place(out, block, tile)
         return Projection.from_rgba(out, frame)
@@ -631,10 +633,11 @@ class MipRenderer:
         cols, rows = size
         image = np.empty((rows, cols, 3), np.uint8)
         for tile in raycast.tiles(cols, rows, self.tile_size):
-            values = self._project_tile(frame, settings, tile, exact_values=False, seed=seed)
+            outline = self._footprint(frame, settings, tile)
+            values = self._project_tile(frame, settings, tile, exact_values=False, seed=seed,
+                                        outline=outline)
             w, h = tile[2], tile[3]
             tex, fbo = self.gl.target(w, h, "colour")
-            outline = self._footprint(frame, settings, tile)
             self._display(values, settings, fbo, (0, 0, w, h),
                           None if outline is None else raycast.outline_rect(outline, tile))
             block = np.frombuffer(fbo.read(components=3, alignment=1), np.uint8).reshape(h, w, 3)
@@ -680,7 +683,9 @@ class MipRenderer:
         small = camera.frame(self.volume, pc, pr)  # type: ignore[arg-type]
         # Keep the same field of view: pixel size of the reduced image follows its width.
         small.pixel_size = frame.pixel_size * cols / pc
-        values = self._project_tile(small, settings, (0, 0, pc, pr), exact_values=False, seed=seed)
+        tile = (0, 0, pc, pr)
+        values = self._project_tile(small, settings, tile, exact_values=False, seed=seed,
+                                    outline=self._footprint(small, settings, tile))
         if settings.jitter:
             self._accumulate(values, accumulate)
         filt = moderngl.LINEAR if reduction > 1 else moderngl.NEAREST
