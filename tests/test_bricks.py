@@ -45,6 +45,20 @@ def volume(rng):
     return Volume(data, affine, slope=1.0, inter=0.0)
 
 
+def single_and_bricked(ctx, volume, limits, cams, settings, size=(60, 50)):
+    """For every camera and settings: (projection, picture) of the volume as one texture and
+    as bricks of ``limits``, as (single projection, bricked projection, single picture,
+    bricked picture)."""
+    with MipRenderer(ctx) as one, MipRenderer(ctx, **limits) as many:
+        one.upload(volume)
+        many.upload(volume)
+        assert len(one.bricks) == 1 and len(many.bricks) > 4
+        for cam in cams:
+            for s in settings:
+                yield (cam, s, one.project(cam, s, size), many.project(cam, s, size),
+                       one.render(cam, s, size), many.render(cam, s, size))
+
+
 @pytest.mark.parametrize("limits", [dict(max_texture_size=16), dict(max_texture_bytes=12_000)])
 @pytest.mark.parametrize("mode", ["mip", "minip", "mean", "depth"])
 def test_bricked_equals_single_texture(ctx, volume, limits, mode):
@@ -52,24 +66,16 @@ def test_bricked_equals_single_texture(ctx, volume, limits, mode):
             Camera(projection="perspective")]
     settings = [RenderSettings(mode=mode, sample_distance=0.5),
                 RenderSettings(mode=mode, crop=(3, 25, 0, 20, 5, 36), slab=12.0)]
-    with MipRenderer(ctx) as one, MipRenderer(ctx, **limits) as many:
-        one.upload(volume)
-        many.upload(volume)
-        assert len(one.bricks) == 1 and len(many.bricks) > 4
-        for cam in cams:
-            for s in settings:
-                a = one.project(cam, s, (60, 50))
-                b = many.project(cam, s, (60, 50))
-                # Bricks sample at exactly the single texture's coordinates: the same values.
-                pictures = one.render(cam, s, (60, 50)), many.render(cam, s, (60, 50))
-                if mode != "mean":
-                    np.testing.assert_array_equal(a.value, b.value)
-                    np.testing.assert_array_equal(a.distance, b.distance)
-                    np.testing.assert_array_equal(*pictures)
-                else:  # the passes' means combine by sums and counts: float rounding
-                    np.testing.assert_allclose(a.value, b.value, rtol=1e-5)
-                    diff = np.abs(pictures[0].astype(int) - pictures[1])
-                    assert diff.max() <= 1 and (diff > 0).mean() < 0.002
+    for _, _, a, b, *pictures in single_and_bricked(ctx, volume, limits, cams, settings):
+        # Bricks sample at exactly the single texture's coordinates: the same values.
+        if mode != "mean":
+            np.testing.assert_array_equal(a.value, b.value)
+            np.testing.assert_array_equal(a.distance, b.distance)
+            np.testing.assert_array_equal(*pictures)
+        else:  # the passes' means combine by sums and counts: float rounding
+            np.testing.assert_allclose(a.value, b.value, rtol=1e-5)
+            diff = np.abs(pictures[0].astype(int) - pictures[1])
+            assert diff.max() <= 1 and (diff > 0).mean() < 0.002
 
 
 def test_c_and_fortran_ordered_arrays_render_alike(ctx, volume):
@@ -106,23 +112,14 @@ def test_depth_aware_modes_bricked_equal_single_texture(ctx, volume, limits, mod
                 for e in extra]
     settings.append(RenderSettings(mode=mode, crop=(3, 25, 0, 20, 5, 36), slab=12.0,
                                    **extra[-1]))
-    with MipRenderer(ctx) as one, MipRenderer(ctx, **limits) as many:
-        one.upload(volume)
-        many.upload(volume)
-        assert len(one.bricks) == 1 and len(many.bricks) > 4
-        for cam in cams:
-            for s in settings:
-                a = one.project(cam, s, (60, 50))
-                b = many.project(cam, s, (60, 50))
-                np.testing.assert_array_equal(np.isnan(a.value), np.isnan(b.value))
-                np.testing.assert_allclose(a.value, b.value, rtol=1e-5, atol=0.05)
-                hit = np.isfinite(a.value)
-                same = np.isclose(a.distance[hit], b.distance[hit], atol=1e-3)
-                assert same.mean() > 0.99
-                pa = one.render(cam, s, (60, 50)).astype(int)
-                pb = many.render(cam, s, (60, 50)).astype(int)
-                diff = np.abs(pa - pb)
-                assert diff.max() <= 1 and (diff > 0).mean() < 0.002, (cam, s, diff.max())
+    for cam, s, a, b, pa, pb in single_and_bricked(ctx, volume, limits, cams, settings):
+        np.testing.assert_array_equal(np.isnan(a.value), np.isnan(b.value))
+        np.testing.assert_allclose(a.value, b.value, rtol=1e-5, atol=0.05)
+        hit = np.isfinite(a.value)
+        same = np.isclose(a.distance[hit], b.distance[hit], atol=1e-3)
+        assert same.mean() > 0.99
+        diff = np.abs(pa.astype(int) - pb)
+        assert diff.max() <= 1 and (diff > 0).mean() < 0.002, (cam, s, diff.max())
 
 
 def test_lmip_climbs_and_mida_accumulate_across_brick_faces(ctx, volume):

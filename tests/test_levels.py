@@ -222,12 +222,17 @@ def test_view_command_takes_memory_and_pyramid_level():
     assert args.pyramid_level == 1 and args.memory == 512 << 20
 
 
-def test_a_streamed_level_drags_with_the_finest_level_held_whole(pyramid, tmp_path):
+def streamed_viewer(pyramid, tmp_path) -> MipViewer:
+    """The viewer on the pyramid with a memory budget its level 0 (1.1 MB) exceeds: streamed."""
     wnd = headless()
     opts = ViewerOptions(input_path=str(pyramid), screenshot_dir=str(tmp_path),
-                         echo=lambda line: None, memory=500_000)  # level 0 (1.1 MB) streams
-    v = MipViewer(wnd.ctx, wnd, volume=glmip.load(pyramid), camera=Camera.standard("anterior"),
-                  settings=RenderSettings(), options=opts)
+                         echo=lambda line: None, memory=500_000)
+    return MipViewer(wnd.ctx, wnd, volume=glmip.load(pyramid), camera=Camera.standard("anterior"),
+                     settings=RenderSettings(), options=opts)
+
+
+def test_a_streamed_level_drags_with_the_finest_level_held_whole(pyramid, tmp_path):
+    v = streamed_viewer(pyramid, tmp_path)
     d = Driver(v, [])
     refine_to(v, 0)
     assert v.renderer.streaming
@@ -544,11 +549,7 @@ def _turn(viewer) -> float:
 def test_streamed_full_frames_are_drawn_in_the_background(pyramid, tmp_path, monkeypatch):
     from glmip import renderer as renderer_module
 
-    wnd = headless()
-    opts = ViewerOptions(input_path=str(pyramid), screenshot_dir=str(tmp_path),
-                         echo=lambda line: None, memory=500_000)  # level 0 (1.1 MB) streams
-    v = MipViewer(wnd.ctx, wnd, volume=glmip.load(pyramid), camera=Camera.standard("anterior"),
-                  settings=RenderSettings(), options=opts)
+    v = streamed_viewer(pyramid, tmp_path)
     d = Driver(v, [])
     monkeypatch.setattr(renderer_module, "STREAM_BRICK_BYTES", 600_000)  # 4 bricks...
     loads = _slow_bricks(monkeypatch, 0.4)  # ... each 0.4 s slower
@@ -602,11 +603,7 @@ def test_streamed_full_frames_are_drawn_in_the_background(pyramid, tmp_path, mon
 
 def test_streamed_frames_on_the_window_thread_when_asked(pyramid, tmp_path):
     """background_frames False: the full frame of a streamed level is drawn at once, as before."""
-    wnd = headless()
-    opts = ViewerOptions(input_path=str(pyramid), screenshot_dir=str(tmp_path),
-                         echo=lambda line: None, memory=500_000)
-    v = MipViewer(wnd.ctx, wnd, volume=glmip.load(pyramid), camera=Camera.standard("anterior"),
-                  settings=RenderSettings(), options=opts)
+    v = streamed_viewer(pyramid, tmp_path)
     v.background_frames = False
     d = Driver(v, [])
     refine_to(v, 0)
@@ -625,11 +622,7 @@ def test_streamed_frames_fall_back_to_the_window_thread_without_a_second_context
         raise ContextError("cannot create a headless OpenGL 3.3 context: none here")
 
     monkeypatch.setattr(app, "create_headless_context", no_context)
-    wnd = headless()
-    opts = ViewerOptions(input_path=str(pyramid), screenshot_dir=str(tmp_path),
-                         echo=lambda line: None, memory=500_000)
-    v = MipViewer(wnd.ctx, wnd, volume=glmip.load(pyramid), camera=Camera.standard("anterior"),
-                  settings=RenderSettings(), options=opts)
+    v = streamed_viewer(pyramid, tmp_path)
     d = Driver(v, [])
     refine_to(v, 0)
     deadline = time.perf_counter() + 10
