@@ -737,10 +737,7 @@ def main(argv: list[str] | None = None) -> int:
               "rotate is ~2.7× slower on the CTA).")
     if "batch" in result:
         print(fmt_batch(result["batch"]))
-    print(f"\n(benchmark took {result['seconds']:.0f} s)")
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1, default=float))
-    return 0
+    return bench_run.finish(result, args.json)
 
 
 if __name__ == "__main__":

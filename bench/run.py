@@ -552,9 +552,14 @@ def main(argv: list[str] | None = None) -> int:
         print(fmt_startup(result["startup"]))
     if "scale" in result:
         print(fmt_scale(result["scale"]))
+    return finish(result, args.json)
+
+
+def finish(result: dict, json_path: str | None) -> int:
+    """The benchmark's last line (how long it took) and, if asked, every number as JSON."""
     print(f"\n(benchmark took {result['seconds']:.0f} s)")
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1, default=float))
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, indent=1, default=float))
     return 0
 
 
