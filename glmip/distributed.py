@@ -21,7 +21,7 @@ import numpy as np
 from .errors import UsageError
 from .options import default_memory
 from .pipeline import load_volume, renderer_for, write_rendered
-from .raycast import Projection
+from .raycast import SPLIT_MODES, Projection
 from .recipe import Recipe
 from .volume import Volume
 
@@ -116,6 +116,11 @@ def project_split(recipe: Recipe, executor: cf.Executor, parts: int,
     settings = recipe.settings()
     if settings.jitter or settings.shader is not None:
         raise UsageError("a split projection takes the built-in shader without jitter")
+    if settings.mode not in SPLIT_MODES:
+        raise UsageError(f"a {settings.mode} projection cannot be split into slabs (these "
+                         f"can: {', '.join(SPLIT_MODES)})")
+    if settings.labels is not None or settings.fuse:
+        raise UsageError("a split projection takes no labels and no fused volumes")
     volume = load_volume(recipe)
     if settings.mode == "mean" and not volume.all_finite:
         raise UsageError("a mean of a volume with NaN cannot be split (its counts are "

@@ -21,7 +21,7 @@ from .volume import Volume, VolumeError
 
 __all__ = [
     "composite_layers",
-    "MODE_IDS", "COLOUR_MODES", "MODE_SPEEDUPS", "STATE_MODES", "BrickPlan",
+    "MODE_IDS", "COLOUR_MODES", "MODE_SPEEDUPS", "STATE_MODES", "SPLIT_MODES", "BrickPlan",
     "Projection", "accumulate", "auto_cell_size", "box_corners", "brick_uniforms",
     "brick_volume", "cell_statistics", "convex_hull", "crop_box", "display_uniforms",
     "footprint", "outline_rect", "brick_rect", "union_rect", "pass_order", "plan_bricks", "plan_passes",
@@ -48,6 +48,11 @@ MODE_SPEEDUPS = {"mip": (True, True), "minip": (True, True), "mean": (False, Fal
 # mida's pictures (colour, opacity, running maximum) and lmip (the climb); docs/projections.md,
 # "Bricked volumes".
 STATE_MODES = ("mida", "lmip")
+# Modes whose exact projections of slabs combine into the whole one (largest or smallest
+# value, nearest first on ties; a mean from the slabs' means and counts): a projection split
+# over workers (glmip/distributed.py). mida composites colours and lmip's answer depends on the
+# order of the samples along the whole ray; depthcolour's picture is made in the pass.
+SPLIT_MODES = ("mip", "minip", "mean", "depth")
 BIG = 1e30  # "no limit" for the slab range
 
 

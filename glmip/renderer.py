@@ -642,6 +642,12 @@ class MipRenderer:
                           None if outline is None else raycast.outline_rect(outline, tile))
             block = np.frombuffer(fbo.read(components=3, alignment=1), np.uint8).reshape(h, w, 3)
             _place(image, block, tile)
+        return self._as_grey(image, settings)
+
+    def _as_grey(self, image: np.ndarray, settings: RenderSettings) -> np.ndarray:
+        """A picture (rows, cols, 3) as (rows, cols) when it is grey: a grey colour map on a
+        grey background, no opacity ramp (mida's opacity makes no colour), no user shader's
+        own colours."""
         grey = (settings.is_grey and (settings.mode == "mida" or not settings.opacity)
                 and not self.writes_colour(settings.shader))
         return image[..., 0].copy() if grey else image
@@ -711,5 +717,4 @@ class MipRenderer:
             self._display(values, settings, fbo, (0, 0, w, h))
             out = np.frombuffer(fbo.read(components=3, alignment=1), np.uint8).reshape(h, w, 3)
             _place(image, out, tile)
-        grey = settings.is_grey and not settings.opacity and not self.writes_colour(settings.shader)
-        return image[..., 0].copy() if grey else image
+        return self._as_grey(image, settings)

@@ -104,3 +104,20 @@ def test_command_line_split_over_local_workers(store, tmp_path):
     assert Recipe.from_text(read_text(split)).options["view"] == "left"
     assert main(["render", *common, "-o", str(tmp_path / "x.png"), "--jobs", "2",
                  "--values", str(tmp_path / "v.npy")]) == 2
+
+
+@pytest.mark.parametrize("extra", [["--mode", "mida"], ["--mode", "lmip"],
+                                   ["--mode", "depthcolour"], ["--labels", "{store}"]])
+def test_what_slabs_cannot_combine_is_refused(store, tmp_path, capsys, extra):
+    """mida composites colours, lmip's answer depends on the whole ray, depthcolour colours in
+    the pass, labels are read at the whole ray's maximum: none splits into slabs, so the command
+    says so in one line, exits 2 and writes nothing (it used to write a wrong picture)."""
+    from glmip.cli import main
+
+    out = tmp_path / "split.png"
+    args = [a.format(store=store) for a in extra]
+    assert main(["render", str(store), "-o", str(out), "--size", "32", "--jobs", "2",
+                 *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "split" in err, err
+    assert not out.exists()
