@@ -58,6 +58,7 @@ class LazyArray:
         self.stop = tuple(stop) if stop is not None else full
         self.dtype = native_dtype(source.dtype)
         self.largest_read = 0  # the most elements one read has fetched (for tests)
+        self.elements_read = 0  # the elements all reads have fetched (for tests)
         # bound(start, stop) -> an upper bound of the stored values in that window, found
         # without reading it (a max pyramid's coarser level), or None: set by a reader.
         self.bound: Any = None
@@ -110,6 +111,7 @@ class LazyArray:
         node: Any = self
         while node is not None:
             node.largest_read = max(node.largest_read, n)
+            node.elements_read += n
             node = getattr(node, "_parent", None)
 
     def chunk_shape(self) -> tuple[int, int, int] | None:

@@ -373,22 +373,19 @@ def brick_volume(gpu: Volume, start: np.ndarray, stop: np.ndarray) -> Volume:
     return Volume(sub, gpu.affine @ shift, gpu.slope, gpu.inter, gpu.name)
 
 
-def plan_volume(volume: Volume, cell_size: int | None, max_axis: int, max_bytes: int,
-                with_stats: bool = True
+def plan_volume(volume: Volume, cell_size: int | None, max_axis: int, max_bytes: int
                 ) -> tuple[Volume, tuple[int, int, int], int, list[BrickPlan]]:
-    """(the volume as it goes up, its axes, cell edge, bricks with their cell statistics) for
-    textures of at most ``max_axis`` voxels an axis and ``max_bytes``; ``cell_size`` None
-    chooses one (:func:`auto_cell_size`). ``with_stats`` False leaves the statistics to be
-    computed when a streamed brick is read (each brick is then read once a pass, not twice)."""
+    """(the volume as it goes up, its axes, cell edge, bricks) for textures of at most
+    ``max_axis`` voxels an axis and ``max_bytes``; ``cell_size`` None chooses one
+    (:func:`auto_cell_size`). No voxel is read: the bricks' cell statistics are computed as
+    the voxels are (:func:`read_slabs`, or a streamed brick when it is read to be drawn)."""
     gpu, axes = texture_order(volume)
     cell = int(cell_size or auto_cell_size(gpu.shape))
     bricks = []
     plan = plan_bricks(gpu.shape, gpu.data.itemsize, max_axis, max_bytes)
     for start, stop, own_lo, own_hi, texture_shape in plan:
-        part = brick_volume(gpu, start, stop)
-        stats = cell_statistics(part, cell) if with_stats else None
-        bricks.append(BrickPlan(part, start, own_lo, own_hi,
-                                texture_shape if len(plan) > 1 else None, stats))
+        bricks.append(BrickPlan(brick_volume(gpu, start, stop), start, own_lo, own_hi,
+                                texture_shape if len(plan) > 1 else None))
     return gpu, axes, cell, bricks
 
 

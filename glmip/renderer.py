@@ -213,7 +213,7 @@ class MipRenderer:
             raise VolumeError(f"no texture format for dtype {volume.data.dtype}")
         streaming = self.streams(volume)
         limits = self._brick_limits(streaming)
-        gpu, axes, cell, plans = raycast.plan_volume(volume, *limits, with_stats=False)
+        gpu, axes, cell, plans = raycast.plan_volume(volume, *limits)
         return raycast.VolumePlan(volume, gpu, axes, cell, plans, limits, streaming)
 
     def begin_upload(self, plan: raycast.VolumePlan) -> None:
@@ -267,25 +267,20 @@ class MipRenderer:
         """Put ``volume`` on the GPU in its own dtype (replacing any earlier one), in bricks
         when it exceeds the texture limits; a lazily read one is read slab by slab as it goes
         up, never whole (a streamed one, :meth:`streams`, only planned)."""
-        if volume.data.dtype not in TEXTURE_FORMATS:
-            raise VolumeError(f"no texture format for dtype {volume.data.dtype}")
+        plan = self.plan_upload(volume)
+        if not plan.streaming:  # each slab read once, for the textures and the statistics
+            self.begin_upload(plan)
+            for slab in raycast.read_slabs(plan, UPLOAD_CHUNK_BYTES):
+                self.write_slab(slab)
+            self.finish_upload()
+            return
         self.unload()
         self._pending = None
         self._format = TEXTURE_FORMATS[volume.data.dtype]
-        self.streaming = self.streams(volume)
-        cell, max_axis, max_bytes = self._brick_limits(self.streaming)
-        # Statistics first (in the plan): their temporaries come and go before any texture.
-        gpu, axes, cell_size, plans = raycast.plan_volume(
-            volume, cell, max_axis, max_bytes, with_stats=not self.streaming)
-        self._gpu_volume = gpu  # (the cell size and axes are needed by a brick's statistics)
-        self._axes, self.cell_size = axes, cell_size
-        for plan in plans:
-            brick = Brick(plan.volume, plan.start, plan.own_lo, plan.own_hi, plan.texture_shape,
-                          plan.stats)
-            if not self.streaming:
-                self._load(brick)
-            self.bricks.append(brick)
-        self._show(volume, gpu, axes, cell_size)
+        self.streaming = True
+        self.bricks = [Brick(p.volume, p.start, p.own_lo, p.own_hi, p.texture_shape)
+                       for p in plan.bricks]
+        self._show(volume, plan.gpu, plan.axes, plan.cell_size)
 
     def _show(self, volume: Volume, gpu: Volume, axes: tuple[int, int, int],
               cell_size: int) -> None:

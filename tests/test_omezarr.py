@@ -90,7 +90,7 @@ def test_ngff_05_time_channel_units(tmp_path, zip_store):
         load(path, component=3)
 
 
-def test_plain_zarr_array_and_lazy_reading(tmp_path):
+def test_plain_zarr_array_and_lazy_reading(tmp_path, renderer):
     data = np.zeros((200, 180, 150), np.int16)
     data[50:60, 40:140, 20:130] = 1000
     z = zarr.open_array(str(tmp_path / "plain.zarr"), mode="w", shape=data.shape,
@@ -102,6 +102,9 @@ def test_plain_zarr_array_and_lazy_reading(tmp_path):
     assert np.array_equal(image, glmip.render(glmip.Volume(data, vol.affine), view="anterior",
                                               size=48))
     assert 0 < vol.data.largest_read * 2 <= 4 << 20 < data.nbytes  # a slab at a time
+    before = vol.data.elements_read
+    renderer.upload(vol)
+    assert vol.data.elements_read - before == data.size  # every voxel read once, not twice
 
 
 def test_rotated_volumes_are_refused_on_write(tmp_path):
