@@ -21,17 +21,16 @@ import fnmatch
 import glob
 import os
 import sys
-import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 
 from .errors import BAD_INPUT, UsageError
 from .io import load, readable_suffixes, suffix_of
-from .pipeline import write_picture
+from .pipeline import thread_renderer, write_picture
 from .recipe import Recipe
 
 __all__ = [
@@ -181,37 +180,16 @@ def make_tasks(inputs: Sequence[str], out_dir: str | os.PathLike[str],
 
 
 # --- the worker side -----------------------------------------------------------------------
-_local = threading.local()
-
-
-def _worker_renderer() -> Any:
-    """This thread's renderer on its own headless context, made on first use and kept: the
-    programs are compiled once per worker; each task only uploads its volume."""
-    r = getattr(_local, "renderer", None)
-    if r is None:
-        # GL is loaded on first use, so importing glmip stays light (as in glmip.pipeline).
-        from .context import create_headless_context, headless_context
-        from .renderer import MipRenderer
-
-        # The main thread (this process, or a ProcessPoolExecutor worker) shares the process's
-        # headless context with the rest of glmip: making a second context current here would
-        # pull the GL calls of other code into it. Other threads (Dask's worker threads) need
-        # their own, since a GL context is current in one thread only.
-        main = threading.current_thread() is threading.main_thread()
-        r = MipRenderer(headless_context() if main else create_headless_context())
-        _local.renderer = r
-    return r
-
-
 def run_task(task: Task) -> Outcome:
     """Make one input's pictures (in whatever process or thread runs it). Never raises for a
     bad input: the error comes back as one line in ``Outcome.error``."""
     t0 = time.perf_counter()
     worker = f"{os.getpid()}"
+    renderer = None
     try:
         vol = load(task.input, **task.jobs[0][0].reader_options())
         t_load = time.perf_counter() - t0
-        renderer = _worker_renderer()
+        renderer = thread_renderer()
         renderer.upload(vol)
         for recipe, out in task.jobs:
             write_picture(recipe, out, volume=vol, renderer=renderer)
@@ -233,7 +211,6 @@ def run_task(task: Task) -> Outcome:
     finally:
         # Let the array and its textures go now, whatever happened; the renderer, with its
         # context and compiled programs, stays for the next task.
-        renderer = getattr(_local, "renderer", None)
         if renderer is not None:
             renderer.unload()
 

@@ -13,25 +13,19 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
-import threading
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from .errors import UsageError
 from .options import default_memory
-from .pipeline import load_volume, renderer_for, write_rendered
+from .pipeline import load_volume, renderer_for, thread_renderer, write_rendered
 from .raycast import SPLIT_MODES, Projection
 from .recipe import Recipe
 from .volume import Volume
 
-if TYPE_CHECKING:
-    from .renderer import MipRenderer
-
 __all__ = ["split_crops", "project_part", "combine", "project_split", "render_split",
            "write_split"]
-
-_local = threading.local()
 
 
 def split_crops(shape: Sequence[int], crop: Sequence[int] | None, parts: int
@@ -52,29 +46,11 @@ def split_crops(shape: Sequence[int], crop: Sequence[int] | None, parts: int
     return out
 
 
-def _worker_renderer(memory: int) -> "MipRenderer":
-    """This thread's renderer on its own headless context (the main thread's is shared)."""
-    from .context import create_headless_context, headless_context
-    from .renderer import MipRenderer
-
-    r = getattr(_local, "renderer", None)
-    if r is None or r.memory_budget != memory:
-        main = threading.current_thread() is threading.main_thread()
-        r = MipRenderer(headless_context() if main else create_headless_context(),
-                        memory_budget=memory)
-        _local.renderer = r
-    elif threading.current_thread() is threading.main_thread():
-        from .context import headless_context
-
-        headless_context()  # make the shared context current again
-    return r
-
-
 def project_part(recipe_json: str, crop: Sequence[int], memory: int) -> tuple[np.ndarray, ...]:
     """(value, distance, samples) of one slab: runs in a worker. A lazily read volume larger
     than ``memory`` is streamed, so only the bricks the slab crosses are read."""
     recipe = Recipe.from_json(recipe_json)
-    renderer = _worker_renderer(memory)
+    renderer = thread_renderer(memory)
     volume = load_volume(recipe)
     renderer.upload(volume)
     try:
@@ -107,7 +83,7 @@ def combine(parts: Sequence[tuple[np.ndarray, ...]], mode: str) -> tuple[np.ndar
 
 
 def project_split(recipe: Recipe, executor: cf.Executor, parts: int,
-                  memory: int | None = None) -> Projection:
+                  memory: int | None = None, volume: Volume | None = None) -> Projection:
     """The exact projection of the recipe's single view, in ``parts`` slabs on ``executor``.
     The recipe should be resolved (window numbers: :meth:`Recipe.resolved`), so that no
     worker reads the whole volume to find an automatic window."""
@@ -121,7 +97,7 @@ def project_split(recipe: Recipe, executor: cf.Executor, parts: int,
                          f"can: {', '.join(SPLIT_MODES)})")
     if settings.labels is not None or settings.fuse:
         raise UsageError("a split projection takes no labels and no fused volumes")
-    volume = load_volume(recipe)
+    volume = volume if volume is not None else load_volume(recipe)  # its geometry only
     if settings.mode == "mean" and not volume.all_finite:
         raise UsageError("a mean of a volume with NaN cannot be split (its counts are "
                          "samples taken, not finite samples)")
@@ -140,7 +116,7 @@ def render_split(recipe: Recipe, executor: cf.Executor, parts: int,
     """The recipe's picture from a split projection, and the resolved recipe it carries."""
     volume = volume if volume is not None else load_volume(recipe)
     recipe = recipe.resolved(volume)  # the automatic window, found once, here
-    proj = project_split(recipe, executor, parts, memory)
+    proj = project_split(recipe, executor, parts, memory, volume)
     # Only the display pass runs here: a small budget makes a lazily read volume stream, so
     # uploading it reads nothing.
     renderer = renderer_for(volume, memory=1 << 20)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
@@ -50,6 +51,34 @@ __all__ = ["renderer_for", "load_volume", "channel_layers", "with_channels", "pi
 FORMATS = ("png", "dicom")
 
 _cached: dict[str, Any] = {}
+
+
+_thread = threading.local()
+
+
+def thread_renderer(memory: int | None = None) -> "MipRenderer":
+    """This thread's renderer, made on first use and kept (its programs compiled once), for
+    workers that run task after task: a batch's, a split projection's. ``memory``: its memory
+    budget (``MipRenderer.memory_budget``; a new renderer when it changes)."""
+    # GL is loaded on first use, so importing glmip stays light.
+    from .context import create_headless_context, headless_context
+    from .renderer import MipRenderer
+
+    # The main thread (this process, or a process pool's worker) shares the process's headless
+    # context with the rest of glmip: making a second context current there would pull the GL
+    # calls of other code into it. Other threads (Dask's worker threads) need their own, since
+    # a GL context is current in one thread only.
+    main = threading.current_thread() is threading.main_thread()
+    renderer = getattr(_thread, "renderer", None)
+    if renderer is not None and renderer.memory_budget == memory:
+        if main:
+            headless_context()  # the shared context current again
+        return renderer
+    if renderer is not None:
+        renderer.release()
+    renderer = _thread.renderer = MipRenderer(
+        headless_context() if main else create_headless_context(), memory_budget=memory)
+    return renderer
 
 
 def renderer_for(volume: Volume, ctx: Any = None, memory: int | None = None) -> "MipRenderer":
