@@ -63,7 +63,7 @@ def make_settings(**options: Any) -> RenderSettings:
     return settings_from_options(options)
 
 
-def _split(options: dict[str, Any], camera: Camera | None,
+def camera_and_settings(options: dict[str, Any], camera: Camera | None,
            settings: RenderSettings | None) -> tuple[Camera, RenderSettings]:
     """The camera and settings of a call: given ones as they are, else from the options."""
     cam_opts = {k: options.pop(k) for k in _CAMERA_KEYS if k in options}
@@ -108,7 +108,7 @@ def render(volume: Any, *, size: int | Sequence[int] = 512,
     >>> img = glmip.render("aorta.mha", view="anterior", size=(400, 300))  # doctest: +SKIP
     """
     vol = _volume(volume)
-    cam, st = _split(dict(options), camera, settings)
+    cam, st = camera_and_settings(dict(options), camera, settings)
     st = _channels(volume, vol, st)
     image = _renderer(vol, memory).render(cam, st, parse_size(size), seed=seed)
     return image.view(Image)
@@ -130,7 +130,7 @@ def project(volume: Any, *, size: int | Sequence[int] = 512,
     """Quantitative projection: real values (NaN where rays miss) and where the maximum is
     (``memory`` as for :func:`render`)."""
     vol = _volume(volume)
-    cam, st = _split(dict(options), camera, settings)
+    cam, st = camera_and_settings(dict(options), camera, settings)
     return _renderer(vol, memory).project(cam, st, parse_size(size))
 
 

@@ -35,10 +35,10 @@ except ImportError as _exc:  # one line that says what to do
 
 from . import interaction as ia
 from . import pipeline
-from .api import make_camera, make_settings
+from .api import as_volume, camera_and_settings
 from .camera import Camera
 from .io import load
-from .options import COLORMAP_CHOICES, MODES, names
+from .options import COLORMAP_CHOICES, MODES
 from .recipe import Recipe, reproduction_path
 from .settings import RenderSettings, resolve_window
 from .volume import Volume
@@ -49,7 +49,6 @@ DEFAULT_SIZE = (512, 512)  # the frame's CSS size in pixels (cols, rows)
 # jupyter_rfb's buttons: 1 left, 2 right, 3 middle
 BUTTONS = {1: "left", 2: "right", 3: "middle"}
 WHEEL_STEP = 100.0  # browser wheel pixels per notch (Chrome, Firefox: 100 or 3 lines x 16 x 2)
-_CAMERA_KEYS = (*names("camera"), "zoom")
 
 
 class MipWidget(RemoteFrameBuffer):
@@ -377,17 +376,10 @@ def _html(text: str) -> str:
 
 def _volume_of(source: Any) -> tuple[Volume, str]:
     """(volume, input path for the recipe) of what ``show`` was given."""
-    if isinstance(source, Volume):
-        return source, source.name or ""
     if isinstance(source, (str, os.PathLike)):
         return load(source), os.fspath(source)
-    from . import api
-
-    as_volume = getattr(api, "as_volume", None)  # in-memory volumes, where glmip has them
-    if as_volume is not None:
-        volume = as_volume(source)
-        return volume, volume.name or ""
-    raise TypeError(f"glmip.show takes a glmip.Volume or a path, not {type(source).__name__}")
+    volume = as_volume(source)
+    return volume, volume.name or ""
 
 
 def show(volume: Any, *, size: int | tuple[int, int] = DEFAULT_SIZE,
@@ -406,13 +398,7 @@ def show(volume: Any, *, size: int | tuple[int, int] = DEFAULT_SIZE,
     >>> glmip.show("samples/aorta.mha", view="anterior")  # doctest: +SKIP
     """
     vol, path = _volume_of(volume)
-    cam_opts = {k: options.pop(k) for k in list(options) if k in _CAMERA_KEYS}
-    if camera is not None and cam_opts:
-        raise TypeError("give camera= or camera options, not both")
-    if settings is not None and options:
-        raise TypeError("give settings= or render options, not both")
-    cam = camera if camera is not None else make_camera(**cam_opts)
-    st = settings if settings is not None else make_settings(**options)
+    cam, st = camera_and_settings(dict(options), camera, settings)
     cols, rows = (size, size) if isinstance(size, (int, np.integer)) else size
     widget = MipWidget(vol, cam, st, input_path=path, size=(int(cols), int(rows)),
                        directory=None if directory is None else os.fspath(directory),
