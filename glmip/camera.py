@@ -185,14 +185,11 @@ class Camera:
 
     def frame(self, volume: "Volume", cols: int, rows: int) -> Frame:
         d, right, up = self.basis()
-        box_center = volume.center
-        center = box_center if self.center is None else np.asarray(self.center, dtype=np.float64)
-        corners = volume.corners()
+        center = volume.center if self.center is None else np.asarray(self.center, dtype=np.float64)
         if self.fit == "sphere":
-            radius = float(np.max(np.linalg.norm(corners - box_center, axis=1)))
-            pixel = 2 * radius / min(cols, rows)
+            pixel = 2 * volume.radius / min(cols, rows)
         elif self.fit == "box":
-            rel = corners - center
+            rel = volume.corners() - center
             half_w = float(np.max(np.abs(rel @ right)))
             half_h = float(np.max(np.abs(rel @ up)))
             pixel = max(2 * half_w / cols, 2 * half_h / rows)
@@ -203,9 +200,8 @@ class Camera:
         if self.projection == "perspective":
             tan_v = math.tan(math.radians(PERSPECTIVE_FOV_DEG / 2))
             if self.fit == "sphere":
-                radius = float(np.max(np.linalg.norm(corners - box_center, axis=1)))
                 half_short = math.atan(tan_v * min(cols, rows) / rows)
-                distance = radius / math.sin(half_short)
+                distance = volume.radius / math.sin(half_short)
             else:
                 distance = pixel * self.zoom * rows / (2 * tan_v)
             pixel = 2 * distance * tan_v / rows / self.zoom

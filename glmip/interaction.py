@@ -28,7 +28,7 @@ import numpy as np
 
 from .camera import Camera, rotation_matrix
 from .options import COLORMAP_CHOICES, MODES
-from .settings import resolve_sample_distance
+from .settings import resolve_depth_length, resolve_sample_distance
 
 __all__ = [
     "KEYMAP",
@@ -508,10 +508,7 @@ def depth_hue(t: Any) -> np.ndarray:
 def depth_extent(volume: Any, settings: Any) -> float:
     """Millimetres from hue ``near`` to ``far``: ``settings.depth_length`` or the framing
     sphere's diameter (the shader's u_depth_length, glmip/raycast.py)."""
-    if settings.depth_length:
-        return float(settings.depth_length)
-    corners = np.asarray(volume.corners(), dtype=np.float64)
-    return 2.0 * float(np.max(np.linalg.norm(corners - np.asarray(volume.center), axis=1)))
+    return resolve_depth_length(volume, settings)
 
 
 # --- speed ---------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from .camera import Frame
-from .settings import MODES, RenderSettings, resolve_sample_distance, resolve_window
+from .settings import (MODES, RenderSettings, resolve_depth_length, resolve_sample_distance,
+                       resolve_window)
 from .lazy import slab_boxes
 from .volume import Volume, VolumeError
 
@@ -575,7 +576,6 @@ def projection_uniforms(volume: Volume, frame: Frame, settings: RenderSettings,
     (skip_empty, early_exit) as :func:`speedups` chose them, narrowed to what the mode can use
     exactly (:data:`MODE_SPEEDUPS`); ``masked``: a mask (``u_mask``) makes samples NaN."""
     d = frame.view_dir
-    radius = float(np.max(np.linalg.norm(volume.corners() - volume.center, axis=1)))
     slab = (-BIG, BIG)
     if settings.slab is not None:
         mid = float(frame.center @ d) + settings.slab_center
@@ -612,8 +612,8 @@ def projection_uniforms(volume: Volume, frame: Frame, settings: RenderSettings,
         "u_threshold": (settings.threshold if settings.threshold is not None
                         else (window[0] + window[1]) / 2),
         "u_slab": slab,
-        "u_depth_front": float(volume.center @ d) - radius,
-        "u_depth_length": settings.depth_length or 2 * radius,
+        "u_depth_front": float(volume.center @ d) - volume.radius,
+        "u_depth_length": resolve_depth_length(volume, settings),
         "u_jitter": 1.0 if settings.jitter else 0.0,
         "u_seed": seed,
         "u_refine": settings.refine,

@@ -314,6 +314,12 @@ def resolve_window(volume: "Volume", settings: RenderSettings) -> tuple[float, f
 MAX_SAMPLES_PER_RAY = 1 << 20
 
 
+def resolve_depth_length(volume: "Volume", settings: RenderSettings) -> float:
+    """The depth cue's and the depth colour's length in mm: as set, or the framing sphere's
+    diameter."""
+    return float(settings.depth_length or 2.0 * volume.radius)
+
+
 def resolve_sample_distance(volume: "Volume", settings: RenderSettings) -> float:
     """The sample distance in mm: as set, or the smallest voxel spacing; VolumeError when a
     ray across the volume would take more than MAX_SAMPLES_PER_RAY samples."""

@@ -132,6 +132,11 @@ class Volume:
         ijk = (np.array(self.shape) - 1) / 2.0
         return self.affine[:3, :3] @ ijk + self.affine[:3, 3]
 
+    @property
+    def radius(self) -> float:
+        """Radius (mm) of the framing sphere: from the centre to the full-voxel box's corners."""
+        return float(np.max(np.linalg.norm(self.corners() - self.center, axis=1)))
+
     def corners(self, full_voxel: bool = True) -> np.ndarray:
         """The 8 world corners (8x3) of the full-voxel box, or of the voxel centres."""
         n = np.array(self.shape, dtype=np.float64)
