@@ -23,7 +23,7 @@ import numpy as np
 
 from .camera import Camera
 from .errors import OutputError, UsageError
-from .outputs import is_directory_target, staged_folder, temporary_beside
+from .outputs import is_directory_target, temporary_beside, write_frames
 from .pngio import encode_png
 
 if TYPE_CHECKING:
@@ -164,20 +164,15 @@ def _write_mp4(path: Path, images: Iterable[np.ndarray], fps: float, comment: st
 
 def _write_series(directory: Path, images: Iterable[np.ndarray],
                   recipe: "Recipe | None") -> int:
-    """PNG frames, written into a temporary folder beside ``directory`` and moved in only when
-    every frame is done (a failed movie leaves no frames behind)."""
-    parent = directory.parent if str(directory.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"{directory}: output directory {parent} does not exist")
-    with staged_folder(parent, str(directory), into=directory) as staging:
-        n = 0
-        for k, img in enumerate(images):
-            text = {"glmip:frame": str(k)}
-            if recipe is not None:
-                text = recipe.frame(k).to_text(f"{directory}{os.sep}")
-            (staging / f"frame_{k:04d}.png").write_bytes(encode_png(img, text))
-            n += 1
-    return n
+    """PNG frames (:func:`glmip.outputs.write_frames`: a failed movie leaves none behind),
+    each with its frame's recipe."""
+    def text(k: int) -> dict[str, str]:
+        if recipe is None:
+            return {"glmip:frame": str(k)}
+        return recipe.frame(k).to_text(f"{directory}{os.sep}")
+
+    return write_frames(directory, (encode_png(img, text(k)) for k, img in enumerate(images)),
+                        ".png")
 
 
 def write_movie(path: str | os.PathLike[str], images: Iterable[np.ndarray],

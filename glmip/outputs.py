@@ -17,7 +17,7 @@ from typing import Iterable, Iterator, Mapping
 
 from .errors import OutputError
 
-__all__ = ["file_mode", "is_directory_target", "check_output_file", "check_output_dir",
+__all__ = ["write_frames", "file_mode", "is_directory_target", "check_output_file", "check_output_dir",
            "check_distinct", "write_file", "write_together", "write_new", "next_free_path",
            "publish_new", "staged_folder", "temporary_beside", "sweep_stale", "TEMP_PREFIX"]
 
@@ -173,6 +173,22 @@ def staged_folder(dest: str | os.PathLike[str], what: str, last: str | None = No
         raise OutputError(f"{what}: cannot write ({exc.strerror})") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_frames(directory: str | os.PathLike[str], payloads: Iterable[bytes], suffix: str
+                 ) -> int:
+    """Files ``frame_0000<suffix>``... in ``directory`` (made if missing; its parent must
+    exist), one per payload, each written into a staging folder beside it as it comes: they
+    are moved in only when all are done, so a failed series leaves none. The number written."""
+    directory = Path(directory)
+    parent = directory.parent if str(directory.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{directory}: output directory {parent} does not exist")
+    n = 0
+    with staged_folder(parent, str(directory), into=directory) as staging:
+        for n, payload in enumerate(payloads, start=1):
+            (staging / f"frame_{n - 1:04d}{suffix}").write_bytes(payload)
+    return n
 
 
 def write_together(files: Mapping[str | os.PathLike[str], bytes]) -> list[Path]:

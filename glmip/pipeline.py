@@ -33,7 +33,7 @@ from .errors import OutputError, UsageError
 from .export import depth_map_payload, values_payload
 from .io import load
 from .outputs import (TEMP_PREFIX, check_output_file, is_directory_target, next_free_path,
-                      publish_new, staged_folder, write_new, write_together)
+                      publish_new, write_frames, write_new, write_together)
 from .pngio import encode_png
 from .options import default_memory
 from .recipe import Recipe
@@ -392,13 +392,6 @@ def _write_dicom_movie(target: Path, how: str, frames: Iterable[np.ndarray], fps
         write_together({target: dicom_out.movie_object(list(frames), recipe, source, fps=fps,
                                                        output=output)})
         return target
-    # A series: each frame's object is written into a staging folder as it is rendered and
-    # the folder's files are moved in only when all are done (a failed series leaves none).
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"{target}: output directory {parent} does not exist")
-    with staged_folder(parent, str(target), into=target) as staging:
-        for k, payload in enumerate(dicom_out.series_objects(frames, recipe, source,
-                                                             output=output)):
-            (staging / f"frame_{k:04d}.dcm").write_bytes(payload)
+    # A series: each frame's object is written as it is rendered (a failed one leaves none).
+    write_frames(target, dicom_out.series_objects(frames, recipe, source, output=output), ".dcm")
     return target
