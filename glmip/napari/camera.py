@@ -29,7 +29,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..camera import Camera
+from ..camera import Camera, rotation_matrix
 
 __all__ = ["DEFAULT_ORIENTATION", "rotation_from_angles", "directions_from_angles",
            "is_right_handed", "glmip_camera", "camera_from_viewer", "canvas_size"]
@@ -37,19 +37,11 @@ __all__ = ["DEFAULT_ORIENTATION", "rotation_from_angles", "directions_from_angle
 DEFAULT_ORIENTATION = ("towards", "down", "right")
 
 
-def _rot(axis: int, degrees: float) -> np.ndarray:
-    t = math.radians(degrees)
-    c, s = math.cos(t), math.sin(t)
-    m = np.eye(3)
-    a, b = [(1, 2), (2, 0), (0, 1)][axis]
-    m[a, a], m[a, b], m[b, a], m[b, b] = c, -s, s, c
-    return m
-
-
 def rotation_from_angles(angles: Sequence[float]) -> np.ndarray:
     """napari's camera rotation: intrinsic rotations about axes 0, 1, 2 by ``-angles``."""
     a0, a1, a2 = (float(v) for v in angles)
-    return _rot(0, -a0) @ _rot(1, -a1) @ _rot(2, -a2)
+    x, y, z = np.eye(3)
+    return rotation_matrix(x, -a0) @ rotation_matrix(y, -a1) @ rotation_matrix(z, -a2)
 
 
 def is_right_handed(orientation: Sequence[str] = DEFAULT_ORIENTATION) -> bool:
