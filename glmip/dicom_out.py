@@ -283,8 +283,8 @@ def movie_object(images: Sequence[np.ndarray], recipe: "Recipe",
                  source: Mapping[str, str] | None = None, *, fps: float = 15.0,
                  output: str | None = None) -> bytes:
     """A turntable's frames as one multi-frame Secondary Capture object (grey or colour)."""
-    pixels, colour = _pixels(images)
-    return _encode(_dataset(list(pixels), recipe, source,
+    colour = any(np.ndim(im) == 3 for im in images)  # as _pixels decides it
+    return _encode(_dataset(images, recipe, source,
                             sop_class=MULTIFRAME_RGB if colour else MULTIFRAME_GREY,
                             series_uid=new_uid(), study_uid=None, instance=1, output=output,
                             frame_time_ms=1000.0 / fps))
